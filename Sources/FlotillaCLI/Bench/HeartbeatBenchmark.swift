@@ -1,0 +1,162 @@
+import AsyncHTTPClient
+import FlotillaCoordinator
+import FlotillaProtocol
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// Drives a coordinator with many simulated nodes, each on its own mutual-TLS keep-alive
+/// connection sending heartbeats back to back, and reports durable heartbeats per second.
+struct HeartbeatBenchmark {
+    var nodes: Int
+    var duration: TimeInterval
+    var clientThreads: Int
+    var connection: AdminConnection
+    var dataDirectory: String?
+
+    struct Report {
+        var nodes: Int
+        var duration: TimeInterval
+        var acknowledged: Int
+        var failed: Int
+        var stored: Int?
+        var p50Micros: UInt32
+        var p99Micros: UInt32
+
+        var perSecond: Double { Double(acknowledged) / duration }
+    }
+
+    func run(progress: (String) -> Void) async throws -> Report {
+        let http = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: try Self.httpConfiguration(caPEM: connection.caPEM)
+        )
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: clientThreads)
+        do {
+            let report = try await drive(http: http, group: group, progress: progress)
+            try? await http.shutdown()
+            try? await group.shutdownGracefully()
+            return report
+        } catch {
+            try? await http.shutdown()
+            try? await group.shutdownGracefully()
+            throw error
+        }
+    }
+
+    private func drive(http: HTTPClient, group: MultiThreadedEventLoopGroup, progress: (String) -> Void) async throws -> Report {
+
+        progress("enrolling \(nodes) simulated nodes...")
+        let created = try await AdminClient.with(connection) { client in
+            try await client.post(
+                "/admin/v1/tokens",
+                body: CreateTokenRequest(group: "bench", uses: nodes, ttlSeconds: 3600, requireApproval: false),
+                as: CreatedToken.self
+            )
+        }
+        let prefix = "bench-\(Secrets.shortID().lowercased().filter { $0.isLetter || $0.isNumber })"
+        let identities = try await withThrowingTaskGroup(of: SimulatedNode.self) { tasks in
+            var enrolled: [SimulatedNode] = []
+            var next = 0
+            func start() {
+                let name = "\(prefix)-\(next)"
+                tasks.addTask { try await SimulatedNode.enroll(name: name, token: created.token, serverURL: connection.serverURL, http: http) }
+                next += 1
+            }
+            while next < min(nodes, 32) { start() }
+            while let node = try await tasks.next() {
+                enrolled.append(node)
+                if next < nodes { start() }
+            }
+            return enrolled
+        }
+
+        guard let url = URL(string: connection.serverURL), let host = url.host, let port = url.port else {
+            throw CLIError("cannot parse coordinator URL \(connection.serverURL)")
+        }
+        let body = ByteBuffer(bytes: try JSONEncoder().encode(Self.sampleHeartbeat()))
+        let baseline = try dataDirectory.map { try Self.storedHeartbeats(in: $0) }
+        progress("driving \(identities.count) mTLS connections for \(Int(duration))s...")
+        let deadline = NIODeadline.now() + .milliseconds(Int64(duration * 1000))
+        let started = Date()
+        var futures: [EventLoopFuture<ConnectionResult>] = []
+        for batch in stride(from: 0, to: identities.count, by: 128) {
+            var connects: [EventLoopFuture<any Channel>] = []
+            for node in identities[batch..<min(batch + 128, identities.count)] {
+                let context = try node.tlsContext(caPEM: created.caPEM)
+                let loop = group.next()
+                let done = loop.makePromise(of: ConnectionResult.self)
+                futures.append(done.futureResult)
+                let connect = ClientBootstrap(group: loop)
+                    .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .channelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: nil))
+                            try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                            try channel.pipeline.syncOperations.addHandler(
+                                HeartbeatLoadHandler(body: body, host: host, deadline: deadline, done: done)
+                            )
+                        }
+                    }
+                    .connect(host: host, port: port)
+                connect.whenFailure { done.fail($0) }
+                connects.append(connect)
+            }
+            for connect in connects { _ = try? await connect.get() }
+        }
+        var total = ConnectionResult()
+        for future in futures {
+            guard let result = try? await future.get() else {
+                total.failed += 1
+                continue
+            }
+            total.acknowledged += result.acknowledged
+            total.failed += result.failed
+            total.latenciesMicros.append(contentsOf: result.latenciesMicros)
+        }
+        let elapsed = Date().timeIntervalSince(started)
+        total.latenciesMicros.sort()
+        func percentile(_ p: Double) -> UInt32 {
+            guard !total.latenciesMicros.isEmpty else { return 0 }
+            return total.latenciesMicros[min(total.latenciesMicros.count - 1, Int(Double(total.latenciesMicros.count) * p))]
+        }
+        let stored = try dataDirectory.map { try Self.storedHeartbeats(in: $0) - (baseline ?? 0) }
+        return Report(
+            nodes: identities.count, duration: elapsed, acknowledged: total.acknowledged, failed: total.failed,
+            stored: stored, p50Micros: percentile(0.5), p99Micros: percentile(0.99)
+        )
+    }
+
+    /// Rows in the heartbeat time series: every acknowledged heartbeat must be there.
+    static func storedHeartbeats(in dataDirectory: String) throws -> Int {
+        try Store(path: DataDirectory(dataDirectory).database).totalHeartbeats()
+    }
+
+    static func sampleHeartbeat() -> HeartbeatRequest {
+        var h = HeartbeatRequest()
+        h.sequence = 1
+        h.agentVersion = "bench"
+        h.arch = "riscv64"
+        h.kernel = "6.6.31"
+        h.uptimeSeconds = 86_400
+        h.load1m = 0.25
+        h.load5m = 0.5
+        h.load15m = 0.75
+        h.cpuPercent = 12.5
+        h.memTotalBytes = 268_435_456
+        h.memAvailableBytes = 134_217_728
+        h.diskTotalBytes = 31_914_983_424
+        h.diskFreeBytes = 20_401_094_656
+        h.temperatures = [TemperatureReading(zone: "thermal_zone0", type: "cpu-thermal", celsius: 48.3)]
+        return h
+    }
+
+    static func httpConfiguration(caPEM: String?) throws -> HTTPClient.Configuration {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let caPEM { tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8))) }
+        return HTTPClient.Configuration(tlsConfiguration: tls)
+    }
+}

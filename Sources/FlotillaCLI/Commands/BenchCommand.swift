@@ -1,0 +1,73 @@
+import ArgumentParser
+import FlotillaCoordinator
+import Foundation
+
+/// `flotilla bench`: shipped benchmarks whose figures go into docs/benchmarks.md.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks that print the figures recorded in docs/benchmarks.md.",
+        subcommands: [Heartbeats.self]
+    )
+
+    struct Heartbeats: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Durable heartbeats/s and latency with many simulated nodes over mutual TLS keep-alive.",
+            discussion: """
+                Without --server/--data-dir it starts its own coordinator (this binary) on a temporary data \
+                directory on loopback, enrolls the simulated nodes through the real enrollment endpoint, \
+                then sends heartbeats back to back on one connection per node.
+                """
+        )
+
+        @Option(help: "Simulated nodes (one mTLS connection each).")
+        var nodes: Int = 2000
+
+        @Option(help: "Measurement duration, e.g. 20s.")
+        var duration: String = "20s"
+
+        @Option(help: "Event-loop threads for the load generator.")
+        var clientThreads: Int = 1
+
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            guard let seconds = DurationParser.seconds(duration), seconds >= 1 else {
+                throw ValidationError("--duration must be at least 1s")
+            }
+            guard nodes >= 1 else { throw ValidationError("--nodes must be at least 1") }
+            var server: CoordinatorProcess?
+            var dataDirectory = connection.dataDir
+            let resolved: AdminConnection
+            if connection.server == nil && connection.dataDir == nil {
+                let temp = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-bench-\(getpid())").path
+                server = try CoordinatorProcess(dataDirectory: temp)
+                dataDirectory = temp
+                resolved = try AdminConnection.resolve(
+                    server: nil, token: nil, caFile: nil, dataDir: temp, defaultDataDir: temp
+                )
+            } else {
+                resolved = try connection.resolve()
+            }
+            defer {
+                server?.stop()
+                if let server { try? FileManager.default.removeItem(atPath: server.dataDirectory) }
+            }
+            let bench = HeartbeatBenchmark(
+                nodes: nodes, duration: seconds, clientThreads: clientThreads, connection: resolved,
+                dataDirectory: dataDirectory
+            )
+            let report = try await bench.run { print($0) }
+            print("nodes:                \(report.nodes)")
+            print("duration:             \(String(format: "%.1f", report.duration)) s")
+            print("acknowledged:         \(report.acknowledged) (failed: \(report.failed))")
+            if let stored = report.stored { print("stored in SQLite:     \(stored)") }
+            print("durable heartbeats/s: \(Int(report.perSecond))")
+            print("latency p50:          \(String(format: "%.2f", Double(report.p50Micros) / 1000)) ms")
+            print("latency p99:          \(String(format: "%.2f", Double(report.p99Micros) / 1000)) ms")
+            if let stored = report.stored, stored < report.acknowledged {
+                throw CLIError("only \(stored) of \(report.acknowledged) acknowledged heartbeats are in the database")
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import FlotillaCoordinator
+import Foundation
+import Logging
+import NIOCore
+
+/// `flotilla serve`: runs the coordinator.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the coordinator (CA, node API, admin API) on one HTTPS listener."
+    )
+
+    @Option(help: "Data directory (created 0700 on first start). Default: $FLOTILLA_DATA_DIR or ~/.local/share/flotilla.")
+    var dataDir: String?
+
+    @Option(help: "Address to listen on, HOST:PORT.")
+    var listen: String = "127.0.0.1:7443"
+
+    @Option(name: .customLong("hostname"), help: "A name boards use to reach this coordinator; repeat for several. Added to the server certificate.")
+    var hostnames: [String] = []
+
+    @Option(help: "URL written into provisioning bundles (default: https://<first --hostname or listen host>:<port>).")
+    var advertiseURL: String?
+
+    @Option(help: "Heartbeat interval told to nodes.")
+    var heartbeatInterval: String = "15s"
+
+    @Option(help: "How long the heartbeat time series is kept.")
+    var retention: String = "7d"
+
+    @Option(help: "Lifetime of node client certificates.")
+    var nodeCertValidity: String = "30d"
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        guard let (host, port) = CoordinatorConfiguration.parseListen(listen) else {
+            throw ValidationError("--listen must be HOST:PORT, e.g. 0.0.0.0:7443")
+        }
+        guard let interval = DurationParser.seconds(heartbeatInterval), interval >= 1 else {
+            throw ValidationError("--heartbeat-interval must be a duration of at least 1s, e.g. 15s")
+        }
+        guard let retentionSeconds = DurationParser.seconds(retention), retentionSeconds >= 60 else {
+            throw ValidationError("--retention must be a duration of at least 1m, e.g. 7d")
+        }
+        guard let validity = DurationParser.seconds(nodeCertValidity), validity >= 300 else {
+            throw ValidationError("--node-cert-validity must be a duration of at least 5m, e.g. 30d")
+        }
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let directory = DataDirectory(dataDir ?? DataDirectory.defaultPath)
+        let configuration = CoordinatorConfiguration(
+            dataDirectory: directory, listenHost: host, listenPort: port, hostnames: hostnames, advertiseURL: advertiseURL,
+            heartbeatInterval: interval, retention: retentionSeconds, nodeCertificateValidity: validity
+        )
+        let coordinator = Coordinator(configuration: configuration, logger: Logger(label: "flotilla.coordinator"))
+        do {
+            try await coordinator.run(
+                onInitialised: { bootstrap in
+                    Console.line("Flotilla data directory \(directory.path); fleet CA SHA-256 \(bootstrap.caFingerprint)")
+                    if let token = bootstrap.createdAdminToken {
+                        Console.line("Admin token (shown once; also saved 0600 to \(directory.adminToken)): \(token)")
+                    }
+                },
+                onReady: { port in
+                    Console.line("Flotilla coordinator ready on \(configuration.localAdminURL(port: port))")
+                }
+            )
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            throw CLIError("cannot listen on \(listen): the address is already in use")
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import FlotillaProtocol
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// The admin endpoints behind the admin token: enrollment tokens and the fleet view.
+struct AdminAPI {
+    let services: CoordinatorServices
+    /// Longest lifetime an enrollment token may be given.
+    static let maxTokenTTL: TimeInterval = 365 * 86_400
+    static let maxTokenUses = 100_000
+
+    func addRoutes(to group: RouterGroup<CoordinatorRequestContext>) {
+        group.post("tokens") { request, _ in try await createToken(request) }
+        group.get("tokens") { _, _ in try listTokens() }
+        group.delete("tokens/:id") { _, context in try revokeToken(context) }
+        group.get("nodes") { request, _ in try listNodes(request) }
+        group.get("nodes/:name") { _, context in try showNode(context) }
+        group.post("nodes/:name/approve") { _, context in try setState(context, .active) }
+        group.post("nodes/:name/revoke") { _, context in try setState(context, .revoked) }
+    }
+
+    func createToken(_ request: Request) async throws(CoordinatorError) -> Response {
+        let body = try await JSONBody.decode(CreateTokenRequest.self, from: request, limit: WireLimits.adminBodyBytes)
+        guard NameRules.isValidGroupName(body.group) else {
+            throw .invalidRequest("group must be 1-63 of A-Z a-z 0-9 . _ - and start with a letter or digit")
+        }
+        guard (1...Self.maxTokenUses).contains(body.uses) else {
+            throw .invalidRequest("uses must be between 1 and \(Self.maxTokenUses)")
+        }
+        guard body.ttlSeconds > 0, TimeInterval(body.ttlSeconds) <= Self.maxTokenTTL else {
+            throw .invalidRequest("ttl must be positive and at most 365 days")
+        }
+        let now = Date()
+        let secret = Secrets.generateToken()
+        let record = TokenRecord(
+            id: Secrets.shortID(), tokenHash: Secrets.hash(secret), group: body.group, uses: body.uses,
+            requireApproval: body.requireApproval, createdAt: now, expiresAt: now.addingTimeInterval(TimeInterval(body.ttlSeconds))
+        )
+        try services.store.insertToken(record)
+        services.logger.info(
+            "enrollment token created", metadata: ["id": "\(record.id)", "group": "\(record.group)", "uses": "\(record.uses)"]
+        )
+        let created = CreatedToken(
+            id: record.id, token: secret, group: record.group, uses: record.uses,
+            expiresAt: Timestamps.rfc3339(record.expiresAt), requireApproval: record.requireApproval,
+            coordinatorURL: services.advertisedURL, caPEM: services.ca.certificatePEM, caSHA256: services.ca.fingerprint
+        )
+        return try encode(created, status: .created)
+    }
+
+    func listTokens() throws(CoordinatorError) -> Response {
+        try encode(try services.store.tokens().map(\.info), status: .ok)
+    }
+
+    func revokeToken(_ context: CoordinatorRequestContext) throws(CoordinatorError) -> Response {
+        guard let id = context.parameters.get("id") else { throw .invalidRequest("missing token id") }
+        try services.store.revokeToken(id: id, at: Date())
+        services.logger.info("enrollment token revoked", metadata: ["id": "\(id)"])
+        return Response(status: .noContent)
+    }
+
+    func listNodes(_ request: Request) throws(CoordinatorError) -> Response {
+        let group = request.uri.queryParameters.get("group")
+        let views = try services.store.nodeViews(group: group, now: Date(), interval: services.heartbeatInterval)
+        return try encode(views, status: .ok)
+    }
+
+    func showNode(_ context: CoordinatorRequestContext) throws(CoordinatorError) -> Response {
+        guard let name = context.parameters.get("name") else { throw .invalidRequest("missing node name") }
+        guard let view = try services.store.nodeViews(group: nil, name: name, now: Date(), interval: services.heartbeatInterval).first else {
+            throw .notFound("no node named \(name)")
+        }
+        return try encode(view, status: .ok)
+    }
+
+    func setState(_ context: CoordinatorRequestContext, _ state: NodeAdminState) throws(CoordinatorError) -> Response {
+        guard let name = context.parameters.get("name") else { throw .invalidRequest("missing node name") }
+        let node = try services.store.setAdminState(name: name, to: state, at: Date())
+        services.directory.publish(node)
+        services.logger.notice("node state changed", metadata: ["node": "\(name)", "state": "\(state.rawValue)"])
+        guard let view = try services.store.nodeViews(group: nil, name: name, now: Date(), interval: services.heartbeatInterval).first else {
+            throw .notFound("no node named \(name)")
+        }
+        return try encode(view, status: .ok)
+    }
+
+    private func encode(_ value: some Encodable, status: HTTPResponse.Status) throws(CoordinatorError) -> Response {
+        do { return try JSONBody.response(value, status: status) } catch { throw .internal("cannot encode response: \(error)") }
+    }
+}

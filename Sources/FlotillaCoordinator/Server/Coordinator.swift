@@ -1,0 +1,143 @@
+import Synchronization
+import Foundation
+import Hummingbird
+import HummingbirdTLS
+import Logging
+import NIOCore
+import NIOSSL
+import ServiceLifecycle
+import UnixSignals
+import X509
+
+/// A coordinator process: opens (or initialises) the data directory and serves the node and admin
+/// APIs over TLS until SIGTERM/SIGINT, then shuts down gracefully.
+public struct Coordinator {
+    public let configuration: CoordinatorConfiguration
+    public let logger: Logger
+
+    public init(configuration: CoordinatorConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// What first start created, so `serve` can tell the operator once.
+    public struct Bootstrap: Sendable {
+        public var createdAdminToken: String?
+        public var caFingerprint: String
+    }
+
+    /// Runs the coordinator. `onInitialised` is called once the data directory is ready (before
+    /// binding, so a first start's admin token is shown even if the port is taken); `onReady` with
+    /// the bound port once it accepts connections.
+    public func run(
+        onInitialised: (Bootstrap) -> Void = { _ in },
+        onReady: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws {
+        let directory = configuration.dataDirectory
+        try SecureFile.ensureDirectory(directory.path)
+        let store = try Store(path: directory.database)
+        let ca = try Self.loadOrCreateCA(directory)
+        let (adminHash, createdToken) = try Self.loadOrCreateAdminToken(store: store, directory: directory)
+        let server = try ServerIdentity.loadOrIssue(
+            directory: directory, ca: ca, hostnames: configuration.hostnames, listenHost: configuration.listenHost
+        )
+        let writer = HeartbeatWriter(store: store, logger: logger)
+        onInitialised(Bootstrap(createdAdminToken: createdToken, caFingerprint: ca.fingerprint))
+        let port = PortBox()
+        let services = CoordinatorServices(
+            store: store, ca: ca, directory: NodeDirectory(try store.nodes()), writer: writer,
+            identities: PeerIdentityCache(ca: ca), heartbeatInterval: configuration.heartbeatInterval,
+            nodeCertificateValidity: configuration.nodeCertificateValidity,
+            advertisedURL: configuration.advertisedURL(port: configuration.listenPort == 0 ? 0 : configuration.listenPort),
+            logger: logger
+        )
+        let router = Router(context: CoordinatorRequestContext.self)
+        router.add(middleware: ErrorMiddleware())
+        router.get("/healthz") { _, _ in "ok\n" }
+        NodeAPI(services: services).addRoutes(to: router)
+        let admin = router.group("/admin/v1").add(middleware: AdminAuthMiddleware(tokenHash: adminHash))
+        AdminAPI(services: services).addRoutes(to: admin)
+
+        let tls = try Self.tlsConfiguration(server: server, ca: ca)
+        let app = Application(
+            router: router,
+            server: try .tls(
+                .http1(configuration: .init(idleTimeout: .seconds(120))),
+                configuration: TLSChannelConfiguration(tlsConfiguration: tls) { _ in .certificateVerified }
+            ),
+            configuration: .init(address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: nil),
+            onServerRunning: { [configuration, logger] channel in
+                let bound = channel.localAddress?.port ?? configuration.listenPort
+                port.value = bound
+                do {
+                    try SecureFile.write(configuration.localAdminURL(port: bound) + "\n", to: directory.adminURL, mode: 0o600)
+                } catch {
+                    logger.error("cannot write admin.url", metadata: ["error": "\(error)"])
+                }
+                logger.info(
+                    "coordinator listening",
+                    metadata: ["address": "\(configuration.listenHost):\(bound)", "data_dir": "\(directory.path)"]
+                )
+                await onReady(bound)
+            },
+            logger: logger
+        )
+        let retention = RetentionService(store: store, retention: configuration.retention, period: .seconds(3600), logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: writer), .init(service: retention), .init(service: app)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+        logger.info("coordinator stopped")
+    }
+
+    static func tlsConfiguration(server: ServerIdentity, ca: CertificateAuthority) throws -> TLSConfiguration {
+        let chain = try NIOSSLCertificate.fromPEMBytes(Array(server.certificatePEM.utf8))
+        let key = try NIOSSLPrivateKey(bytes: Array(server.keyPEM.utf8), format: .pem)
+        var tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key)
+        )
+        tls.minimumTLSVersion = .tlsv12
+        // Ask every client for a certificate but let the handshake succeed without one (enrollment
+        // and admin calls have none); node endpoints verify the certificate against the fleet CA
+        // themselves so that a foreign certificate gets a JSON error rather than a TLS alert.
+        tls.certificateVerification = .optionalVerification
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(ca.certificatePEM.utf8)))
+        return tls
+    }
+
+    static func loadOrCreateCA(_ directory: DataDirectory) throws -> CertificateAuthority {
+        if SecureFile.exists(directory.caKey) {
+            return try CertificateAuthority.load(
+                certificatePEM: try SecureFile.read(directory.caCertificate), keyPEM: try SecureFile.read(directory.caKey)
+            )
+        }
+        let ca = try CertificateAuthority.create()
+        try SecureFile.write(ca.privateKeyPEM, to: directory.caKey, mode: 0o600)
+        try SecureFile.write(ca.certificatePEM, to: directory.caCertificate, mode: 0o644)
+        return ca
+    }
+
+    /// Returns the stored admin token hash, creating a token on first start (written once to
+    /// `admin.token`, 0600; the database keeps only its hash).
+    static func loadOrCreateAdminToken(store: Store, directory: DataDirectory) throws -> ([UInt8], String?) {
+        if let hash = try store.setting("admin_token_sha256") { return (hash, nil) }
+        let token = Secrets.generateToken(prefix: "flt_admin_")
+        try SecureFile.write(token + "\n", to: directory.adminToken, mode: 0o600)
+        let hash = Secrets.hash(token)
+        try store.setSetting("admin_token_sha256", hash)
+        return (hash, token)
+    }
+}
+
+/// The port the server bound, published from the server's start callback.
+private final class PortBox: Sendable {
+    private let storage = Mutex(0)
+    var value: Int {
+        get { storage.withLock { $0 } }
+        set { storage.withLock { $0 = newValue } }
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+
+/// Settings of one coordinator process (`flotilla serve`).
+public struct CoordinatorConfiguration: Sendable {
+    public var dataDirectory: DataDirectory
+    public var listenHost: String
+    /// TCP port; 0 picks a free one (tests), which is then written to `admin.url`.
+    public var listenPort: Int
+    /// Extra names the server certificate must cover (DNS names or IP addresses).
+    public var hostnames: [String]
+    /// URL put into provisioning bundles; derived from the hostnames and port when nil.
+    public var advertiseURL: String?
+    public var heartbeatInterval: TimeInterval
+    /// How long the heartbeat time series is kept.
+    public var retention: TimeInterval
+    public var nodeCertificateValidity: TimeInterval
+
+    public init(
+        dataDirectory: DataDirectory, listenHost: String = "127.0.0.1", listenPort: Int = 7443, hostnames: [String] = [],
+        advertiseURL: String? = nil, heartbeatInterval: TimeInterval = 15, retention: TimeInterval = 7 * 86_400,
+        nodeCertificateValidity: TimeInterval = 30 * 86_400
+    ) {
+        self.dataDirectory = dataDirectory
+        self.listenHost = listenHost
+        self.listenPort = listenPort
+        self.hostnames = hostnames
+        self.advertiseURL = advertiseURL
+        self.heartbeatInterval = heartbeatInterval
+        self.retention = retention
+        self.nodeCertificateValidity = nodeCertificateValidity
+    }
+
+    /// Parses `HOST:PORT`, `[v6]:PORT` or `:PORT`.
+    public static func parseListen(_ text: String) -> (host: String, port: Int)? {
+        var host: Substring
+        let portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            let rest = text[text.index(after: close)...]
+            guard rest.hasPrefix(":") else { return nil }
+            portText = rest.dropFirst()
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+        }
+        if host.isEmpty { host = "0.0.0.0" }
+        guard let port = Int(portText), (0...65535).contains(port) else { return nil }
+        return (String(host), port)
+    }
+
+    /// Host part of a URL for `host`, bracketing IPv6 literals.
+    static func urlHost(_ host: String) -> String {
+        host.contains(":") ? "[\(host)]" : host
+    }
+
+    /// The URL boards should use: `--advertise-url`, else the first `--hostname`, else the listen
+    /// host when it is a concrete address, else this machine's hostname.
+    func advertisedURL(port: Int) -> String {
+        if let advertiseURL { return advertiseURL }
+        let host: String
+        if let first = hostnames.first {
+            host = first
+        } else if let bytes = IPAddressBytes.parse(listenHost), IPAddressBytes.isWildcard(bytes) {
+            host = ProcessInfo.processInfo.hostName
+        } else {
+            host = listenHost
+        }
+        return "https://\(Self.urlHost(host)):\(port)"
+    }
+
+    /// The loopback URL local admin commands use.
+    public func localAdminURL(port: Int) -> String {
+        if let bytes = IPAddressBytes.parse(listenHost) {
+            if IPAddressBytes.isWildcard(bytes) {
+                return bytes.count == 4 ? "https://127.0.0.1:\(port)" : "https://[::1]:\(port)"
+            }
+            return "https://\(Self.urlHost(listenHost)):\(port)"
+        }
+        return "https://\(listenHost):\(port)"
+    }
+}

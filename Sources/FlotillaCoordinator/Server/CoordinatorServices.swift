@@ -1,0 +1,17 @@
+import Foundation
+import Logging
+
+/// Everything the request handlers share: the store, the CA, the node directory, the heartbeat
+/// pipeline and the settings that shape responses.
+struct CoordinatorServices: Sendable {
+    let store: Store
+    let ca: CertificateAuthority
+    let directory: NodeDirectory
+    let writer: HeartbeatWriter
+    let identities: PeerIdentityCache
+    let heartbeatInterval: TimeInterval
+    let nodeCertificateValidity: TimeInterval
+    /// URL that provisioning bundles tell boards to use.
+    let advertisedURL: String
+    let logger: Logger
+}

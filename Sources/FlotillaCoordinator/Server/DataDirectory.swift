@@ -1,0 +1,28 @@
+import Foundation
+
+/// The coordinator's data directory (0700) and the files in it.
+public struct DataDirectory: Sendable {
+    public let path: String
+
+    public init(_ path: String) {
+        self.path = path
+    }
+
+    /// `$FLOTILLA_DATA_DIR`, else `$XDG_DATA_HOME/flotilla`, else `~/.local/share/flotilla`.
+    public static var defaultPath: String {
+        let env = ProcessInfo.processInfo.environment
+        if let explicit = env["FLOTILLA_DATA_DIR"], !explicit.isEmpty { return explicit }
+        if let xdg = env["XDG_DATA_HOME"], !xdg.isEmpty { return xdg + "/flotilla" }
+        return NSHomeDirectory() + "/.local/share/flotilla"
+    }
+
+    public var database: String { path + "/flotilla.sqlite" }
+    public var caCertificate: String { path + "/ca.pem" }
+    public var caKey: String { path + "/ca.key" }
+    public var serverCertificate: String { path + "/server.pem" }
+    public var serverKey: String { path + "/server.key" }
+    /// The admin token in plain text, written once at first start for local CLI use (0600).
+    public var adminToken: String { path + "/admin.token" }
+    /// The loopback URL of the running coordinator's admin API, rewritten at every start.
+    public var adminURL: String { path + "/admin.url" }
+}

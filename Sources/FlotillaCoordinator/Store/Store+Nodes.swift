@@ -1,0 +1,86 @@
+import FlotillaProtocol
+import Foundation
+import GRDB
+
+/// What the store needs from the CA to finish an enrollment inside its transaction.
+struct IssuedCertificate: Sendable {
+    var pem: String
+    var expiresAt: Date
+}
+
+extension Store {
+    /// Enrolls a node in one transaction: checks and spends a token use, checks the name is free,
+    /// asks `issue` for the certificate, and inserts the node. Nothing is stored when any step fails.
+    func enroll(
+        tokenHash: [UInt8], name: String, nodeID: String, now: Date,
+        issue: (String) throws(CoordinatorError) -> IssuedCertificate
+    ) throws(CoordinatorError) -> (NodeRecord, IssuedCertificate) {
+        try write { db in
+            let token = try Self.usableToken(db: db, hash: tokenHash, now: now)
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM nodes WHERE name = ?", arguments: [name]) == true {
+                throw CoordinatorError(.nameTaken, "a node named \(name) is already enrolled")
+            }
+            let issued = try issue(nodeID)
+            let node = NodeRecord(
+                id: nodeID, name: name, group: token.group, adminState: token.requireApproval ? .pending : .active,
+                enrolledAt: now, certificateExpiresAt: issued.expiresAt
+            )
+            try db.execute(
+                sql: "UPDATE enrollment_tokens SET uses_left = uses_left - 1 WHERE id = ? AND uses_left > 0",
+                arguments: [token.id]
+            )
+            try db.execute(
+                sql: """
+                    INSERT INTO nodes (id, name, group_name, admin_state, enrolled_at, token_id, certificate_expires_at, state_changed_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    node.id, node.name, node.group, node.adminState.rawValue, now.timeIntervalSince1970, token.id,
+                    issued.expiresAt.timeIntervalSince1970, now.timeIntervalSince1970,
+                ]
+            )
+            return (node, issued)
+        }
+    }
+
+    /// Every node record.
+    func nodes() throws(CoordinatorError) -> [NodeRecord] {
+        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM nodes").map(NodeRecord.init(row:)) }
+    }
+
+    /// The node called `name`, if any.
+    func node(named name: String) throws(CoordinatorError) -> NodeRecord? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM nodes WHERE name = ?", arguments: [name]).map(NodeRecord.init(row:))
+        }
+    }
+
+    /// Sets a node's admin state (approve, revoke) and returns the updated record.
+    func setAdminState(name: String, to state: NodeAdminState, at now: Date) throws(CoordinatorError) -> NodeRecord {
+        try write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM nodes WHERE name = ?", arguments: [name]) else {
+                throw CoordinatorError.notFound("no node named \(name)")
+            }
+            var node = NodeRecord(row: row)
+            if node.adminState == .revoked && state != .revoked {
+                throw CoordinatorError.invalidRequest("node \(name) is revoked; enroll the board again under a new name")
+            }
+            try db.execute(
+                sql: "UPDATE nodes SET admin_state = ?, state_changed_at = ? WHERE id = ?",
+                arguments: [state.rawValue, now.timeIntervalSince1970, node.id]
+            )
+            node.adminState = state
+            return node
+        }
+    }
+
+    /// Records the expiry of a node's renewed certificate.
+    func setCertificateExpiry(nodeID: String, _ expiresAt: Date) throws(CoordinatorError) {
+        try write { db in
+            try db.execute(
+                sql: "UPDATE nodes SET certificate_expires_at = ? WHERE id = ?",
+                arguments: [expiresAt.timeIntervalSince1970, nodeID]
+            )
+        }
+    }
+}

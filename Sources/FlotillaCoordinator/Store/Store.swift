@@ -1,0 +1,135 @@
+import FlotillaProtocol
+import Foundation
+import GRDB
+
+/// The coordinator's SQLite database: one file in the data directory, WAL mode, `synchronous=FULL`
+/// so that a commit is on disk before any request that depends on it is acknowledged.
+///
+/// Readers run concurrently with the single writer (GRDB's `DatabasePool`).
+public final class Store: Sendable {
+    let pool: DatabasePool
+
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    public init(path: String) throws {
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        pool = try DatabasePool(path: path, configuration: config)
+        try Self.migrator.migrate(pool)
+        chmod(path, 0o600)
+    }
+
+    /// Versioned schema migrations. Never edit a shipped migration; add a new one.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-foundation") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE settings (
+                        key TEXT PRIMARY KEY NOT NULL,
+                        value BLOB NOT NULL
+                    );
+                    CREATE TABLE enrollment_tokens (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        token_hash BLOB NOT NULL UNIQUE,
+                        group_name TEXT NOT NULL,
+                        uses INTEGER NOT NULL,
+                        uses_left INTEGER NOT NULL,
+                        require_approval INTEGER NOT NULL,
+                        created_at REAL NOT NULL,
+                        expires_at REAL NOT NULL,
+                        revoked_at REAL
+                    );
+                    CREATE TABLE nodes (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        name TEXT NOT NULL UNIQUE,
+                        group_name TEXT NOT NULL,
+                        admin_state TEXT NOT NULL,
+                        enrolled_at REAL NOT NULL,
+                        token_id TEXT REFERENCES enrollment_tokens(id),
+                        certificate_expires_at REAL NOT NULL,
+                        state_changed_at REAL NOT NULL
+                    );
+                    CREATE INDEX nodes_group ON nodes(group_name);
+                    CREATE TABLE node_state (
+                        node_id TEXT PRIMARY KEY NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,
+                        last_seen REAL NOT NULL,
+                        sequence INTEGER,
+                        agent_version TEXT,
+                        arch TEXT,
+                        kernel TEXT,
+                        uptime_seconds REAL,
+                        load_1m REAL,
+                        load_5m REAL,
+                        load_15m REAL,
+                        cpu_percent REAL,
+                        mem_total_bytes INTEGER,
+                        mem_available_bytes INTEGER,
+                        disk_total_bytes INTEGER,
+                        disk_free_bytes INTEGER,
+                        temperature_c REAL,
+                        temperatures TEXT
+                    );
+                    CREATE TABLE heartbeats (
+                        node_id TEXT NOT NULL,
+                        received_at REAL NOT NULL,
+                        cpu_percent REAL,
+                        load_1m REAL,
+                        mem_available_bytes INTEGER,
+                        disk_free_bytes INTEGER,
+                        temperature_c REAL,
+                        uptime_seconds REAL
+                    );
+                    CREATE INDEX heartbeats_node_time ON heartbeats(node_id, received_at);
+                    CREATE INDEX heartbeats_time ON heartbeats(received_at);
+                    """
+            )
+        }
+        return migrator
+    }
+
+    // MARK: Settings
+
+    /// Reads a setting's raw bytes.
+    func setting(_ key: String) throws -> [UInt8]? {
+        try pool.read { db in
+            try Data.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key]).map { Array($0) }
+        }
+    }
+
+    /// Writes a setting.
+    func setSetting(_ key: String, _ value: [UInt8]) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                arguments: [key, Data(value)]
+            )
+        }
+    }
+
+    /// Runs `body` in a write transaction and rethrows a `CoordinatorError` it raised unchanged;
+    /// any other failure is an internal error. Nothing is committed when `body` throws.
+    func write<T>(_ body: (Database) throws -> T) throws(CoordinatorError) -> T {
+        do {
+            return try pool.write(body)
+        } catch let error as CoordinatorError {
+            throw error
+        } catch {
+            throw .internal("database write failed: \(error)")
+        }
+    }
+
+    /// Runs `body` in a read transaction; failures are internal errors.
+    func read<T>(_ body: (Database) throws -> T) throws(CoordinatorError) -> T {
+        do {
+            return try pool.read(body)
+        } catch let error as CoordinatorError {
+            throw error
+        } catch {
+            throw .internal("database read failed: \(error)")
+        }
+    }
+}

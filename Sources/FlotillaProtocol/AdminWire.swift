@@ -1,0 +1,211 @@
+/// Body of `POST /admin/v1/tokens`.
+public struct CreateTokenRequest: Codable, Sendable, Equatable {
+    public var group: String
+    public var uses: Int
+    public var ttlSeconds: Int
+    public var requireApproval: Bool
+
+    public init(group: String, uses: Int, ttlSeconds: Int, requireApproval: Bool) {
+        self.group = group
+        self.uses = uses
+        self.ttlSeconds = ttlSeconds
+        self.requireApproval = requireApproval
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case group, uses
+        case ttlSeconds = "ttl_seconds"
+        case requireApproval = "require_approval"
+    }
+}
+
+/// A freshly created enrollment token, the only time its plain value is shown, plus what a
+/// provisioning bundle needs to reach and trust the coordinator.
+public struct CreatedToken: Codable, Sendable, Equatable {
+    public var id: String
+    public var token: String
+    public var group: String
+    public var uses: Int
+    public var expiresAt: String
+    public var requireApproval: Bool
+    public var coordinatorURL: String
+    public var caPEM: String
+    public var caSHA256: String
+
+    public init(
+        id: String, token: String, group: String, uses: Int, expiresAt: String, requireApproval: Bool,
+        coordinatorURL: String, caPEM: String, caSHA256: String
+    ) {
+        self.id = id
+        self.token = token
+        self.group = group
+        self.uses = uses
+        self.expiresAt = expiresAt
+        self.requireApproval = requireApproval
+        self.coordinatorURL = coordinatorURL
+        self.caPEM = caPEM
+        self.caSHA256 = caSHA256
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, token, group, uses
+        case expiresAt = "expires_at"
+        case requireApproval = "require_approval"
+        case coordinatorURL = "coordinator_url"
+        case caPEM = "ca_pem"
+        case caSHA256 = "ca_sha256"
+    }
+}
+
+/// An enrollment token as listed by the admin API (never with its secret).
+public struct TokenInfo: Codable, Sendable, Equatable {
+    /// Whether the token can still enroll a board.
+    public enum State: String, Codable, Sendable {
+        case usable, exhausted, expired, revoked
+    }
+
+    public var id: String
+    public var group: String
+    public var uses: Int
+    public var usesLeft: Int
+    public var createdAt: String
+    public var expiresAt: String
+    public var requireApproval: Bool
+    public var state: State
+
+    public init(
+        id: String, group: String, uses: Int, usesLeft: Int, createdAt: String, expiresAt: String,
+        requireApproval: Bool, state: State
+    ) {
+        self.id = id
+        self.group = group
+        self.uses = uses
+        self.usesLeft = usesLeft
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.requireApproval = requireApproval
+        self.state = state
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, group, uses, state
+        case usesLeft = "uses_left"
+        case createdAt = "created_at"
+        case expiresAt = "expires_at"
+        case requireApproval = "require_approval"
+    }
+}
+
+/// The health a fleet view shows for a node.
+public enum NodeStatus: String, Codable, Sendable, Equatable, CaseIterable {
+    /// Seen within two heartbeat intervals.
+    case online
+    /// Seen within ten intervals.
+    case stale
+    /// Not seen for longer, or never.
+    case offline
+    /// Enrolled, waiting for `flotilla node approve`.
+    case pending
+    /// Revoked by the admin; its certificate is refused.
+    case revoked
+}
+
+/// One node as the admin API reports it (`flotilla nodes --json`, `flotilla node show`).
+public struct NodeView: Codable, Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var group: String
+    public var status: NodeStatus
+    public var enrolledAt: String
+    public var lastSeen: String?
+    public var arch: String?
+    public var agentVersion: String?
+    public var kernel: String?
+    public var uptimeSeconds: Double?
+    public var load1m: Double?
+    public var load5m: Double?
+    public var load15m: Double?
+    public var cpuPercent: Double?
+    public var memTotalBytes: Int64?
+    public var memAvailableBytes: Int64?
+    public var diskTotalBytes: Int64?
+    public var diskFreeBytes: Int64?
+    public var temperatureC: Double?
+    public var temperatures: [TemperatureReading]
+    public var certificateExpiresAt: String?
+
+    public init(
+        id: String, name: String, group: String, status: NodeStatus, enrolledAt: String, lastSeen: String?,
+        arch: String?, agentVersion: String?, kernel: String?, uptimeSeconds: Double?, load1m: Double?,
+        load5m: Double?, load15m: Double?, cpuPercent: Double?, memTotalBytes: Int64?, memAvailableBytes: Int64?,
+        diskTotalBytes: Int64?, diskFreeBytes: Int64?, temperatureC: Double?, temperatures: [TemperatureReading],
+        certificateExpiresAt: String?
+    ) {
+        self.id = id
+        self.name = name
+        self.group = group
+        self.status = status
+        self.enrolledAt = enrolledAt
+        self.lastSeen = lastSeen
+        self.arch = arch
+        self.agentVersion = agentVersion
+        self.kernel = kernel
+        self.uptimeSeconds = uptimeSeconds
+        self.load1m = load1m
+        self.load5m = load5m
+        self.load15m = load15m
+        self.cpuPercent = cpuPercent
+        self.memTotalBytes = memTotalBytes
+        self.memAvailableBytes = memAvailableBytes
+        self.diskTotalBytes = diskTotalBytes
+        self.diskFreeBytes = diskFreeBytes
+        self.temperatureC = temperatureC
+        self.temperatures = temperatures
+        self.certificateExpiresAt = certificateExpiresAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, group, status, arch, kernel, temperatures
+        case enrolledAt = "enrolled_at"
+        case lastSeen = "last_seen"
+        case agentVersion = "agent_version"
+        case uptimeSeconds = "uptime_seconds"
+        case load1m = "load_1m"
+        case load5m = "load_5m"
+        case load15m = "load_15m"
+        case cpuPercent = "cpu_percent"
+        case memTotalBytes = "mem_total_bytes"
+        case memAvailableBytes = "mem_available_bytes"
+        case diskTotalBytes = "disk_total_bytes"
+        case diskFreeBytes = "disk_free_bytes"
+        case temperatureC = "temperature_c"
+        case certificateExpiresAt = "certificate_expires_at"
+    }
+
+    /// Encodes nil readings as JSON `null` rather than omitting them, so `--json` consumers can rely
+    /// on every documented key being present.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(name, forKey: .name)
+        try c.encode(group, forKey: .group)
+        try c.encode(status, forKey: .status)
+        try c.encode(enrolledAt, forKey: .enrolledAt)
+        try c.encode(lastSeen, forKey: .lastSeen)
+        try c.encode(arch, forKey: .arch)
+        try c.encode(agentVersion, forKey: .agentVersion)
+        try c.encode(kernel, forKey: .kernel)
+        try c.encode(uptimeSeconds, forKey: .uptimeSeconds)
+        try c.encode(load1m, forKey: .load1m)
+        try c.encode(load5m, forKey: .load5m)
+        try c.encode(load15m, forKey: .load15m)
+        try c.encode(cpuPercent, forKey: .cpuPercent)
+        try c.encode(memTotalBytes, forKey: .memTotalBytes)
+        try c.encode(memAvailableBytes, forKey: .memAvailableBytes)
+        try c.encode(diskTotalBytes, forKey: .diskTotalBytes)
+        try c.encode(diskFreeBytes, forKey: .diskFreeBytes)
+        try c.encode(temperatureC, forKey: .temperatureC)
+        try c.encode(temperatures, forKey: .temperatures)
+        try c.encode(certificateExpiresAt, forKey: .certificateExpiresAt)
+    }
+}

@@ -1,0 +1,190 @@
+/// Body of `POST /v1/enroll`: a board presents its token and a CSR for a key it generated itself.
+public struct EnrollRequest: Codable, Sendable, Equatable {
+    public var token: String
+    public var name: String
+    public var csrPEM: String
+    public var agentVersion: String?
+    public var arch: String?
+
+    public init(token: String, name: String, csrPEM: String, agentVersion: String?, arch: String?) {
+        self.token = token
+        self.name = name
+        self.csrPEM = csrPEM
+        self.agentVersion = agentVersion
+        self.arch = arch
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case token, name, arch
+        case csrPEM = "csr_pem"
+        case agentVersion = "agent_version"
+    }
+}
+
+/// Answer to a successful enrollment: the node's identity and certificate.
+public struct EnrollResponse: Codable, Sendable, Equatable {
+    public var nodeID: String
+    public var name: String
+    public var group: String
+    public var status: NodeAdminState
+    public var certificatePEM: String
+    public var caPEM: String
+    public var certificateExpiresAt: String
+    public var heartbeatIntervalSeconds: Int
+
+    public init(
+        nodeID: String, name: String, group: String, status: NodeAdminState, certificatePEM: String,
+        caPEM: String, certificateExpiresAt: String, heartbeatIntervalSeconds: Int
+    ) {
+        self.nodeID = nodeID
+        self.name = name
+        self.group = group
+        self.status = status
+        self.certificatePEM = certificatePEM
+        self.caPEM = caPEM
+        self.certificateExpiresAt = certificateExpiresAt
+        self.heartbeatIntervalSeconds = heartbeatIntervalSeconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, group, status
+        case nodeID = "node_id"
+        case certificatePEM = "certificate_pem"
+        case caPEM = "ca_pem"
+        case certificateExpiresAt = "certificate_expires_at"
+        case heartbeatIntervalSeconds = "heartbeat_interval_seconds"
+    }
+}
+
+/// One thermal zone reading.
+public struct TemperatureReading: Codable, Sendable, Equatable {
+    public var zone: String
+    public var type: String?
+    public var celsius: Double
+
+    public init(zone: String, type: String?, celsius: Double) {
+        self.zone = zone
+        self.type = type
+        self.celsius = celsius
+    }
+}
+
+/// Body of `POST /v1/heartbeat`: the node's readings. Every reading is optional.
+public struct HeartbeatRequest: Codable, Sendable, Equatable {
+    public var sequence: Int64?
+    public var agentVersion: String?
+    public var arch: String?
+    public var kernel: String?
+    public var uptimeSeconds: Double?
+    public var load1m: Double?
+    public var load5m: Double?
+    public var load15m: Double?
+    public var cpuPercent: Double?
+    public var memTotalBytes: Int64?
+    public var memAvailableBytes: Int64?
+    public var diskTotalBytes: Int64?
+    public var diskFreeBytes: Int64?
+    public var temperatures: [TemperatureReading]?
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case sequence, arch, kernel, temperatures
+        case agentVersion = "agent_version"
+        case uptimeSeconds = "uptime_seconds"
+        case load1m = "load_1m"
+        case load5m = "load_5m"
+        case load15m = "load_15m"
+        case cpuPercent = "cpu_percent"
+        case memTotalBytes = "mem_total_bytes"
+        case memAvailableBytes = "mem_available_bytes"
+        case diskTotalBytes = "disk_total_bytes"
+        case diskFreeBytes = "disk_free_bytes"
+    }
+
+    /// The hottest zone, which is what the fleet view shows.
+    public var maxTemperatureCelsius: Double? {
+        temperatures?.map(\.celsius).max()
+    }
+}
+
+/// Answer to a heartbeat, sent only once it is durably stored.
+public struct HeartbeatResponse: Codable, Sendable, Equatable {
+    public var status: NodeAdminState
+    public var heartbeatIntervalSeconds: Int
+    public var renewCertificate: Bool
+    public var serverTime: String
+
+    public init(status: NodeAdminState, heartbeatIntervalSeconds: Int, renewCertificate: Bool, serverTime: String) {
+        self.status = status
+        self.heartbeatIntervalSeconds = heartbeatIntervalSeconds
+        self.renewCertificate = renewCertificate
+        self.serverTime = serverTime
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case status
+        case heartbeatIntervalSeconds = "heartbeat_interval_seconds"
+        case renewCertificate = "renew_certificate"
+        case serverTime = "server_time"
+    }
+}
+
+/// Body of `POST /v1/renew`: a CSR for a fresh key.
+public struct RenewRequest: Codable, Sendable, Equatable {
+    public var csrPEM: String
+
+    public init(csrPEM: String) { self.csrPEM = csrPEM }
+
+    enum CodingKeys: String, CodingKey { case csrPEM = "csr_pem" }
+}
+
+/// Answer to a renewal.
+public struct RenewResponse: Codable, Sendable, Equatable {
+    public var certificatePEM: String
+    public var certificateExpiresAt: String
+    public var caPEM: String
+
+    public init(certificatePEM: String, certificateExpiresAt: String, caPEM: String) {
+        self.certificatePEM = certificatePEM
+        self.certificateExpiresAt = certificateExpiresAt
+        self.caPEM = caPEM
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case certificatePEM = "certificate_pem"
+        case certificateExpiresAt = "certificate_expires_at"
+        case caPEM = "ca_pem"
+    }
+}
+
+/// The admin-controlled state of a node; the fleet view derives online/stale/offline from it.
+public enum NodeAdminState: String, Codable, Sendable, Equatable {
+    case active
+    case pending
+    case revoked
+}
+
+/// Contents of a provisioning bundle's `node.conf`.
+public struct NodeConf: Codable, Sendable, Equatable {
+    public var coordinatorURL: String
+    public var caPEM: String
+    public var caSHA256: String
+    public var token: String
+    public var group: String
+
+    public init(coordinatorURL: String, caPEM: String, caSHA256: String, token: String, group: String) {
+        self.coordinatorURL = coordinatorURL
+        self.caPEM = caPEM
+        self.caSHA256 = caSHA256
+        self.token = token
+        self.group = group
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case token, group
+        case coordinatorURL = "coordinator_url"
+        case caPEM = "ca_pem"
+        case caSHA256 = "ca_sha256"
+    }
+}
