@@ -1,0 +1,112 @@
+/// libc for the Flotilla node agent, plus helpers for what Swift cannot express directly
+/// (errno, variadic open, fixed-size struct arrays, signal handlers, locale-free number text).
+#ifndef CFLOTILLA_SYSTEM_H
+#define CFLOTILLA_SYSTEM_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+static inline int flotilla_errno(void) { return errno; }
+
+/// open(2) with an explicit mode (open is variadic).
+static inline int flotilla_open(const char *path, int flags, mode_t mode) {
+    return open(path, flags, mode);
+}
+
+/// Copies uname's release and machine fields. Returns 0 on success.
+static inline int flotilla_uname(char *release, size_t release_size, char *machine, size_t machine_size) {
+    struct utsname info;
+    if (uname(&info) != 0) return -1;
+    snprintf(release, release_size, "%s", info.release);
+    snprintf(machine, machine_size, "%s", info.machine);
+    return 0;
+}
+
+static inline const char *flotilla_dirent_name(const struct dirent *entry) { return entry->d_name; }
+
+/// Shortest of %.15g/%.16g/%.17g that reads back as the same double. Returns the length.
+static inline int flotilla_format_double(double value, char *buffer, size_t size) {
+    for (int precision = 15; precision <= 17; precision++) {
+        int length = snprintf(buffer, size, "%.*g", precision, value);
+        if (length < 0 || (size_t)length >= size) return -1;
+        if (strtod(buffer, NULL) == value) return length;
+    }
+    return (int)strlen(buffer);
+}
+
+/// Parses exactly `length` bytes as a decimal floating-point number. Returns 1 on success.
+static inline int flotilla_parse_double(const char *text, size_t length, double *out) {
+    char buffer[64];
+    if (length == 0 || length >= sizeof buffer) return 0;
+    memcpy(buffer, text, length);
+    buffer[length] = 0;
+    char *end = NULL;
+    errno = 0;
+    double value = strtod(buffer, &end);
+    if (end != buffer + length) return 0;
+    *out = value;
+    return 1;
+}
+
+/// 64 random bits from the kernel (for jitter; not for keys, OpenSSL makes those).
+static inline uint64_t flotilla_random_u64(void) {
+    uint64_t value = 0;
+    if (getrandom(&value, sizeof value, 0) != (ssize_t)sizeof value) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        value = (uint64_t)now.tv_nsec * 6364136223846793005ULL + (uint64_t)now.tv_sec;
+    }
+    return value;
+}
+
+static inline int64_t flotilla_monotonic_ms(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+static inline int64_t flotilla_unix_seconds(void) { return (int64_t)time(NULL); }
+
+static inline void flotilla_sleep_ms(long milliseconds) {
+    struct timespec duration;
+    duration.tv_sec = milliseconds / 1000;
+    duration.tv_nsec = (milliseconds % 1000) * 1000000L;
+    nanosleep(&duration, NULL);
+}
+
+static inline volatile sig_atomic_t *flotilla_stop_flag(void) {
+    static volatile sig_atomic_t flag = 0;
+    return &flag;
+}
+
+static void flotilla_on_stop_signal(int signal_number) {
+    (void)signal_number;
+    *flotilla_stop_flag() = 1;
+}
+
+/// Installs SIGTERM/SIGINT handlers that only set a flag (no SA_RESTART, so sleeps wake up).
+static inline void flotilla_install_stop_handlers(void) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = flotilla_on_stop_signal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGTERM, &action, NULL);
+    sigaction(SIGINT, &action, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static inline int flotilla_stop_requested(void) { return *flotilla_stop_flag() != 0; }
+
+#endif

@@ -1,0 +1,125 @@
+import CFlotillaSystem
+
+/// `flotilla-node run`: the heartbeat loop. Sends a heartbeat now, then every
+/// `heartbeat_interval_seconds` (±10%), backs off exponentially after any failure, renews the
+/// certificate when asked or when it enters the last third of its lifetime, and stops cleanly on
+/// SIGTERM/SIGINT. Failures are logged with their error code and never end the loop.
+public struct Agent {
+    let state: NodeState
+    var identity: NodeIdentity
+    var client: HTTPClient
+    var sequence: Int64 = 0
+    var cpu: CPUSample?
+    var intervalSeconds: Int64 = 15
+    var backoff = Backoff()
+
+    /// Loads the identity from `state` and opens the mutual-TLS client.
+    public init(state: NodeState) throws(NodeError) {
+        self.state = state
+        if try state.recoverStagedRenewal() {
+            Log.warn("finished an interrupted certificate renewal")
+        }
+        identity = try state.loadIdentity()
+        client = try Agent.makeClient(state)
+    }
+
+    /// Runs until a stop signal (or after one heartbeat with `once`). Returns the exit status:
+    /// 0, or with `once` the failed heartbeat's `NodeError.exitStatus`.
+    public mutating func run(once: Bool) -> Int32 {
+        flotilla_install_stop_handlers()
+        Log.info("agent started", [("node_id", identity.nodeID), ("name", identity.name),
+                                   ("coordinator", identity.coordinatorURL), ("version", AgentInfo.version)])
+        while flotilla_stop_requested() == 0 {
+            var delay: Int64
+            do {
+                let response = try heartbeat()
+                backoff.reset()
+                intervalSeconds = min(max(response.heartbeatIntervalSeconds, 1), 86_400)
+                renewIfNeeded(requested: response.renewCertificate)
+                if once { return 0 }
+                delay = Backoff.jittered(intervalSeconds * 1000, fraction: 0.1, random: flotilla_random_u64())
+            } catch {
+                Log.error("heartbeat failed", error, [("seq", String(sequence))])
+                if once { return error.exitStatus }
+                delay = backoff.nextDelay(random: flotilla_random_u64())
+                Log.info("retrying", [("in_ms", String(delay)), ("failures", String(backoff.failures))])
+            }
+            Agent.sleep(milliseconds: delay)
+        }
+        Log.info("agent stopped", [("reason", "signal")])
+        return 0
+    }
+
+    /// Collects readings and sends one heartbeat.
+    mutating func heartbeat() throws(NodeError) -> HeartbeatResponse {
+        sequence += 1
+        var request = HeartbeatRequest(sequence: sequence, agentVersion: AgentInfo.version)
+        request.apply(SystemReadings.collect(diskPath: state.directory, cpu: &cpu))
+        let json = try client.postJSON(identity.coordinatorURL + "/v1/heartbeat", request.json(), expected: 200)
+        let response = try HeartbeatResponse(json: json)
+        var fields: [(String, String)] = [("seq", String(sequence)), ("status", response.status),
+                                          ("interval_s", String(response.heartbeatIntervalSeconds))]
+        if let cpu = request.cpuPercent { fields.append(("cpu_percent", NumberText.string(cpu))) }
+        if response.renewCertificate { fields.append(("renew_certificate", "true")) }
+        Log.info("heartbeat ok", fields)
+        return response
+    }
+
+    /// Renews when the coordinator asks or the local certificate is in its last third; a failure
+    /// is logged and leaves the current identity in place (the next heartbeat tries again).
+    mutating func renewIfNeeded(requested: Bool) {
+        var due = requested
+        if !due {
+            do {
+                let validity = try Certificate(pem: try FileIO.read(state.certificatePath)).validity()
+                due = Certificate.needsRenewal(notBefore: validity.notBefore, notAfter: validity.notAfter,
+                                               now: flotilla_unix_seconds())
+            } catch {
+                Log.error("cannot read certificate validity", error)
+            }
+        }
+        guard due else { return }
+        do {
+            try renew()
+        } catch {
+            Log.error("certificate renewal failed", error)
+        }
+    }
+
+    /// Generates a new key and CSR, asks /v1/renew over mutual TLS, and swaps key.pem/cert.pem.
+    mutating func renew() throws(NodeError) {
+        let key = try NodeKey.generate()
+        let csr = try CertificateSigningRequest.pem(key: key, commonName: identity.name)
+        let json = try client.postJSON(identity.coordinatorURL + "/v1/renew",
+                                       RenewRequest(csrPEM: csr).json(), expected: 200)
+        let response = try RenewResponse(json: json)
+        let certificatePEM = Array(response.certificatePEM.utf8)
+        guard try Certificate(pem: certificatePEM).matches(key) else {
+            throw .crypto("renewed certificate does not match the new key")
+        }
+        let pinned = try Certificate(pem: try FileIO.read(state.caPath)).sha256Hex()
+        let returned = try Certificate(pem: Array(response.caPEM.utf8)).sha256Hex()
+        if !Hex.equal(pinned, returned) {
+            Log.warn("coordinator returned a different CA on renewal; keeping the pinned CA",
+                     [("pinned_sha256", pinned), ("returned_sha256", returned)])
+        }
+        try state.installRenewal(keyPEM: try key.pkcs8PEM(), certificatePEM: certificatePEM)
+        client = try Agent.makeClient(state)
+        Log.info("certificate renewed", [("expires_at", response.certificateExpiresAt)])
+    }
+
+    static func makeClient(_ state: NodeState) throws(NodeError) -> HTTPClient {
+        try HTTPClient(tls: HTTPClient.TLS(caFile: state.caPath, clientCertificateFile: state.certificatePath,
+                                           clientKeyFile: state.keyPath))
+    }
+
+    /// Sleeps in 200 ms slices so a stop signal ends the wait promptly.
+    static func sleep(milliseconds: Int64) {
+        let deadline = flotilla_monotonic_ms() + milliseconds
+        while flotilla_stop_requested() == 0 {
+            let remaining = deadline - flotilla_monotonic_ms()
+            if remaining <= 0 { return }
+            flotilla_sleep_ms(Int(min(remaining, 200)))
+        }
+    }
+}

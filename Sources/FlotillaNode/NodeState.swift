@@ -1,0 +1,119 @@
+/// The node's state directory (0700): `key.pem` (0600), `cert.pem`, `ca.pem`, `node.json`.
+/// Every file is written to a temporary name, fsync'd and renamed. `node.json` is written last
+/// at enrollment, so its presence (with `cert.pem`) means the identity is complete.
+public struct NodeState {
+    public var directory: String
+
+    /// A state directory at `directory` (nothing is touched until a method is called).
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    public var keyPath: String { directory + "/key.pem" }
+    public var certificatePath: String { directory + "/cert.pem" }
+    public var caPath: String { directory + "/ca.pem" }
+    public var identityPath: String { directory + "/node.json" }
+    var stagedKeyPath: String { directory + "/key.pem.new" }
+    var stagedCertificatePath: String { directory + "/cert.pem.new" }
+
+    /// True when node.json and cert.pem both exist.
+    public var isEnrolled: Bool {
+        FileIO.exists(identityPath) && FileIO.exists(certificatePath)
+    }
+
+    /// Reads node.json; throws `.notEnrolled` when any identity file is missing.
+    public func loadIdentity() throws(NodeError) -> NodeIdentity {
+        for path in [identityPath, certificatePath, keyPath, caPath] where !FileIO.exists(path) {
+            throw .notEnrolled("not enrolled: \(path) is missing; run flotilla-node enroll first")
+        }
+        return try NodeIdentity(json: try JSONParser(maxBytes: 64 * 1024).parse(try FileIO.read(identityPath)))
+    }
+
+    /// Stores a fresh enrollment: key, CA, certificate, then node.json. If any write fails, the
+    /// files written so far are removed so no half identity is left behind.
+    public func storeEnrollment(keyPEM: [UInt8], certificatePEM: [UInt8], caPEM: [UInt8],
+                                identity: NodeIdentity) throws(NodeError) {
+        let steps: [(String, [UInt8], UInt32)] = [
+            (keyPath, keyPEM, 0o600),
+            (caPath, caPEM, 0o644),
+            (certificatePath, certificatePEM, 0o644),
+            (identityPath, JSONWriter.encode(identity.json()), 0o644),
+        ]
+        var written: [String] = []
+        for (path, bytes, mode) in steps {
+            do {
+                try FileIO.writeAtomically(path, bytes, mode: mode)
+                written.append(path)
+            } catch {
+                for path in written { FileIO.remove(path) }
+                throw error
+            }
+        }
+    }
+
+    /// Replaces key.pem and cert.pem after a renewal without ever leaving a mismatched pair:
+    /// both are first written and fsync'd as `.new` files (cert last, so `cert.pem.new` marks a
+    /// complete pair), then renamed key-first. `recoverStagedRenewal` finishes an interrupted swap.
+    public func installRenewal(keyPEM: [UInt8], certificatePEM: [UInt8]) throws(NodeError) {
+        do {
+            try FileIO.writeSynced(stagedKeyPath, keyPEM, mode: 0o600)
+            try FileIO.writeSynced(stagedCertificatePath, certificatePEM, mode: 0o644)
+            try FileIO.syncDirectory(containing: stagedKeyPath)
+        } catch {
+            FileIO.remove(stagedKeyPath)
+            FileIO.remove(stagedCertificatePath)
+            throw error
+        }
+        try FileIO.rename(stagedKeyPath, keyPath)
+        try FileIO.rename(stagedCertificatePath, certificatePath)
+        try FileIO.syncDirectory(containing: keyPath)
+    }
+
+    /// Completes or discards a renewal interrupted by a crash or power loss. Returns true when
+    /// a staged pair was installed.
+    @discardableResult
+    public func recoverStagedRenewal() throws(NodeError) -> Bool {
+        guard FileIO.exists(stagedCertificatePath) else {
+            FileIO.remove(stagedKeyPath)
+            return false
+        }
+        if FileIO.exists(stagedKeyPath) { try FileIO.rename(stagedKeyPath, keyPath) }
+        try FileIO.rename(stagedCertificatePath, certificatePath)
+        try FileIO.syncDirectory(containing: keyPath)
+        return true
+    }
+}
+
+/// Contents of node.json: who this node is and where its coordinator lives.
+public struct NodeIdentity {
+    public var nodeID: String
+    public var name: String
+    public var group: String
+    public var coordinatorURL: String
+
+    /// Creates an identity from the enrollment answer.
+    public init(nodeID: String, name: String, group: String, coordinatorURL: String) {
+        self.nodeID = nodeID
+        self.name = name
+        self.group = group
+        self.coordinatorURL = coordinatorURL
+    }
+
+    /// Decodes node.json.
+    public init(json: JSONValue) throws(NodeError) {
+        nodeID = try json.requiredString("node_id")
+        name = try json.requiredString("name")
+        group = try json.requiredString("group")
+        coordinatorURL = try NodeConfig.normalizedURL(try json.requiredString("coordinator_url"))
+    }
+
+    /// The node.json document.
+    public func json() -> JSONValue {
+        .object([
+            JSONMember("node_id", .string(nodeID)),
+            JSONMember("name", .string(name)),
+            JSONMember("group", .string(group)),
+            JSONMember("coordinator_url", .string(coordinatorURL)),
+        ])
+    }
+}

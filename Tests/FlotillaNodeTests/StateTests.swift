@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+import FlotillaNode
+
+@Suite("State directory, atomic files, command line")
+struct StateTests {
+    @Test func atomicWriteSetsModeAndLeavesNoTemporary() throws {
+        let directory = try TestSupport.temporaryDirectory()
+        let path = directory + "/key.pem"
+        let previous = umask(0)
+        defer { umask(previous) }
+        try FileIO.writeAtomically(path, Array("secret".utf8), mode: 0o600)
+        #expect(try FileIO.mode(of: path) == 0o600)
+        #expect(try FileIO.read(path) == Array("secret".utf8))
+        try FileIO.writeAtomically(path, Array("replaced".utf8), mode: 0o600)
+        #expect(try FileIO.read(path) == Array("replaced".utf8))
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["key.pem"])
+    }
+
+    @Test func makeDirectoryUses0700() throws {
+        let directory = try TestSupport.temporaryDirectory() + "/state"
+        try FileIO.makeDirectory(directory, mode: 0o700)
+        #expect(try FileIO.mode(of: directory) == 0o700)
+        try FileIO.makeDirectory(directory, mode: 0o700)
+    }
+
+    @Test func readLimitAndMissingFile() throws {
+        let directory = try TestSupport.temporaryDirectory()
+        try FileIO.writeAtomically(directory + "/big", [UInt8](repeating: 65, count: 10_000), mode: 0o644)
+        #expect(throws: NodeError.self) { try FileIO.read(directory + "/big", maxBytes: 9_999) }
+        do {
+            _ = try FileIO.read(directory + "/missing")
+            Issue.record("missing file read")
+        } catch {
+            #expect(error.code == "io_error")
+            #expect(error.message.contains("No such file"))
+        }
+    }
+
+    @Test func enrollmentIdentityRoundTripAndAlreadyEnrolled() throws {
+        let directory = try TestSupport.temporaryDirectory()
+        let state = NodeState(directory: directory)
+        #expect(!state.isEnrolled)
+        let identity = NodeIdentity(nodeID: "id-1", name: "board-01", group: "edge", coordinatorURL: "https://c:7443")
+        try state.storeEnrollment(keyPEM: Array("k".utf8), certificatePEM: Array("c".utf8),
+                                  caPEM: Array("a".utf8), identity: identity)
+        #expect(state.isEnrolled)
+        #expect(try FileIO.mode(of: state.keyPath) == 0o600)
+        let loaded = try state.loadIdentity()
+        #expect(loaded.nodeID == "id-1")
+        #expect(loaded.name == "board-01")
+        #expect(loaded.group == "edge")
+        #expect(loaded.coordinatorURL == "https://c:7443")
+
+        let conf = try TestSupport.fixture("node-conf.json")
+        try Data(conf).write(to: URL(fileURLWithPath: directory + "/node.conf"))
+        let pem = try TestSupport.makeCertificate(in: directory)
+        let sha = try Certificate(pem: Array(pem.utf8)).sha256Hex()
+        let realConf = JSONWriter.encode(.object([
+            JSONMember("coordinator_url", .string("https://127.0.0.1:1")),
+            JSONMember("ca_pem", .string(pem)), JSONMember("ca_sha256", .string(sha)),
+            JSONMember("token", .string("t")),
+        ]))
+        try Data(realConf).write(to: URL(fileURLWithPath: directory + "/node.conf"))
+        let status = NodeCommand.run([Array("enroll".utf8), Array("--config".utf8), Array((directory + "/node.conf").utf8),
+                                      Array("--state-dir".utf8), Array(directory.utf8), Array("--name".utf8), Array("b".utf8)])
+        #expect(status == 3)
+    }
+
+    @Test func renewalSwapAndCrashRecovery() throws {
+        let directory = try TestSupport.temporaryDirectory()
+        let state = NodeState(directory: directory)
+        try FileIO.writeAtomically(state.keyPath, Array("old-key".utf8), mode: 0o600)
+        try FileIO.writeAtomically(state.certificatePath, Array("old-cert".utf8), mode: 0o644)
+
+        try state.installRenewal(keyPEM: Array("new-key".utf8), certificatePEM: Array("new-cert".utf8))
+        #expect(try FileIO.read(state.keyPath) == Array("new-key".utf8))
+        #expect(try FileIO.read(state.certificatePath) == Array("new-cert".utf8))
+        #expect(try FileIO.mode(of: state.keyPath) == 0o600)
+        #expect(!FileIO.exists(directory + "/key.pem.new") && !FileIO.exists(directory + "/cert.pem.new"))
+
+        try FileIO.writeSynced(directory + "/key.pem.new", Array("half-key".utf8), mode: 0o600)
+        #expect(try state.recoverStagedRenewal() == false)
+        #expect(try FileIO.read(state.keyPath) == Array("new-key".utf8))
+        #expect(!FileIO.exists(directory + "/key.pem.new"))
+
+        try FileIO.writeSynced(directory + "/key.pem.new", Array("k3".utf8), mode: 0o600)
+        try FileIO.writeSynced(directory + "/cert.pem.new", Array("c3".utf8), mode: 0o644)
+        #expect(try state.recoverStagedRenewal() == true)
+        #expect(try FileIO.read(state.keyPath) == Array("k3".utf8))
+        #expect(try FileIO.read(state.certificatePath) == Array("c3".utf8))
+
+        try FileIO.rename(state.keyPath, directory + "/unused")
+        try FileIO.writeAtomically(state.keyPath, Array("k4".utf8), mode: 0o600)
+        try FileIO.writeSynced(directory + "/cert.pem.new", Array("c4".utf8), mode: 0o644)
+        #expect(try state.recoverStagedRenewal() == true)
+        #expect(try FileIO.read(state.keyPath) == Array("k4".utf8))
+        #expect(try FileIO.read(state.certificatePath) == Array("c4".utf8))
+    }
+
+    @Test func commandLineParsing() throws {
+        func parse(_ words: [String]) throws(NodeError) -> Command { try Command.parse(words.map { Array($0.utf8) }) }
+        if case .enroll(let config, let dir, let name) = try parse(["enroll", "--config", "n.conf", "--state-dir", "/s", "--name", "b1"]) {
+            #expect(config == "n.conf" && dir == "/s" && name == "b1")
+        } else { Issue.record("enroll not parsed") }
+        if case .enroll(_, _, let name) = try parse(["enroll", "--state-dir", "/s", "--config", "c"]) {
+            #expect(name == nil)
+        } else { Issue.record("enroll without name not parsed") }
+        if case .run(let dir, let once) = try parse(["run", "--state-dir", "/s", "--once"]) {
+            #expect(dir == "/s" && once)
+        } else { Issue.record("run not parsed") }
+        if case .run(_, let once) = try parse(["run", "--state-dir", "/s"]) { #expect(!once) } else { Issue.record("run") }
+        if case .version = try parse(["version"]) {} else { Issue.record("version not parsed") }
+        for bad in [[], ["bogus"], ["run"], ["run", "--state-dir"], ["run", "--state-dir", "/s", "--name", "x"],
+                    ["enroll", "--config", "c"], ["version", "--once"], ["run", "--state-dir", "/s", "--verbose"]] {
+            do {
+                _ = try parse(bad)
+                Issue.record("accepted \(bad)")
+            } catch {
+                #expect(error.exitStatus == 2, "\(bad)")
+            }
+        }
+        #expect(NodeCommand.run([Array("nope".utf8)]) == 2)
+    }
+
+    @Test(arguments: [("board-01", true), ("a", true), ("9.x_y-z", true), ("", false), ("-lead", false),
+                      (".lead", false), ("has space", false), ("ümlaut", false), (String(repeating: "a", count: 63), true),
+                      (String(repeating: "a", count: 64), false)])
+    func nodeNames(_ name: String, _ valid: Bool) {
+        #expect(NodeName.isValid(name) == valid)
+    }
+
+    @Test func logLinesAreLogfmt() {
+        let line = String(decoding: Log.line(.info, "heartbeat ok", [("seq", "3"), ("detail", "a \"b\"\nc"), ("empty", "")], time: 1700000000), as: UTF8.self)
+        #expect(line == "ts=1700000000 level=info msg=\"heartbeat ok\" seq=3 detail=\"a \\\"b\\\"\\nc\" empty=\"\"\n")
+    }
+}
