@@ -96,8 +96,15 @@ static void flotilla_on_stop_signal(int signal_number) {
     *flotilla_stop_flag() = 1;
 }
 
-/// Installs SIGTERM/SIGINT handlers that only set a flag (no SA_RESTART, so sleeps wake up).
+/// Installs SIGTERM/SIGINT handlers that only set a flag (no SA_RESTART, so sleeps wake up), and
+/// unblocks both signals: a launcher may hand down a mask that blocks them (threads of a test
+/// runner, some supervisors), which would leave the agent deaf to `stop`.
 static inline void flotilla_install_stop_handlers(void) {
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    sigprocmask(SIG_UNBLOCK, &stop_signals, NULL);
     struct sigaction action;
     memset(&action, 0, sizeof action);
     action.sa_handler = flotilla_on_stop_signal;

@@ -1,7 +1,7 @@
 /// Parses durations such as `90s`, `15m`, `24h`, `7d`, `1h30m` or a bare number of seconds.
 public enum DurationParser {
     public static func seconds(_ text: String) -> Double? {
-        if let plain = Double(text), plain >= 0 { return plain }
+        if let plain = Double(text), plain.isFinite, plain >= 0 { return plain }
         var total = 0.0
         var number = ""
         var sawUnit = false

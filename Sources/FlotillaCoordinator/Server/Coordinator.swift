@@ -42,13 +42,13 @@ public struct Coordinator {
             directory: directory, ca: ca, hostnames: configuration.hostnames, listenHost: configuration.listenHost
         )
         let writer = HeartbeatWriter(store: store, logger: logger)
+        let port = PortBox(configuration.listenPort)
         onInitialised(Bootstrap(createdAdminToken: createdToken, caFingerprint: ca.fingerprint))
-        let port = PortBox()
         let services = CoordinatorServices(
             store: store, ca: ca, directory: NodeDirectory(try store.nodes()), writer: writer,
             identities: PeerIdentityCache(ca: ca), heartbeatInterval: configuration.heartbeatInterval,
             nodeCertificateValidity: configuration.nodeCertificateValidity,
-            advertisedURL: configuration.advertisedURL(port: configuration.listenPort == 0 ? 0 : configuration.listenPort),
+            advertisedURL: { [configuration] in configuration.advertisedURL(port: port.value) },
             logger: logger
         )
         let router = Router(context: CoordinatorRequestContext.self)
@@ -135,7 +135,10 @@ public struct Coordinator {
 
 /// The port the server bound, published from the server's start callback.
 private final class PortBox: Sendable {
-    private let storage = Mutex(0)
+    private let storage: Mutex<Int>
+
+    init(_ initial: Int) { storage = Mutex(initial) }
+
     var value: Int {
         get { storage.withLock { $0 } }
         set { storage.withLock { $0 = newValue } }

@@ -11,7 +11,7 @@ struct CoordinatorServices: Sendable {
     let identities: PeerIdentityCache
     let heartbeatInterval: TimeInterval
     let nodeCertificateValidity: TimeInterval
-    /// URL that provisioning bundles tell boards to use.
-    let advertisedURL: String
+    /// URL that provisioning bundles tell boards to use; known only once the listener is bound.
+    let advertisedURL: @Sendable () -> String
     let logger: Logger
 }

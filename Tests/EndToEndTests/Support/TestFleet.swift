@@ -1,0 +1,167 @@
+import AsyncHTTPClient
+import FlotillaProtocol
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import NIOSSL
+import Testing
+
+/// A real coordinator process on a loopback port with its own data directory, plus helpers to run
+/// the `flotilla` CLI and `flotilla-node` agents against it. Everything is torn down by `with`.
+final class TestFleet: @unchecked Sendable {
+    // @unchecked: mutable state (`agents`) is only touched from the test's own task.
+    let root: String
+    let dataDirectory: String
+    let coordinator: ChildProcess
+    let serverURL: String
+    let caPEM: String
+    private var agents: [ChildProcess] = []
+
+    private init(heartbeatInterval: String) throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-e2e-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: root + "/logs", withIntermediateDirectories: true)
+        dataDirectory = root + "/data"
+        coordinator = try ChildProcess(
+            Binaries.flotilla,
+            ["serve", "--data-dir", dataDirectory, "--listen", "127.0.0.1:0", "--heartbeat-interval", heartbeatInterval],
+            logDirectory: root + "/logs", label: "coordinator"
+        )
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: dataDirectory + "/admin.url") {
+            guard coordinator.isRunning, Date() < deadline else {
+                throw TestFailure("coordinator did not start: \(coordinator.stderr)")
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        serverURL = try String(contentsOfFile: dataDirectory + "/admin.url", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        caPEM = try String(contentsOfFile: dataDirectory + "/ca.pem", encoding: .utf8)
+    }
+
+    /// Runs `body` with a fresh fleet and always tears it down.
+    static func with<T>(heartbeatInterval: String = "1s", _ body: (TestFleet) async throws -> T) async throws -> T {
+        let fleet = try TestFleet(heartbeatInterval: heartbeatInterval)
+        do {
+            let result = try await body(fleet)
+            fleet.tearDown()
+            return result
+        } catch {
+            fleet.tearDown()
+            throw error
+        }
+    }
+
+    private func tearDown() {
+        for agent in agents { agent.stop() }
+        coordinator.stop()
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    // MARK: CLI
+
+    /// Runs `flotilla ARGS --data-dir DIR` and returns status and output.
+    @discardableResult
+    func cli(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        try ChildProcess.run(Binaries.flotilla, arguments + ["--data-dir", dataDirectory], logDirectory: root + "/logs")
+    }
+
+    /// `flotilla provision` into a new bundle directory; returns the bundle path.
+    func provision(group: String = "demo", extra: [String] = []) throws -> String {
+        let out = root + "/bundle-\(UUID().uuidString.prefix(6))"
+        let result = try cli(["provision", "--group", group, "--out", out, "--provisioning-dir", Binaries.repositoryRoot + "/provisioning"] + extra)
+        guard result.status == 0 else { throw TestFailure("provision failed: \(result.stderr)") }
+        return out
+    }
+
+    /// `flotilla nodes --json`, decoded.
+    func nodes() throws -> [NodeView] {
+        let result = try cli(["nodes", "--json"])
+        guard result.status == 0 else { throw TestFailure("nodes failed: \(result.stderr)") }
+        return try JSONDecoder().decode([NodeView].self, from: Data(result.stdout.utf8))
+    }
+
+    func node(_ name: String) throws -> NodeView? { try nodes().first { $0.name == name } }
+
+    // MARK: Agents
+
+    /// `flotilla-node enroll`; returns the state directory and the process result.
+    func enroll(bundle: String, name: String, binary: String = Binaries.node) throws -> (stateDirectory: String, status: Int32, stderr: String) {
+        let state = root + "/state-\(name)"
+        let result = try ChildProcess.run(
+            binary, ["enroll", "--config", bundle + "/node.conf", "--state-dir", state, "--name", name],
+            logDirectory: root + "/logs"
+        )
+        return (state, result.status, result.stderr)
+    }
+
+    /// Starts `flotilla-node run` in the background.
+    func startAgent(stateDirectory: String, label: String, binary: String = Binaries.node) throws -> ChildProcess {
+        let agent = try ChildProcess(binary, ["run", "--state-dir", stateDirectory], logDirectory: root + "/logs", label: label)
+        agents.append(agent)
+        return agent
+    }
+
+    /// Polls `condition` every 200 ms until it holds or `timeout` passes.
+    func eventually(timeout: TimeInterval = 30, _ condition: () throws -> Bool) throws -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try condition() { return true }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        return try condition()
+    }
+
+    // MARK: Raw HTTPS
+
+    /// A response from a raw request.
+    struct Reply {
+        var status: Int
+        var body: Data
+        var errorCode: String? { (try? JSONDecoder().decode(ErrorBody.self, from: body))?.error.code }
+    }
+
+    /// POSTs `body` to `path`, optionally presenting a client certificate (PEM strings).
+    func post(_ path: String, body: Data, certificatePEM: String? = nil, keyPEM: String? = nil) async throws -> Reply {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)))
+        if let certificatePEM, let keyPEM {
+            tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(certificatePEM.utf8)).map { .certificate($0) }
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(keyPEM.utf8), format: .pem))
+        }
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+        do {
+            var request = HTTPClientRequest(url: serverURL + path)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+            let response = try await client.execute(request, timeout: .seconds(30))
+            let data = Data(buffer: try await response.body.collect(upTo: 1 << 20))
+            try await client.shutdown()
+            return Reply(status: Int(response.status.code), body: data)
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    /// POSTs with the identity an agent stored in `stateDirectory`.
+    func post(_ path: String, body: Data, asNodeIn stateDirectory: String) async throws -> Reply {
+        try await post(
+            path, body: body,
+            certificatePEM: try String(contentsOfFile: stateDirectory + "/cert.pem", encoding: .utf8),
+            keyPEM: try String(contentsOfFile: stateDirectory + "/key.pem", encoding: .utf8)
+        )
+    }
+}
+
+/// A failure in the test harness itself.
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A valid heartbeat body.
+let sampleHeartbeat = Data(
+    #"{"sequence":1,"agent_version":"0.1.0","arch":"x86_64","kernel":"6.1","uptime_seconds":10,"cpu_percent":5,"mem_total_bytes":1000,"mem_available_bytes":500,"disk_total_bytes":2000,"disk_free_bytes":1000,"temperatures":[]}"#.utf8
+)

@@ -1,0 +1,129 @@
+import FlotillaProtocol
+import Foundation
+import GRDB
+import Logging
+import Testing
+
+@testable import FlotillaCoordinator
+
+// The time limit turns a hang (a submission never answered) into a failure; it is not a performance bound.
+@Suite(.timeLimit(.minutes(1))) struct HeartbeatWriterTests {
+    static func entry(_ nodeID: String, _ i: Int) -> HeartbeatEntry {
+        var r = HeartbeatRequest()
+        r.sequence = Int64(i)
+        r.cpuPercent = Double(i % 100)
+        return HeartbeatEntry(nodeID: nodeID, receivedAt: Date(timeIntervalSince1970: 1_800_000_000 + Double(i)), readings: r)
+    }
+
+    @Test func concurrentSubmissionsAreAllCommitted() async throws {
+        let fixture = try StoreFixture()
+        let nodes = try (0..<5).map { try fixture.addNode(name: "board-\($0)") }
+        let writer = HeartbeatWriter(store: fixture.store, logger: Logger(label: "test"))
+        let runner = Task { try await writer.run() }
+
+        let results = await withTaskGroup(of: Bool.self, returning: [Bool].self) { group in
+            for i in 0..<500 {
+                let entry = Self.entry(nodes[i % nodes.count].id, i)
+                group.addTask {
+                    do {
+                        try await writer.submit(entry)
+                        return true
+                    } catch {
+                        return false
+                    }
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+
+        #expect(results.count == 500)
+        #expect(results.allSatisfy { $0 })
+        // Acknowledged means committed: every row is there as soon as the submissions return.
+        #expect(try fixture.store.totalHeartbeats() == 500)
+        for node in nodes {
+            #expect(try fixture.store.heartbeatCount(nodeID: node.id) == 100)
+        }
+        // The latest state per node is the newest heartbeat, whatever order the batch had.
+        let views = try fixture.store.nodeViews(group: nil, now: Date(timeIntervalSince1970: 1_800_000_500), interval: 15)
+        for (index, view) in views.enumerated() {
+            #expect(view.lastSeen == Timestamps.rfc3339(Date(timeIntervalSince1970: 1_800_000_000 + Double(495 + index))))
+        }
+
+        runner.cancel()
+        try await runner.value
+    }
+
+    @Test func submissionsAfterShutdownAreRefused() async throws {
+        let fixture = try StoreFixture()
+        let node = try fixture.addNode(name: "board-01")
+        let writer = HeartbeatWriter(store: fixture.store, logger: Logger(label: "test"))
+        let runner = Task { try await writer.run() }
+        try await writer.submit(Self.entry(node.id, 1))
+
+        runner.cancel()
+        try await runner.value
+
+        let error = await #expect(throws: CoordinatorError.self) {
+            try await writer.submit(Self.entry(node.id, 2))
+        }
+        #expect(error?.code == .internal)
+        #expect(try fixture.store.totalHeartbeats() == 1)
+    }
+
+    @Test func aFailedBatchFailsItsSubmissionsWithoutStoppingTheWriter() async throws {
+        let fixture = try StoreFixture()
+        let node = try fixture.addNode(name: "board-01")
+        var quiet = Logger(label: "test")
+        quiet.logLevel = .critical  // the failed batch is logged as an error, which is expected here
+        let writer = HeartbeatWriter(store: fixture.store, logger: quiet)
+        let runner = Task { try await writer.run() }
+
+        // node_state references nodes(id): a heartbeat for an unknown node makes its batch fail.
+        await #expect(throws: CoordinatorError.self) {
+            try await writer.submit(Self.entry("no-such-node", 1))
+        }
+        // Nothing of the failed batch was stored, and the writer keeps going.
+        #expect(try fixture.store.totalHeartbeats() == 0)
+        try await writer.submit(Self.entry(node.id, 2))
+        #expect(try fixture.store.totalHeartbeats() == 1)
+
+        runner.cancel()
+        try await runner.value
+    }
+
+    @Test func submissionsRacingShutdownAllReturnAndAcknowledgedOnesAreStored() async throws {
+        let fixture = try StoreFixture()
+        let node = try fixture.addNode(name: "board-01")
+        var quiet = Logger(label: "test")
+        quiet.logLevel = .critical
+        let writer = HeartbeatWriter(store: fixture.store, logger: quiet)
+        let runner = Task { try await writer.run() }
+
+        let acknowledged = await withTaskGroup(of: Int?.self, returning: [Int].self) { group in
+            for i in 0..<300 {
+                if i == 150 { group.addTask { runner.cancel(); return nil } }
+                let entry = Self.entry(node.id, i)
+                group.addTask {
+                    do {
+                        try await writer.submit(entry)
+                        return i
+                    } catch {
+                        return nil
+                    }
+                }
+            }
+            return await group.reduce(into: []) { if let i = $1 { $0.append(i) } }
+        }
+        try await runner.value
+
+        // Every submission returned (none hangs); every acknowledged heartbeat is on disk.
+        let stored = try await fixture.store.pool.read { db in
+            try Double.fetchAll(db, sql: "SELECT received_at FROM heartbeats")
+        }
+        let storedSequences = Set(stored.map { Int($0 - 1_800_000_000) })
+        #expect(Set(acknowledged).isSubset(of: storedSequences))
+        #expect(stored.count >= acknowledged.count)
+        // After shutdown nothing more is accepted.
+        await #expect(throws: CoordinatorError.self) { try await writer.submit(Self.entry(node.id, 1000)) }
+    }
+}

@@ -1,0 +1,116 @@
+import Crypto
+import FlotillaProtocol
+import Foundation
+import GRDB
+import SwiftASN1
+import Testing
+import X509
+
+@testable import FlotillaCoordinator
+
+/// A unique temporary directory, removed by `remove()` (call it in a `defer`).
+struct TemporaryDirectory {
+    let path: String
+
+    init(_ label: String = "flotilla-test") throws {
+        let url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("\(label)-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        path = url.path
+    }
+
+    func file(_ name: String) -> String { path + "/" + name }
+
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// Wall-clock time rounded down to whole seconds, which is what X.509 validity dates keep.
+func wholeSecondsNow() -> Date {
+    Date(timeIntervalSince1970: floor(Date().timeIntervalSince1970))
+}
+
+/// A real PKCS#10 request signed by `key`.
+func makeCSR(key: Certificate.PrivateKey, commonName: String = "board-01", algorithm: Certificate.SignatureAlgorithm = .ecdsaWithSHA256)
+    throws -> CertificateSigningRequest
+{
+    try CertificateSigningRequest(
+        version: .v1,
+        subject: try DistinguishedName { CommonName(commonName) },
+        privateKey: key,
+        attributes: CertificateSigningRequest.Attributes(),
+        signatureAlgorithm: algorithm
+    )
+}
+
+func pem(_ csr: CertificateSigningRequest) throws -> String {
+    try csr.serializeAsPEM().pemString
+}
+
+/// The value of the first CN attribute of `name`.
+func commonName(of name: DistinguishedName) -> String? {
+    for rdn in name {
+        for attribute in rdn where attribute.type == .RDNAttributeType.commonName {
+            if let value = String(attribute.value) { return value }
+        }
+    }
+    return nil
+}
+
+/// Runs `body` and checks that it throws a `CoordinatorError` with `code`.
+func expectCoordinatorError(
+    _ code: APIErrorCode, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void
+) {
+    let error = #expect(throws: CoordinatorError.self, sourceLocation: sourceLocation) { try body() }
+    #expect(error?.code == code, "expected \(code.rawValue), got \(String(describing: error))", sourceLocation: sourceLocation)
+}
+
+/// A store in a fresh temporary directory plus helpers to create tokens and nodes.
+final class StoreFixture {
+    let directory: TemporaryDirectory
+    let store: Store
+
+    init() throws {
+        directory = try TemporaryDirectory("flotilla-store")
+        store = try Store(path: directory.file("flotilla.sqlite"))
+    }
+
+    deinit { directory.remove() }
+
+    /// Inserts a token and returns its secret.
+    @discardableResult
+    func addToken(
+        id: String = Secrets.shortID(), group: String = "edge", uses: Int = 1, requireApproval: Bool = false,
+        createdAt: Date = Date(), expiresAt: Date = Date().addingTimeInterval(3600)
+    ) throws -> (id: String, secret: String) {
+        let secret = Secrets.generateToken()
+        try store.insertToken(
+            TokenRecord(
+                id: id, tokenHash: Secrets.hash(secret), group: group, uses: uses, requireApproval: requireApproval,
+                createdAt: createdAt, expiresAt: expiresAt
+            )
+        )
+        return (id, secret)
+    }
+
+    /// Enrolls a node with a fake certificate (the store does not look at it).
+    @discardableResult
+    func enroll(secret: String, name: String, now: Date = Date()) throws(CoordinatorError) -> NodeRecord {
+        let (node, _) = try store.enroll(
+            tokenHash: Secrets.hash(secret), name: name, nodeID: UUID().uuidString.lowercased(), now: now
+        ) { (_: String) throws(CoordinatorError) -> IssuedCertificate in
+            IssuedCertificate(pem: "test-certificate", expiresAt: now.addingTimeInterval(30 * 86_400))
+        }
+        return node
+    }
+
+    /// Creates a one-use token in `group` and enrolls `name` with it.
+    @discardableResult
+    func addNode(name: String, group: String = "edge", now: Date = Date()) throws -> NodeRecord {
+        let token = try addToken(group: group)
+        return try enroll(secret: token.secret, name: name, now: now)
+    }
+
+    func nodeCount() throws -> Int {
+        try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM nodes") ?? 0 }
+    }
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Flotilla builds against, if any are missing:
+# libcurl and OpenSSL (node agent), SQLite (coordinator), pkg-config.
+set -euo pipefail
+
+PACKAGES=(libcurl4-openssl-dev libssl-dev libsqlite3-dev pkg-config)
+missing=()
+for package in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+[ "${#missing[@]}" -eq 0 ] && exit 0
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "missing packages ${missing[*]}: install them as root" >&2; exit 1; }
+    SUDO=(sudo)
+fi
+echo "installing ${missing[*]}" >&2
+"${SUDO[@]}" apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null 2>&1 \
+    || { "${SUDO[@]}" apt-get update >/dev/null && "${SUDO[@]}" apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
