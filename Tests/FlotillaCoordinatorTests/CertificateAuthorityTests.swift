@@ -113,6 +113,16 @@ import X509
         }
     }
 
+    @Test func refusesServerCertificateAsNodeIdentity() throws {
+        let ca = try CertificateAuthority.create()
+        let server = try ca.issueServerCertificate(
+            for: P256.Signing.PrivateKey().publicKey, dnsNames: ["coordinator"], ipAddresses: [], validity: 3600
+        )
+        expectCoordinatorError(.clientCertificateRequired) {
+            _ = try ca.verifyNodeCertificate(server)
+        }
+    }
+
     @Test func refusesExpiredCertificate() throws {
         let ca = try CertificateAuthority.create(now: Date().addingTimeInterval(-86_400))
         let csr = try makeCSR(key: Certificate.PrivateKey(P256.Signing.PrivateKey()))

@@ -34,8 +34,8 @@ struct ProvisionCommand: AsyncParsableCommand {
     @OptionGroup var connection: ConnectionOptions
 
     func run() async throws {
-        guard let ttlSeconds = DurationParser.seconds(ttl), ttlSeconds >= 1 else {
-            throw ValidationError("--ttl must be a duration such as 24h")
+        guard let ttlSeconds = DurationParser.seconds(ttl), ttlSeconds >= 1, ttlSeconds <= 365 * 86_400 else {
+            throw ValidationError("--ttl must be a duration between 1s and 365d, such as 24h")
         }
         guard uses >= 1 else { throw ValidationError("--uses must be at least 1") }
         let bundle = try ProvisioningBundle(outputDirectory: out, provisioningDirectory: provisioningDir)

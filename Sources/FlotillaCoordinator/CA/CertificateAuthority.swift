@@ -154,6 +154,9 @@ public struct CertificateAuthority: Sendable {
         else {
             throw CoordinatorError(.clientCertificateRequired, "client certificate was not issued by this fleet's CA")
         }
+        guard let usage = try? leaf.extensions.extendedKeyUsage, usage.contains(.clientAuth) else {
+            throw CoordinatorError(.clientCertificateRequired, "certificate is not a node (client) certificate")
+        }
         guard leaf.notValidBefore <= now, now <= leaf.notValidAfter else {
             throw CoordinatorError(.clientCertificateRequired, "client certificate is expired or not yet valid")
         }

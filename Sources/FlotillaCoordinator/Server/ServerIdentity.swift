@@ -35,6 +35,8 @@ struct ServerIdentity {
             let pem = try SecureFile.read(directory.serverCertificate)
             let keyPEM = try SecureFile.read(directory.serverKey)
             if let existing = try? Certificate(pemEncoded: pem),
+                let key = try? P256.Signing.PrivateKey(pemRepresentation: keyPEM),
+                Certificate.PublicKey(key.publicKey) == existing.publicKey,
                 existing.issuer == ca.certificate.subject,
                 ca.certificate.publicKey.isValidSignature(existing.signature, for: existing),
                 existing.notValidAfter.timeIntervalSince(now) > renewWithin,
