@@ -206,3 +206,39 @@ import Testing
         #expect(try status(at: seen.addingTimeInterval(1)) == .revoked)
     }
 }
+
+/// The time series has no time index: pruning binary-searches rowids, which must find the exact
+/// boundary whatever the gaps left by earlier deletes.
+@Suite struct HeartbeatTimeSeriesTests {
+    @Test func firstRowIDFindsTheTimeBoundaryAcrossGaps() throws {
+        let fixture = try StoreFixture()
+        let node = try fixture.addNode(name: "ts")
+        let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+        try fixture.store.writeHeartbeats((0..<100).map {
+            HeartbeatEntry(nodeID: node.id, receivedAt: t0.addingTimeInterval(Double($0)), readings: HeartbeatRequest())
+        })
+        // Punch holes in the rowid sequence, as chunked deletes of other data would.
+        try fixture.store.pool.write { db in try db.execute(sql: "DELETE FROM heartbeats WHERE rowid % 7 = 0") }
+        try fixture.store.pool.read { db in
+            for cut in [0.0, 0.5, 13, 14, 49.5, 98, 99, 150] {
+                let boundary = try Store.firstRowID(db, atOrAfter: t0.addingTimeInterval(cut))
+                let before = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM heartbeats WHERE rowid < ? AND received_at >= ?", arguments: [boundary, t0.timeIntervalSince1970 + cut])
+                let after = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM heartbeats WHERE rowid >= ? AND received_at < ?", arguments: [boundary, t0.timeIntervalSince1970 + cut])
+                #expect(before == 0, "cut \(cut)")
+                #expect(after == 0, "cut \(cut)")
+            }
+        }
+    }
+
+    @Test func pruneRemovesInChunksUpToTheCutoff() throws {
+        let fixture = try StoreFixture()
+        let node = try fixture.addNode(name: "chunks")
+        let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+        try fixture.store.writeHeartbeats((0..<1000).map {
+            HeartbeatEntry(nodeID: node.id, receivedAt: t0.addingTimeInterval(Double($0)), readings: HeartbeatRequest())
+        })
+        #expect(try fixture.store.pruneHeartbeats(before: t0.addingTimeInterval(750), chunk: 64) == 750)
+        #expect(try fixture.store.heartbeatCount(nodeID: node.id) == 250)
+        #expect(try fixture.store.pruneHeartbeats(before: t0.addingTimeInterval(750), chunk: 64) == 0)
+    }
+}

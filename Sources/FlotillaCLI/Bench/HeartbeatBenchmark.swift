@@ -95,7 +95,6 @@ struct HeartbeatBenchmark {
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: nil))
-                            try channel.pipeline.syncOperations.addHTTPClientHandlers()
                             try channel.pipeline.syncOperations.addHandler(
                                 HeartbeatLoadHandler(body: body, host: host, deadline: deadline, done: done)
                             )

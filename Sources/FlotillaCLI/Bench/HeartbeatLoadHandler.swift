@@ -1,6 +1,5 @@
 import Foundation
 import NIOCore
-import NIOHTTP1
 
 /// What one keep-alive connection measured.
 struct ConnectionResult: Sendable {
@@ -12,23 +11,31 @@ struct ConnectionResult: Sendable {
 
 /// Sends heartbeats back to back on one mutual-TLS keep-alive connection until `deadline`,
 /// counting `200` answers (each one means the heartbeat was committed to disk).
+///
+/// It writes a pre-serialized HTTP/1.1 request and frames responses by `Content-Length` itself:
+/// the load generator shares the machine with the coordinator, so it should cost as little as
+/// possible and leave the CPU to the system under test.
 final class HeartbeatLoadHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
-    private let body: ByteBuffer
-    private let host: String
+    private let request: ByteBuffer
     private let deadline: NIODeadline
     private let done: EventLoopPromise<ConnectionResult>
     private var result = ConnectionResult()
+    private var framer = ResponseFramer()
     private var sentAt = NIODeadline.now()
-    private var status: HTTPResponseStatus = .ok
     private var first = true
     private var finished = false
 
     init(body: ByteBuffer, host: String, deadline: NIODeadline, done: EventLoopPromise<ConnectionResult>) {
-        self.body = body
-        self.host = host
+        var request = ByteBuffer()
+        request.writeString(
+            "POST /v1/heartbeat HTTP/1.1\r\nHost: \(host)\r\nContent-Type: application/json\r\nContent-Length: \(body.readableBytes)\r\n\r\n"
+        )
+        var body = body
+        request.writeBuffer(&body)
+        self.request = request
         self.deadline = deadline
         self.done = done
         result.latenciesMicros.reserveCapacity(4096)
@@ -40,24 +47,30 @@ final class HeartbeatLoadHandler: ChannelInboundHandler, RemovableChannelHandler
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            status = head.status
-        case .body:
-            break
-        case .end:
-            let now = NIODeadline.now()
-            if status == .ok {
-                result.acknowledged += 1
-                if !first { result.latenciesMicros.append(UInt32(clamping: (now - sentAt).nanoseconds / 1000)) }
-            } else {
+        var bytes = unwrapInboundIn(data)
+        framer.append(&bytes)
+        while true {
+            switch framer.next() {
+            case .incomplete:
+                return
+            case .malformed:
                 result.failed += 1
-            }
-            first = false
-            if now < deadline {
-                send(context: context)
-            } else {
                 finish(context: context)
+                return
+            case .response(let status):
+                let now = NIODeadline.now()
+                if status == 200 {
+                    result.acknowledged += 1
+                    if !first { result.latenciesMicros.append(UInt32(clamping: (now - sentAt).nanoseconds / 1000)) }
+                } else {
+                    result.failed += 1
+                }
+                first = false
+                guard now < deadline else {
+                    finish(context: context)
+                    return
+                }
+                send(context: context)
             }
         }
     }
@@ -75,14 +88,8 @@ final class HeartbeatLoadHandler: ChannelInboundHandler, RemovableChannelHandler
     }
 
     private func send(context: ChannelHandlerContext) {
-        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/v1/heartbeat")
-        head.headers.add(name: "Host", value: host)
-        head.headers.add(name: "Content-Type", value: "application/json")
-        head.headers.add(name: "Content-Length", value: "\(body.readableBytes)")
         sentAt = .now()
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(request), promise: nil)
     }
 
     private func finish(context: ChannelHandlerContext) {
@@ -90,5 +97,58 @@ final class HeartbeatLoadHandler: ChannelInboundHandler, RemovableChannelHandler
         finished = true
         done.succeed(result)
         context.close(promise: nil)
+    }
+}
+
+/// Splits a stream of HTTP/1.1 responses that carry `Content-Length` into status codes.
+struct ResponseFramer {
+    enum Next: Equatable {
+        case incomplete
+        case malformed
+        case response(status: Int)
+    }
+
+    private var buffer = ByteBuffer()
+
+    mutating func append(_ bytes: inout ByteBuffer) {
+        buffer.writeBuffer(&bytes)
+    }
+
+    mutating func next() -> Next {
+        let view = buffer.readableBytesView
+        guard let headEnd = Self.find(Array("\r\n\r\n".utf8), in: view) else {
+            return view.count > 16 * 1024 ? .malformed : .incomplete
+        }
+        let head = String(decoding: view[view.startIndex..<headEnd], as: UTF8.self)
+        let lines = head.split(separator: "\r\n")
+        guard let statusLine = lines.first, statusLine.hasPrefix("HTTP/1.1 "),
+            let status = Int(statusLine.dropFirst(9).prefix(3))
+        else { return .malformed }
+        var length = 0
+        for line in lines.dropFirst() {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == "content-length" {
+                guard let value = Int(parts[1].trimmingCharacters(in: .whitespaces)) else { return .malformed }
+                length = value
+            }
+        }
+        let total = headEnd - view.startIndex + 4 + length
+        guard view.count >= total else { return .incomplete }
+        buffer.moveReaderIndex(forwardBy: total)
+        buffer.discardReadBytes()
+        return .response(status: status)
+    }
+
+    private static func find(_ needle: [UInt8], in haystack: ByteBufferView) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        var i = haystack.startIndex
+        let last = haystack.endIndex - needle.count
+        while i <= last {
+            if haystack[i] == needle[0] && haystack[i + 1] == needle[1] && haystack[i + 2] == needle[2] && haystack[i + 3] == needle[3] {
+                return i
+            }
+            i += 1
+        }
+        return nil
     }
 }

@@ -32,6 +32,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Lifetime of node client certificates.")
     var nodeCertValidity: String = "30d"
 
+    @Option(help: "Threads serving sockets and TLS (default: half the CPU cores, at least 1).")
+    var eventLoopThreads: Int?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -57,10 +60,14 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let directory = DataDirectory(dataDir ?? DataDirectory.defaultPath)
-        let configuration = CoordinatorConfiguration(
+        var configuration = CoordinatorConfiguration(
             dataDirectory: directory, listenHost: host, listenPort: port, hostnames: hostnames, advertiseURL: advertiseURL,
             heartbeatInterval: interval, retention: retentionSeconds, nodeCertificateValidity: validity
         )
+        if let eventLoopThreads {
+            guard (1...256).contains(eventLoopThreads) else { throw ValidationError("--event-loop-threads must be 1...256") }
+            configuration.eventLoopThreads = eventLoopThreads
+        }
         let coordinator = Coordinator(configuration: configuration, logger: Logger(label: "flotilla.coordinator"))
         do {
             try await coordinator.run(
@@ -70,7 +77,7 @@ struct ServeCommand: AsyncParsableCommand {
                         Console.line("Admin token (shown once; also saved 0600 to \(directory.adminToken)): \(token)")
                     }
                 },
-                onReady: { port in
+                onReady: { [configuration] port in
                     Console.line("Flotilla coordinator ready on \(configuration.localAdminURL(port: port))")
                 }
             )

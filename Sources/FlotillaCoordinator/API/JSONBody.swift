@@ -12,15 +12,23 @@ enum JSONBody {
     static func decode<T: Decodable>(
         _ type: T.Type, from request: Request, limit: Int
     ) async throws(CoordinatorError) -> T {
+        try decode(T.self, from: try await collect(request, limit: limit))
+    }
+
+    /// Collects at most `limit` bytes of the body, or throws `body_too_large`.
+    static func collect(_ request: Request, limit: Int) async throws(CoordinatorError) -> ByteBuffer {
         var request = request
-        let buffer: ByteBuffer
         do {
-            buffer = try await request.collectBody(upTo: limit)
+            return try await request.collectBody(upTo: limit)
         } catch is NIOTooManyBytesError {
             throw CoordinatorError(.bodyTooLarge, "request body is over the \(limit / 1024) KiB limit")
         } catch {
             throw CoordinatorError(.invalidJSON, "request body could not be read")
         }
+    }
+
+    /// Decodes `buffer` as `T`, or throws `invalid_json` describing what is wrong.
+    static func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws(CoordinatorError) -> T {
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
         } catch let error as DecodingError {

@@ -52,14 +52,23 @@ struct NodeAPI {
     func heartbeat(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let now = Date()
         let (identity, _) = try await authenticate(context, now: now, allowPending: false)
-        let readings = try await JSONBody.decode(HeartbeatRequest.self, from: request, limit: WireLimits.nodeBodyBytes)
+        let body = try await JSONBody.collect(request, limit: WireLimits.nodeBodyBytes)
+        let readings: HeartbeatRequest
+        if let fast = HeartbeatDecoder.decode(Array(body.readableBytesView)) {
+            readings = fast
+        } else {
+            readings = try JSONBody.decode(HeartbeatRequest.self, from: body)
+        }
         try HeartbeatValidation.validate(readings)
-        try await services.writer.submit(HeartbeatEntry(nodeID: identity.nodeID, receivedAt: now, readings: readings))
+        try await services.writer.submit(nodeID: identity.nodeID, readings: readings)
         let response = HeartbeatResponse(
             status: .active, heartbeatIntervalSeconds: Int(services.heartbeatInterval),
-            renewCertificate: identity.shouldRenew(at: now), serverTime: Timestamps.rfc3339(now)
+            renewCertificate: identity.shouldRenew(at: now), serverTime: HeartbeatJSON.serverTime(now)
         )
-        return try encode(response, status: .ok)
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: HeartbeatJSON.response(response))
+        )
     }
 
     func renew(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {

@@ -31,14 +31,15 @@ public final class HeartbeatWriter: Service {
         (wakeStream, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// Queues `entry` and returns once it is committed; throws if the commit failed or the
-    /// coordinator is shutting down.
-    func submit(_ entry: HeartbeatEntry) async throws(CoordinatorError) {
+    /// Queues a heartbeat of `nodeID` and returns once it is committed; throws if the commit
+    /// failed or the coordinator is shutting down. The receive time is taken here, under the
+    /// queue lock, so the time series is appended in time order (its pruning relies on that).
+    func submit(nodeID: String, readings: HeartbeatRequest) async throws(CoordinatorError) {
         do {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let accepted = queue.withLock { q in
                     guard !q.closed else { return false }
-                    q.entries.append(entry)
+                    q.entries.append(HeartbeatEntry(nodeID: nodeID, receivedAt: Date(), readings: readings))
                     q.waiters.append(continuation)
                     return true
                 }

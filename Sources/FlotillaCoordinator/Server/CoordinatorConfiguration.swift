@@ -14,12 +14,16 @@ public struct CoordinatorConfiguration: Sendable {
     /// How long the heartbeat time series is kept.
     public var retention: TimeInterval
     public var nodeCertificateValidity: TimeInterval
+    /// Threads serving sockets and TLS; default half the cores, at least one.
+    public var eventLoopThreads: Int
 
     public init(
         dataDirectory: DataDirectory, listenHost: String = "127.0.0.1", listenPort: Int = 7443, hostnames: [String] = [],
         advertiseURL: String? = nil, heartbeatInterval: TimeInterval = 15, retention: TimeInterval = 7 * 86_400,
-        nodeCertificateValidity: TimeInterval = 30 * 86_400
+        nodeCertificateValidity: TimeInterval = 30 * 86_400,
+        eventLoopThreads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount / 2)
     ) {
+        self.eventLoopThreads = eventLoopThreads
         self.dataDirectory = dataDirectory
         self.listenHost = listenHost
         self.listenPort = listenPort

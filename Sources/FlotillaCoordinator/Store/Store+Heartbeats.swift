@@ -18,60 +18,108 @@ extension Store {
 
     /// The body of ``writeHeartbeats(_:)``, for callers that already hold a write transaction.
     func writeHeartbeatsInTransaction(_ db: Database, _ batch: [HeartbeatEntry]) throws {
-        let encoder = JSONEncoder()
-        do {
-            let upsert = try db.cachedStatement(
-                sql: """
-                    INSERT INTO node_state (node_id, last_seen, sequence, agent_version, arch, kernel, uptime_seconds,
-                        load_1m, load_5m, load_15m, cpu_percent, mem_total_bytes, mem_available_bytes,
-                        disk_total_bytes, disk_free_bytes, temperature_c, temperatures)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(node_id) DO UPDATE SET
-                        last_seen = excluded.last_seen, sequence = excluded.sequence,
-                        agent_version = excluded.agent_version, arch = excluded.arch, kernel = excluded.kernel,
-                        uptime_seconds = excluded.uptime_seconds, load_1m = excluded.load_1m,
-                        load_5m = excluded.load_5m, load_15m = excluded.load_15m, cpu_percent = excluded.cpu_percent,
-                        mem_total_bytes = excluded.mem_total_bytes, mem_available_bytes = excluded.mem_available_bytes,
-                        disk_total_bytes = excluded.disk_total_bytes, disk_free_bytes = excluded.disk_free_bytes,
-                        temperature_c = excluded.temperature_c, temperatures = excluded.temperatures
-                    WHERE excluded.last_seen >= node_state.last_seen
-                    """
-            )
-            let append = try db.cachedStatement(
-                sql: """
-                    INSERT INTO heartbeats (node_id, received_at, cpu_percent, load_1m, mem_available_bytes,
-                        disk_free_bytes, temperature_c, uptime_seconds)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    """
-            )
-            for entry in batch {
-                let r = entry.readings
-                let at = entry.receivedAt.timeIntervalSince1970
-                let temperatures = try r.temperatures.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
-                try upsert.execute(arguments: [
-                    entry.nodeID, at, r.sequence, r.agentVersion, r.arch, r.kernel, r.uptimeSeconds,
-                    r.load1m, r.load5m, r.load15m, r.cpuPercent, r.memTotalBytes, r.memAvailableBytes,
-                    r.diskTotalBytes, r.diskFreeBytes, r.maxTemperatureCelsius, temperatures,
-                ])
-                try append.execute(arguments: [
-                    entry.nodeID, at, r.cpuPercent, r.load1m, r.memAvailableBytes, r.diskFreeBytes,
-                    r.maxTemperatureCelsius, r.uptimeSeconds,
-                ])
+        let upsert = try db.cachedStatement(
+            sql: """
+                INSERT INTO node_state (node_id, last_seen, sequence, agent_version, arch, kernel, uptime_seconds,
+                    load_1m, load_5m, load_15m, cpu_percent, mem_total_bytes, mem_available_bytes,
+                    disk_total_bytes, disk_free_bytes, temperature_c, temperatures)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(node_id) DO UPDATE SET
+                    last_seen = excluded.last_seen, sequence = excluded.sequence,
+                    agent_version = excluded.agent_version, arch = excluded.arch, kernel = excluded.kernel,
+                    uptime_seconds = excluded.uptime_seconds, load_1m = excluded.load_1m,
+                    load_5m = excluded.load_5m, load_15m = excluded.load_15m, cpu_percent = excluded.cpu_percent,
+                    mem_total_bytes = excluded.mem_total_bytes, mem_available_bytes = excluded.mem_available_bytes,
+                    disk_total_bytes = excluded.disk_total_bytes, disk_free_bytes = excluded.disk_free_bytes,
+                    temperature_c = excluded.temperature_c, temperatures = excluded.temperatures
+                WHERE excluded.last_seen >= node_state.last_seen
+                """
+        )
+        let append = try db.cachedStatement(
+            sql: """
+                INSERT INTO heartbeats (node_id, received_at, cpu_percent, load_1m, mem_available_bytes,
+                    disk_free_bytes, temperature_c, uptime_seconds)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        )
+        for entry in batch {
+            let r = entry.readings
+            let at = entry.receivedAt.timeIntervalSince1970
+            let temperature = r.maxTemperatureCelsius
+            var state = SQLiteBinder(upsert)
+            state.bind(entry.nodeID)
+            state.bind(at)
+            state.bind(r.sequence)
+            state.bind(r.agentVersion)
+            state.bind(r.arch)
+            state.bind(r.kernel)
+            for value in [r.uptimeSeconds, r.load1m, r.load5m, r.load15m, r.cpuPercent] { state.bind(value) }
+            for value in [r.memTotalBytes, r.memAvailableBytes, r.diskTotalBytes, r.diskFreeBytes] { state.bind(value) }
+            state.bind(temperature)
+            state.bind(r.temperatures.map(HeartbeatJSON.temperatures))
+            try state.execute(in: db)
+
+            var sample = SQLiteBinder(append)
+            sample.bind(entry.nodeID)
+            sample.bind(at)
+            sample.bind(r.cpuPercent)
+            sample.bind(r.load1m)
+            sample.bind(r.memAvailableBytes)
+            sample.bind(r.diskFreeBytes)
+            sample.bind(temperature)
+            sample.bind(r.uptimeSeconds)
+            try sample.execute(in: db)
+        }
+    }
+
+    /// Deletes time-series heartbeats older than `cutoff`, in chunks so heartbeat commits are not
+    /// held up; returns how many were removed. The latest state per node is kept regardless.
+    @discardableResult
+    func pruneHeartbeats(before cutoff: Date, chunk: Int64 = 50_000) throws -> Int {
+        let boundary = try pool.read { db in try Self.firstRowID(db, atOrAfter: cutoff) }
+        var removed = 0
+        while true {
+            let deleted = try pool.write { db in
+                try db.execute(
+                    sql: "DELETE FROM heartbeats WHERE rowid < ? AND rowid < (SELECT MIN(rowid) FROM heartbeats) + ?",
+                    arguments: [boundary, chunk]
+                )
+                return db.changesCount
+            }
+            removed += deleted
+            if deleted == 0 { return removed }
+        }
+    }
+
+    /// The first rowid whose heartbeat was received at or after `time` (one past the last row if
+    /// none). The time series has no index on time: rows are appended in arrival order, so
+    /// `received_at` does not decrease with rowid and a binary search over rowids finds the
+    /// boundary in O(log n) primary-key lookups.
+    static func firstRowID(_ db: Database, atOrAfter time: Date) throws -> Int64 {
+        let target = time.timeIntervalSince1970
+        guard let bounds = try Row.fetchOne(db, sql: "SELECT MIN(rowid) AS lo, MAX(rowid) AS hi FROM heartbeats"),
+            var low = bounds["lo"] as Int64?, let highest = bounds["hi"] as Int64?
+        else { return 0 }
+        var high = highest + 1
+        while low < high {
+            let mid = low + (high - low) / 2
+            // The first row at or after `mid` (rowids can have gaps after deletes).
+            guard let row = try Row.fetchOne(
+                db, sql: "SELECT rowid AS id, received_at FROM heartbeats WHERE rowid >= ? ORDER BY rowid LIMIT 1", arguments: [mid]
+            ) else {
+                high = mid
+                continue
+            }
+            if (row["received_at"] as Double) < target {
+                low = (row["id"] as Int64) + 1
+            } else {
+                high = mid
             }
         }
+        return low
     }
 
-    /// Deletes time-series heartbeats older than `cutoff`; returns how many were removed.
-    /// The latest state per node is kept regardless.
-    @discardableResult
-    func pruneHeartbeats(before cutoff: Date) throws -> Int {
-        try pool.write { db in
-            try db.execute(sql: "DELETE FROM heartbeats WHERE received_at < ?", arguments: [cutoff.timeIntervalSince1970])
-            return db.changesCount
-        }
-    }
-
-    /// Number of time-series rows for `nodeID` (for `node show` and tests).
+    /// Number of time-series rows for `nodeID` (tests and diagnostics; a full scan).
     func heartbeatCount(nodeID: String) throws(CoordinatorError) -> Int {
         try read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM heartbeats WHERE node_id = ?", arguments: [nodeID]) ?? 0

@@ -1,0 +1,51 @@
+import FlotillaProtocol
+import Foundation
+import Testing
+
+@testable import FlotillaCoordinator
+
+/// The heartbeat fast path must agree with JSONDecoder on every input it accepts, and hand
+/// everything it does not handle to JSONDecoder.
+@Suite struct HeartbeatDecoderTests {
+    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/wire/heartbeat-request.json")
+
+    @Test func agreesWithJSONDecoderOnTheSharedFixture() throws {
+        let data = try Data(contentsOf: Self.fixture)
+        let fast = try #require(HeartbeatDecoder.decode(Array(data)))
+        #expect(fast == (try JSONDecoder().decode(HeartbeatRequest.self, from: data)))
+        #expect(fast.temperatures?.count == 2)
+        #expect(fast.memTotalBytes == 268_435_456)
+    }
+
+    @Test(arguments: [
+        #"{}"#,
+        #" { "cpu_percent" : 12 , "kernel" : "6.1" } "#,
+        #"{"sequence":-0,"load_1m":1e-3,"uptime_seconds":1.5E+2,"temperatures":null}"#,
+        #"{"temperatures":[],"arch":null}"#,
+        #"{"unknown":{"nested":[1,2,{"a":true,"b":false,"c":null}]},"arch":"riscv64"}"#,
+        #"{"temperatures":[{"zone":"z","celsius":-3.5,"extra":[1]}]}"#,
+        #"{"kernel":"ünïcode ✓"}"#,
+    ])
+    func agreesWithJSONDecoderOnAcceptedShapes(_ text: String) throws {
+        let fast = try #require(HeartbeatDecoder.decode(Array(text.utf8)))
+        #expect(fast == (try JSONDecoder().decode(HeartbeatRequest.self, from: Data(text.utf8))))
+    }
+
+    /// Inputs the fast path leaves to JSONDecoder: escapes, integral numbers in other spellings,
+    /// duplicates, and every kind of invalid document.
+    @Test(arguments: [
+        #"{"kernel":"a\"b"}"#, #"{"sequence":1.0}"#, #"{"sequence":1e3}"#, #"{"arch":"x","arch":"y"}"#,
+        #"{"cpu_percent":1e400}"#, #"{"temperatures":[{"celsius":1}]}"#, #"{"cpu_percent":"high"}"#,
+        #"{"cpu_percent":01}"#, #"{"cpu_percent":.5}"#, #"{"cpu_percent":1.}"#, #"{not json"#, #"[]"#,
+        #"{"a":1}x"#, #"{"a":1,}"#, #"{"a" 1}"#, #"{"a":tru}"#, "", #"{"mem_total_bytes":99999999999999999999}"#,
+    ])
+    func leavesOtherInputToJSONDecoder(_ text: String) {
+        #expect(HeartbeatDecoder.decode(Array(text.utf8)) == nil)
+    }
+
+    @Test func invalidUTF8IsLeftToJSONDecoder() {
+        let bytes = Array(#"{"kernel":""#.utf8) + [0xFF, 0xFE] + Array(#""}"#.utf8)
+        #expect(HeartbeatDecoder.decode(bytes) == nil)
+    }
+}
