@@ -19,6 +19,7 @@ AGENT="$REPO/dist/flotilla-node-linux-x86_64"
 DATA="${FLOTILLA_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/flotilla}"
 
 mkdir -p "$DEMO/logs"
+install -d -m 0700 "$DEMO/nodes"
 PIDS=()
 cleanup() {
     echo
@@ -42,7 +43,8 @@ for i in 1 2 3; do
     state="$DEMO/nodes/demo-$i"
     if [ ! -f "$state/node.json" ]; then
         rm -rf "$state"
-        "$AGENT" enroll --config "$DEMO/bundle/node.conf" --state-dir "$state" --name "demo-$i" 2>>"$DEMO/logs/demo-$i.log"
+        "$AGENT" enroll --config "$DEMO/bundle/node.conf" --state-dir "$state" --name "demo-$i" 2>>"$DEMO/logs/demo-$i.log" \
+            || { echo "enrolling demo-$i failed: $(tail -n 1 "$DEMO/logs/demo-$i.log")" >&2; exit 1; }
     fi
     "$AGENT" run --state-dir "$state" 2>>"$DEMO/logs/demo-$i.log" &
     PIDS+=($!)
