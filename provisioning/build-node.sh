@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Builds the flotilla-node agent as an Embedded Swift binary for one board architecture.
-#   provisioning/build-node.sh ARCH        ARCH: x86_64 (aarch64 and riscv64 come next)
-# Output: dist/flotilla-node-linux-ARCH (stripped). Needs libcurl and OpenSSL development files
-# for the target; on the build host they are installed with apt-get when running as root.
+#   provisioning/build-node.sh ARCH        ARCH: x86_64, aarch64, riscv64
+# Output: dist/flotilla-node-linux-ARCH (stripped), dynamically linked against the board's glibc,
+# libcurl and libcrypto. The compiler and linker are the Swift toolchain's own (swiftc, clang,
+# lld); no other toolchain is downloaded. x86_64 links against the host's libraries (installed
+# with apt-get when missing); aarch64 and riscv64 against a sysroot built from Debian's signed
+# packages by provisioning/sysroot.sh and cached in .sysroots/ARCH.
 set -euo pipefail
 
 ARCH="${1:-}"
@@ -15,7 +18,7 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
 usage() {
-    echo "usage: $0 ARCH   (ARCH: x86_64)" >&2
+    echo "usage: $0 ARCH   (ARCH: x86_64, aarch64, riscv64)" >&2
     exit 2
 }
 
@@ -45,11 +48,29 @@ case "$ARCH" in
         SWIFT_TARGET=(-target x86_64-unknown-linux-gnu)
         LINK_TARGET=(--target=x86_64-unknown-linux-gnu)
         ;;
+    aarch64)
+        SYSROOT="$("$ROOT/provisioning/sysroot.sh" aarch64)"
+        SWIFT_TARGET=(-target aarch64-none-none-elf)
+        CLANG_TARGET=(-clang-target aarch64-unknown-linux-gnu)
+        SYSROOT_FLAGS=(-Xcc "--sysroot=$SYSROOT" -Xcc -I -Xcc "$SYSROOT/usr/include/aarch64-linux-gnu"
+                       -Xcc -I -Xcc "$SYSROOT/usr/include")
+        LINK_TARGET=(--target=aarch64-linux-gnu "--sysroot=$SYSROOT")
+        ;;
+    riscv64)
+        SYSROOT="$("$ROOT/provisioning/sysroot.sh" riscv64)"
+        # Debian's riscv64 port is RV64GC with the double-float ABI; without lp64d the link mixes
+        # soft- and double-float objects and fails.
+        SWIFT_TARGET=(-target riscv64-none-none-eabi)
+        CLANG_TARGET=(-clang-target riscv64-unknown-linux-gnu -Xcc -march=rv64gc -Xcc -mabi=lp64d)
+        SYSROOT_FLAGS=(-Xcc "--sysroot=$SYSROOT" -Xcc -I -Xcc "$SYSROOT/usr/include/riscv64-linux-gnu"
+                       -Xcc -I -Xcc "$SYSROOT/usr/include")
+        LINK_TARGET=(--target=riscv64-linux-gnu "--sysroot=$SYSROOT" -march=rv64gc -mabi=lp64d)
+        ;;
     "")
         usage
         ;;
     *)
-        echo "unsupported ARCH '$ARCH' (supported: x86_64)" >&2
+        echo "unsupported ARCH '$ARCH' (supported: x86_64, aarch64, riscv64)" >&2
         exit 2
         ;;
 esac

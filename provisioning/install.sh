@@ -4,8 +4,10 @@
 # and the hardened systemd unit. Safe to run again: finished steps are skipped.
 #
 #   sudo ./install.sh [--name NAME] [--binary PATH] [--root DIR] [--no-enroll] [--no-start]
+#                     [--agent-args "ARGS"]
 #
 # --root DIR installs into DIR instead of / (images, tests); systemd is then only enabled by link.
+# --agent-args: extra `flotilla-node run` arguments, kept in /etc/flotilla/node.env.
 set -eu
 
 BUNDLE=$(cd "$(dirname "$0")" && pwd)
@@ -14,8 +16,10 @@ NAME=
 BINARY=
 ENROLL=yes
 START=yes
+AGENT_ARGS=
+AGENT_ARGS_SET=no
 
-usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --root) ROOT=$2; shift 2 ;;
@@ -23,6 +27,7 @@ while [ $# -gt 0 ]; do
         --binary) BINARY=$2; shift 2 ;;
         --no-enroll) ENROLL=no; shift ;;
         --no-start) START=no; shift ;;
+        --agent-args) AGENT_ARGS=$2; AGENT_ARGS_SET=yes; shift 2 ;;
         -h|--help) usage ;;
         *) echo "install.sh: unknown argument $1" >&2; usage ;;
     esac
@@ -63,6 +68,12 @@ mv -f "$R/usr/local/bin/flotilla-node.new" "$R/usr/local/bin/flotilla-node"
 install -d -m 0700 "$R/etc/flotilla"
 install -m 0600 "$BUNDLE/node.conf" "$R/etc/flotilla/node.conf"
 install -d -m 0700 "$R/var/lib/flotilla"
+# node.env keeps the operator's earlier choice on a re-run unless --agent-args is given again.
+if [ "$AGENT_ARGS_SET" = yes ] || [ ! -f "$R/etc/flotilla/node.env" ]; then
+    printf 'FLOTILLA_NODE_ARGS=%s\n' "$AGENT_ARGS" > "$R/etc/flotilla/node.env.new"
+    chmod 0600 "$R/etc/flotilla/node.env.new"
+    mv -f "$R/etc/flotilla/node.env.new" "$R/etc/flotilla/node.env"
+fi
 if [ "$ROOT" = / ]; then
     chown -R flotilla:flotilla /etc/flotilla /var/lib/flotilla
 fi

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Flotilla builds against, if any are missing:
-# libcurl and OpenSSL (node agent), SQLite (coordinator), pkg-config.
+# libcurl and OpenSSL (node agent), SQLite (coordinator), pkg-config, and for the board
+# architectures: the Debian archive keyring (signed sysroots), qemu-user-static, file.
 set -euo pipefail
 
-PACKAGES=(libcurl4-openssl-dev libssl-dev libsqlite3-dev pkg-config)
+PACKAGES=(libcurl4-openssl-dev libssl-dev libsqlite3-dev pkg-config debian-archive-keyring qemu-user-static file)
 missing=()
 for package in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
