@@ -26,11 +26,18 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // Wire types, error codes and limits shared by the coordinator and the CLI. No I/O.
         .target(
             name: "FlotillaProtocol",
+            swiftSettings: strictSettings
+        ),
+        // The declarative fleet spec (`fleet/`): YAML schema, skill validation, publish requests.
+        .target(
+            name: "FlotillaFleet",
+            dependencies: ["FlotillaProtocol", .product(name: "Yams", package: "Yams")],
             swiftSettings: strictSettings
         ),
         // The coordinator: certificate authority, SQLite store, HTTP API, heartbeat pipeline.
@@ -61,6 +68,7 @@ let package = Package(
             name: "FlotillaCLI",
             dependencies: [
                 "FlotillaProtocol",
+                "FlotillaFleet",
                 "FlotillaCoordinator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -108,6 +116,11 @@ let package = Package(
         .testTarget(
             name: "FlotillaProtocolTests",
             dependencies: ["FlotillaProtocol"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "FlotillaFleetTests",
+            dependencies: ["FlotillaFleet", "FlotillaProtocol"],
             swiftSettings: strictSettings
         ),
         .testTarget(

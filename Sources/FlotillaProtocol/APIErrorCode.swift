@@ -18,19 +18,22 @@ public enum APIErrorCode: String, Sendable, Codable, CaseIterable {
     case notFound = "not_found"
     case methodNotAllowed = "method_not_allowed"
     case rateLimited = "rate_limited"
+    case conflict
+    case rootKeyOffline = "root_key_offline"
+    case invalidSpec = "invalid_spec"
     case `internal`
 
     /// The HTTP status that accompanies this code.
     public var httpStatus: Int {
         switch self {
-        case .invalidJSON, .invalidRequest: 400
+        case .invalidJSON, .invalidRequest, .invalidSpec: 400
         case .unauthorized, .tokenInvalid, .tokenExpired, .tokenExhausted, .tokenRevoked,
             .clientCertificateRequired, .nodeUnknown:
             401
         case .nodeRevoked, .nodePending: 403
         case .notFound: 404
         case .methodNotAllowed: 405
-        case .nameTaken: 409
+        case .nameTaken, .conflict, .rootKeyOffline: 409
         case .bodyTooLarge: 413
         case .rateLimited: 429
         case .internal: 500

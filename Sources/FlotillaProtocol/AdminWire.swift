@@ -31,11 +31,14 @@ public struct CreatedToken: Codable, Sendable, Equatable {
     public var coordinatorURL: String
     public var caPEM: String
     public var caSHA256: String
+    /// The fleet's root public key for `node.conf` (base64 raw Ed25519).
+    public var rootPublicKey: String?
 
     public init(
         id: String, token: String, group: String, uses: Int, expiresAt: String, requireApproval: Bool,
-        coordinatorURL: String, caPEM: String, caSHA256: String
+        coordinatorURL: String, caPEM: String, caSHA256: String, rootPublicKey: String? = nil
     ) {
+        self.rootPublicKey = rootPublicKey
         self.id = id
         self.token = token
         self.group = group
@@ -54,6 +57,7 @@ public struct CreatedToken: Codable, Sendable, Equatable {
         case coordinatorURL = "coordinator_url"
         case caPEM = "ca_pem"
         case caSHA256 = "ca_sha256"
+        case rootPublicKey = "root_public_key"
     }
 }
 
@@ -133,13 +137,19 @@ public struct NodeView: Codable, Sendable, Equatable {
     public var temperatureC: Double?
     public var temperatures: [TemperatureReading]
     public var certificateExpiresAt: String?
+    /// The release version the node last reported on (applied, failed, ...), nil before any.
+    public var releaseVersion: Int64?
+    /// `pending`, `downloading`, `applied`, `failed`, `rolled_back`; nil when no release is assigned.
+    public var releaseStatus: String?
+    /// The error code of a failed or rolled-back release.
+    public var releaseError: String?
 
     public init(
         id: String, name: String, group: String, status: NodeStatus, enrolledAt: String, lastSeen: String?,
         arch: String?, agentVersion: String?, kernel: String?, uptimeSeconds: Double?, load1m: Double?,
         load5m: Double?, load15m: Double?, cpuPercent: Double?, memTotalBytes: Int64?, memAvailableBytes: Int64?,
         diskTotalBytes: Int64?, diskFreeBytes: Int64?, temperatureC: Double?, temperatures: [TemperatureReading],
-        certificateExpiresAt: String?
+        certificateExpiresAt: String?, releaseVersion: Int64? = nil, releaseStatus: String? = nil, releaseError: String? = nil
     ) {
         self.id = id
         self.name = name
@@ -162,6 +172,9 @@ public struct NodeView: Codable, Sendable, Equatable {
         self.temperatureC = temperatureC
         self.temperatures = temperatures
         self.certificateExpiresAt = certificateExpiresAt
+        self.releaseVersion = releaseVersion
+        self.releaseStatus = releaseStatus
+        self.releaseError = releaseError
     }
 
     enum CodingKeys: String, CodingKey {
@@ -180,6 +193,9 @@ public struct NodeView: Codable, Sendable, Equatable {
         case diskFreeBytes = "disk_free_bytes"
         case temperatureC = "temperature_c"
         case certificateExpiresAt = "certificate_expires_at"
+        case releaseVersion = "release_version"
+        case releaseStatus = "release_status"
+        case releaseError = "release_error"
     }
 
     /// Encodes nil readings as JSON `null` rather than omitting them, so `--json` consumers can rely
@@ -207,5 +223,8 @@ public struct NodeView: Codable, Sendable, Equatable {
         try c.encode(temperatureC, forKey: .temperatureC)
         try c.encode(temperatures, forKey: .temperatures)
         try c.encode(certificateExpiresAt, forKey: .certificateExpiresAt)
+        try c.encode(releaseVersion, forKey: .releaseVersion)
+        try c.encode(releaseStatus, forKey: .releaseStatus)
+        try c.encode(releaseError, forKey: .releaseError)
     }
 }

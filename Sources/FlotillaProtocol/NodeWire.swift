@@ -172,13 +172,17 @@ public struct NodeConf: Codable, Sendable, Equatable {
     public var caSHA256: String
     public var token: String
     public var group: String
+    /// The fleet's root public key (base64 of the raw 32-byte Ed25519 key) that every release
+    /// must chain to. Optional so bundles made before signed releases still parse.
+    public var rootPublicKey: String?
 
-    public init(coordinatorURL: String, caPEM: String, caSHA256: String, token: String, group: String) {
+    public init(coordinatorURL: String, caPEM: String, caSHA256: String, token: String, group: String, rootPublicKey: String? = nil) {
         self.coordinatorURL = coordinatorURL
         self.caPEM = caPEM
         self.caSHA256 = caSHA256
         self.token = token
         self.group = group
+        self.rootPublicKey = rootPublicKey
     }
 
     enum CodingKeys: String, CodingKey {
@@ -186,5 +190,6 @@ public struct NodeConf: Codable, Sendable, Equatable {
         case coordinatorURL = "coordinator_url"
         case caPEM = "ca_pem"
         case caSHA256 = "ca_sha256"
+        case rootPublicKey = "root_public_key"
     }
 }

@@ -29,7 +29,7 @@ struct NodeCommand: AsyncParsableCommand {
             var lines: [(String, String)] = [
                 ("Name", n.name), ("ID", n.id), ("Group", n.group), ("Status", n.status.rawValue),
                 ("Last seen", n.lastSeen.map { "\($0) (\(Format.relative(Timestamps.parse($0), now: now)))" } ?? "never"),
-                ("Enrolled", n.enrolledAt), ("Certificate expires", n.certificateExpiresAt ?? "-"),
+                ("Enrolled", n.enrolledAt), ("Certificate expires", n.certificateExpiresAt ?? "-"), ("Release", NodesCommand.release(n)),
                 ("Agent version", n.agentVersion ?? "-"), ("Arch", n.arch ?? "-"), ("Kernel", n.kernel ?? "-"),
                 ("Uptime", n.uptimeSeconds.map { Format.relative(now.addingTimeInterval(-$0), now: now).replacingOccurrences(of: " ago", with: "") } ?? "-"),
                 ("Load", [n.load1m, n.load5m, n.load15m].map { Format.number($0, decimals: 2) }.joined(separator: " ")),

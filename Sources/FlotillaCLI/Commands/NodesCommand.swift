@@ -25,15 +25,22 @@ struct NodesCommand: AsyncParsableCommand {
     }
 
     static func table(_ nodes: [NodeView], now: Date = Date()) -> String {
-        var table = TextTable(headers: ["NAME", "GROUP", "STATUS", "LAST SEEN", "ARCH", "VERSION", "CPU%", "MEM", "DISK FREE", "TEMP"])
+        var table = TextTable(headers: ["NAME", "GROUP", "STATUS", "LAST SEEN", "ARCH", "VERSION", "CPU%", "MEM", "DISK FREE", "TEMP", "RELEASE"])
         for n in nodes {
             table.add([
                 n.name, n.group, n.status.rawValue, Format.relative(n.lastSeen.flatMap(Timestamps.parse), now: now),
                 n.arch ?? "-", n.agentVersion ?? "-", Format.number(n.cpuPercent),
                 Format.memory(total: n.memTotalBytes, available: n.memAvailableBytes), Format.bytes(n.diskFreeBytes),
-                n.temperatureC.map { Format.number($0) + "°C" } ?? "-",
+                n.temperatureC.map { Format.number($0) + "°C" } ?? "-", release(n),
             ])
         }
         return table.render()
+    }
+
+    /// `7 applied`, `8 rolled_back (health_check_failed)`, or `-`.
+    static func release(_ node: NodeView) -> String {
+        guard let status = node.releaseStatus else { return "-" }
+        let version = node.releaseVersion.map { "\($0) " } ?? ""
+        return version + status + (node.releaseError.map { " (\($0))" } ?? "")
     }
 }

@@ -48,7 +48,7 @@ struct ProvisionCommand: AsyncParsableCommand {
         }
         let conf = NodeConf(
             coordinatorURL: coordinatorURL ?? created.coordinatorURL, caPEM: created.caPEM, caSHA256: created.caSHA256,
-            token: created.token, group: created.group
+            token: created.token, group: created.group, rootPublicKey: created.rootPublicKey
         )
         let files = try bundle.write(conf)
         print("Provisioning bundle for group \(created.group) written to \(out)")

@@ -45,7 +45,8 @@ struct AdminAPI {
         let created = CreatedToken(
             id: record.id, token: secret, group: record.group, uses: record.uses,
             expiresAt: Timestamps.rfc3339(record.expiresAt), requireApproval: record.requireApproval,
-            coordinatorURL: services.advertisedURL(), caPEM: services.ca.certificatePEM, caSHA256: services.ca.fingerprint
+            coordinatorURL: services.advertisedURL(), caPEM: services.ca.certificatePEM, caSHA256: services.ca.fingerprint,
+            rootPublicKey: services.releases.trust.rootPublicKey
         )
         return try encode(created, status: .created)
     }

@@ -51,7 +51,7 @@ struct NodeAPI {
 
     func heartbeat(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let now = Date()
-        let (identity, _) = try await authenticate(context, now: now, allowPending: false)
+        let (identity, _) = try await services.authenticateNode(context, now: now, allowPending: false)
         let body = try await JSONBody.collect(request, limit: WireLimits.nodeBodyBytes)
         let readings: HeartbeatRequest
         if let fast = HeartbeatDecoder.decode(Array(body.readableBytesView)) {
@@ -73,7 +73,7 @@ struct NodeAPI {
 
     func renew(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let now = Date()
-        let (identity, node) = try await authenticate(context, now: now, allowPending: true)
+        let (identity, node) = try await services.authenticateNode(context, now: now, allowPending: true)
         let body = try await JSONBody.decode(RenewRequest.self, from: request, limit: WireLimits.nodeBodyBytes)
         let certificate = try services.ca.issueNodeCertificate(
             csrPEM: body.csrPEM, nodeID: identity.nodeID, validity: services.nodeCertificateValidity, now: now
@@ -90,23 +90,6 @@ struct NodeAPI {
             caPEM: services.ca.certificatePEM
         )
         return try encode(response, status: .ok)
-    }
-
-    /// Resolves the caller's node from its client certificate and refuses unknown, revoked and
-    /// (unless allowed) pending nodes.
-    private func authenticate(
-        _ context: CoordinatorRequestContext, now: Date, allowPending: Bool
-    ) async throws(CoordinatorError) -> (PeerIdentity, NodeRecord) {
-        let identity = try await services.identities.identity(of: context.channel, now: now)
-        guard let node = services.directory.node(id: identity.nodeID) else {
-            throw CoordinatorError(.nodeUnknown, "this coordinator has no node \(identity.nodeID)")
-        }
-        switch node.adminState {
-        case .revoked: throw CoordinatorError(.nodeRevoked, "node \(node.name) has been revoked")
-        case .pending where !allowPending:
-            throw CoordinatorError(.nodePending, "node \(node.name) awaits approval (flotilla node approve \(node.name))")
-        case .pending, .active: return (identity, node)
-        }
     }
 
     private func encode(_ value: some Encodable, status: HTTPResponse.Status) throws(CoordinatorError) -> Response {

@@ -3,6 +3,9 @@ import Foundation
 
 /// How a node's displayed status follows from its admin state and when it was last seen.
 public enum NodeStatusRule {
+    /// How recently a node must have been seen to count as online.
+    public static func onlineWindow(interval: TimeInterval) -> TimeInterval { 2 * interval }
+
     /// `online` if seen within 2 intervals, `stale` within 10, else `offline`; admin states win.
     public static func status(adminState: NodeAdminState, lastSeen: Date?, now: Date, interval: TimeInterval) -> NodeStatus {
         switch adminState {

@@ -43,11 +43,18 @@ public struct Coordinator {
             directory: directory, ca: ca, hostnames: configuration.hostnames, listenHost: configuration.listenHost
         )
         let writer = HeartbeatWriter(store: store, logger: logger)
+        let trust = try TrustRoot(directory: directory, store: store)
+        let onlineWindow = NodeStatusRule.onlineWindow(interval: configuration.heartbeatInterval)
+        let releases = ReleaseService(store: store, trust: trust, board: ReleaseBoard(), logger: logger, onlineWindow: onlineWindow)
+        try releases.loadBoard()
+        let rollouts = RolloutEngine(store: store, releases: releases, logger: logger, onlineWindow: onlineWindow)
+        let reports = ReleaseReportWriter(store: store, logger: logger) { rollouts.poke() }
         let port = PortBox(configuration.listenPort)
         onInitialised(Bootstrap(createdAdminToken: createdToken, caFingerprint: ca.fingerprint))
         let services = CoordinatorServices(
             store: store, ca: ca, directory: NodeDirectory(try store.nodes()), writer: writer,
-            identities: PeerIdentityCache(ca: ca), heartbeatInterval: configuration.heartbeatInterval,
+            identities: PeerIdentityCache(ca: ca), releases: releases, reports: reports, rollouts: rollouts,
+            heartbeatInterval: configuration.heartbeatInterval,
             nodeCertificateValidity: configuration.nodeCertificateValidity,
             advertisedURL: { [configuration] in configuration.advertisedURL(port: port.value) },
             logger: logger
@@ -56,8 +63,10 @@ public struct Coordinator {
         router.add(middleware: ErrorMiddleware())
         router.get("/healthz") { _, _ in "ok\n" }
         NodeAPI(services: services).addRoutes(to: router)
+        ReleaseAPI(services: services).addRoutes(to: router)
         let admin = router.group("/admin/v1").add(middleware: AdminAuthMiddleware(tokenHash: adminHash))
         AdminAPI(services: services).addRoutes(to: admin)
+        AdminReleaseAPI(services: services).addRoutes(to: admin)
 
         let tls = try Self.tlsConfiguration(server: server, ca: ca)
         // Event loops only do socket I/O and TLS; handlers, JSON and SQLite run on Swift's
@@ -91,7 +100,10 @@ public struct Coordinator {
         let retention = RetentionService(store: store, retention: configuration.retention, period: .seconds(3600), logger: logger)
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: writer), .init(service: retention), .init(service: app)],
+                services: [
+                    .init(service: writer), .init(service: reports), .init(service: rollouts), .init(service: retention),
+                    .init(service: app),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -9,6 +9,9 @@ struct CoordinatorServices: Sendable {
     let directory: NodeDirectory
     let writer: HeartbeatWriter
     let identities: PeerIdentityCache
+    let releases: ReleaseService
+    let reports: ReleaseReportWriter
+    let rollouts: RolloutEngine
     let heartbeatInterval: TimeInterval
     let nodeCertificateValidity: TimeInterval
     /// URL that provisioning bundles tell boards to use; known only once the listener is bound.

@@ -23,6 +23,10 @@ public struct DataDirectory: Sendable {
     public var serverKey: String { path + "/server.key" }
     /// The admin token in plain text, written once at first start for local CLI use (0600).
     public var adminToken: String { path + "/admin.token" }
+    /// The fleet's root signing key (Ed25519, 0600). Absent once exported with `--remove`.
+    public var rootKey: String { path + "/root.key" }
+    /// The online release-signing key (Ed25519, 0600), certified by the root.
+    public var signingKey: String { path + "/signing.key" }
     /// The loopback URL of the running coordinator's admin API, rewritten at every start.
     public var adminURL: String { path + "/admin.url" }
 }

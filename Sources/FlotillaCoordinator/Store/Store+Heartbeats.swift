@@ -130,7 +130,11 @@ extension Store {
     func nodeViews(group: String?, name: String? = nil, now: Date, interval: TimeInterval) throws(CoordinatorError) -> [NodeView] {
         let decoder = JSONDecoder()
         return try read { db in
-            var sql = "SELECT n.*, s.* FROM nodes n LEFT JOIN node_state s ON s.node_id = n.id"
+            var sql = """
+                SELECT n.*, s.*, r.reported_version AS release_version, r.status AS release_status,
+                       r.error_code AS release_error
+                FROM nodes n LEFT JOIN node_state s ON s.node_id = n.id LEFT JOIN node_releases r ON r.node_id = n.id
+                """
             var clauses: [String] = []
             var arguments: StatementArguments = []
             if let group {
@@ -159,7 +163,9 @@ extension Store {
                     memAvailableBytes: row["mem_available_bytes"], diskTotalBytes: row["disk_total_bytes"],
                     diskFreeBytes: row["disk_free_bytes"], temperatureC: row["temperature_c"],
                     temperatures: temperatures ?? [],
-                    certificateExpiresAt: Timestamps.rfc3339(node.certificateExpiresAt)
+                    certificateExpiresAt: Timestamps.rfc3339(node.certificateExpiresAt),
+                    releaseVersion: row["release_version"], releaseStatus: row["release_status"],
+                    releaseError: row["release_error"]
                 )
             }
         }

@@ -91,6 +91,9 @@ public final class Store: Sendable {
                     """
             )
         }
+        migrator.registerMigration("v2-releases") { db in
+            try db.execute(sql: Self.releasesSchema)
+        }
         return migrator
     }
 

@@ -1,0 +1,119 @@
+import ArgumentParser
+import FlotillaFleet
+import FlotillaProtocol
+import Foundation
+
+/// `flotilla plan DIR`: what publishing the fleet spec would change, without publishing.
+struct PlanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Show what `apply` would change per group and node, without publishing."
+    )
+
+    @Argument(help: "The fleet spec directory (holds fleet.yaml and skills/).")
+    var directory: String = "fleet"
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        let fleet = try FleetLoading.load(directory)
+        let result = try await AdminClient.with(try connection.resolve()) { client in
+            try await client.post("/admin/v1/releases", body: fleet.publishRequest(dryRun: true), as: PublishResponse.self)
+        }
+        if json {
+            print(try JSONOutput.string(result))
+            return
+        }
+        PlanOutput.print(result.groups)
+        let changed = result.groups.filter(\.changed).count
+        print(changed == 0 ? "No changes." : "\(changed) group(s) would get a new release. Run `flotilla apply \(directory)` to publish.")
+    }
+}
+
+/// `flotilla apply DIR [--yes] [--detach]`: sign and publish the fleet spec, then follow the rollout.
+struct ApplyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Publish the fleet spec as a signed release and roll it out.",
+        discussion: "Shows the plan, asks for confirmation (unless --yes), publishes, and follows the rollout until it completes, pauses or is aborted (unless --detach)."
+    )
+
+    @Argument(help: "The fleet spec directory (holds fleet.yaml and skills/).")
+    var directory: String = "fleet"
+
+    @Flag(name: .shortAndLong, help: "Do not ask for confirmation.")
+    var yes = false
+
+    @Flag(help: "Return once published instead of following the rollout.")
+    var detach = false
+
+    @OptionGroup var connection: ConnectionOptions
+
+    func run() async throws {
+        let fleet = try FleetLoading.load(directory)
+        try await AdminClient.with(try connection.resolve()) { client in
+            let plan = try await client.post("/admin/v1/releases", body: fleet.publishRequest(dryRun: true), as: PublishResponse.self)
+            PlanOutput.print(plan.groups)
+            guard plan.groups.contains(where: \.changed) else {
+                print("No changes; nothing published.")
+                return
+            }
+            if !yes {
+                guard isatty(STDIN_FILENO) != 0 else { throw CLIError("not a terminal: pass --yes to publish without confirmation") }
+                Swift.print("Publish these changes? [y/N] ", terminator: "")
+                guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else {
+                    print("Nothing published.")
+                    return
+                }
+            }
+            let result = try await client.post("/admin/v1/releases", body: fleet.publishRequest(dryRun: false), as: PublishResponse.self)
+            guard let version = result.releaseVersion else {
+                print("No changes; nothing published.")
+                return
+            }
+            print("Published release \(version).")
+            if detach {
+                print("Follow it with `flotilla rollout status \(version)`.")
+                return
+            }
+            let final = try await RolloutFollower.follow(version: version, client: client)
+            if final.state != .completed { throw ExitCode(1) }
+        }
+    }
+}
+
+/// Loads and validates a spec directory, printing every problem at once.
+enum FleetLoading {
+    static func load(_ directory: String) throws -> LoadedFleet {
+        do {
+            let fleet = try FleetSpecLoader(directory: directory).load()
+            for warning in fleet.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
+            return fleet
+        } catch {
+            throw CLIError("\(error)")
+        }
+    }
+}
+
+/// Renders plans.
+enum PlanOutput {
+    static func print(_ groups: [GroupPlan]) {
+        for group in groups {
+            let current = group.currentVersion.map { "release \($0)" } ?? "no release yet"
+            guard group.changed else {
+                Swift.print("group \(group.group) (\(current)): no changes")
+                continue
+            }
+            Swift.print("group \(group.group) (\(current)) -> \(group.nodes.count) node(s)\(group.nodes.isEmpty ? "" : ": " + group.nodes.prefix(10).joined(separator: ", "))\(group.nodes.count > 10 ? ", ..." : "")")
+            for skill in group.skillsAdded { Swift.print("  + skill \(skill)") }
+            for skill in group.skillsChanged { Swift.print("  ~ skill \(skill)") }
+            for skill in group.skillsRemoved { Swift.print("  - skill \(skill)") }
+            for key in group.configAdded { Swift.print("  + config \(key)") }
+            for key in group.configChanged { Swift.print("  ~ config \(key)") }
+            for key in group.configRemoved { Swift.print("  - config \(key)") }
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import ArgumentParser
+import FlotillaProtocol
+import Foundation
+
+/// `flotilla keys show|rotate-signing|rotate-root|export-root`.
+struct KeysCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys",
+        abstract: "The fleet's signing keys: show, rotate, take the root key offline.",
+        discussion: "Nodes pin the root key from their provisioning bundle and follow rotations through the signed root documents, so no board needs re-provisioning.",
+        subcommands: [Show.self, RotateSigning.self, RotateRoot.self, ExportRoot.self]
+    )
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the current root document.")
+        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            let view = try await AdminClient.with(try connection.resolve()) { try await $0.get("/admin/v1/keys", as: KeysView.self) }
+            if json { return Swift.print(try JSONOutput.string(view)) }
+            KeysCommand.show(view)
+        }
+    }
+
+    struct RotateSigning: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Replace the online signing key (certified by the root).")
+        @Option(help: "Root key file, when the root key is offline.") var rootKey: String?
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            let request = KeyRotationRequest(rootKey: try rootKey.map(KeysCommand.readKey))
+            let result = try await AdminClient.with(try connection.resolve()) {
+                try await $0.post("/admin/v1/keys/rotate-signing", body: request, as: KeyRotationResponse.self)
+            }
+            Swift.print("Signing key rotated.")
+            KeysCommand.show(result.keys)
+        }
+    }
+
+    struct RotateRoot: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Replace the root key: the new root document is signed by the old and the new root."
+        )
+        @Option(help: "Current root key file, when the root key is offline.") var rootKey: String?
+        @Option(help: "Write the new root key here (0600) and keep it off the coordinator.") var out: String?
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            let request = KeyRotationRequest(rootKey: try rootKey.map(KeysCommand.readKey), keepRootOnline: out == nil)
+            let result = try await AdminClient.with(try connection.resolve()) {
+                try await $0.post("/admin/v1/keys/rotate-root", body: request, as: KeyRotationResponse.self)
+            }
+            if let out, let text = result.rootKey { try KeysCommand.writeKey(text, to: out) }
+            Swift.print("Root key rotated\(out.map { "; the new root key is in \($0) and not on the coordinator" } ?? "").")
+            KeysCommand.show(result.keys)
+        }
+    }
+
+    struct ExportRoot: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write the root key to a file (0600), optionally removing it from the coordinator.")
+        @Option(help: "Where to write the key.") var out: String
+        @Flag(help: "Delete the root key from the coordinator afterwards (keep the file safe: rotations then need it).") var remove = false
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            let result = try await AdminClient.with(try connection.resolve()) {
+                try await $0.post("/admin/v1/keys/export-root", body: ExportRootRequest(remove: remove), as: KeyRotationResponse.self)
+            }
+            guard let text = result.rootKey else { throw CLIError("the coordinator returned no key") }
+            try KeysCommand.writeKey(text, to: out)
+            Swift.print("Root key written to \(out)\(remove ? " and removed from the coordinator" : "").")
+        }
+    }
+
+    static func show(_ view: KeysView) {
+        Swift.print("root document  version \(view.rootVersion)")
+        Swift.print("root key       \(view.rootKeyID) (\(view.rootKeyOnline ? "on the coordinator" : "offline"))")
+        Swift.print("root public    \(view.rootPublicKey)   (node.conf root_public_key)")
+        for id in view.signingKeyIDs { Swift.print("signing key    \(id)") }
+    }
+
+    static func readKey(_ path: String) throws -> String {
+        do { return try String(contentsOfFile: path, encoding: .utf8) } catch { throw CLIError("cannot read \(path): \(error.localizedDescription)") }
+    }
+
+    static func writeKey(_ text: String, to path: String) throws {
+        guard !FileManager.default.fileExists(atPath: path) else { throw CLIError("\(path) exists; not overwriting a key file") }
+        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw CLIError("cannot write \(path)")
+        }
+    }
+}

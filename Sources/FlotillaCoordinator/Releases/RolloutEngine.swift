@@ -1,0 +1,105 @@
+import FlotillaProtocol
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Drives running rollouts: starts the next wave once the current one has finished (or its nodes
+/// are offline) and the policy's wait has passed, pauses at the failure threshold, and marks a
+/// rollout completed when every reachable node is done. Offline nodes keep their assignment and
+/// update when they return.
+final class RolloutEngine: Service {
+    private let store: Store
+    private let releases: ReleaseService
+    private let logger: Logger
+    private let onlineWindow: TimeInterval
+    private let tick: Duration
+    /// When each (version, group)'s current wave was first seen finished.
+    private let finishedAt = Mutex<[String: Date]>([:])
+    private let wakeStream: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+
+    init(store: Store, releases: ReleaseService, logger: Logger, onlineWindow: TimeInterval, tick: Duration = .milliseconds(500)) {
+        self.store = store
+        self.releases = releases
+        self.logger = logger
+        self.onlineWindow = onlineWindow
+        self.tick = tick
+        (wakeStream, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Asks for an evaluation now (a report arrived, an admin acted).
+    func poke() { wake.yield() }
+
+    func run() async throws {
+        let ticker = Task { [wake, tick] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: tick)
+                wake.yield()
+            }
+        }
+        defer { ticker.cancel() }
+        await cancelWhenGracefulShutdown {
+            for await _ in self.wakeStream {
+                do { try self.evaluate(now: Date()) } catch {
+                    self.logger.error("rollout evaluation failed", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    /// One pass over every running rollout.
+    func evaluate(now: Date) throws(CoordinatorError) {
+        for version in try store.rolloutVersions(states: [.running]) {
+            try evaluate(version: version, now: now)
+        }
+    }
+
+    private func evaluate(version: Int64, now: Date) throws(CoordinatorError) {
+        let groups = try store.rolloutGroups(version: version)
+        let counts = try store.targetCounts(version: version, onlineSince: now.addingTimeInterval(-onlineWindow))
+        var allDone = true
+        for group in groups {
+            let mine = counts.filter { $0.group == group.group && $0.status != "superseded" && $0.status != "aborted" }
+            let total = mine.reduce(0) { $0 + $1.count }
+            let failures = mine.filter { $0.status == ReleaseStatus.failed.rawValue || $0.status == ReleaseStatus.rolledBack.rawValue }
+                .reduce(0) { $0 + $1.count } - group.failureBaseline
+            let threshold = group.policy.failureThreshold
+                ?? max(1, Int((Double(total) * (group.policy.failurePercent ?? 100) / 100).rounded(.up)))
+            if failures >= threshold {
+                let reason = "\(failures) node(s) of group \(group.group) failed (threshold \(threshold)); fix and `flotilla rollout resume \(version)`, or abort"
+                if try store.setRolloutState(version: version, to: .paused, reason: reason, from: [.running]) {
+                    logger.warning("rollout paused", metadata: ["version": "\(version)", "reason": "\(reason)"])
+                }
+                return
+            }
+            let key = "\(version)/\(group.group)"
+            let started = mine.filter { $0.wave < group.wavesStarted }
+            let busy = started.filter { $0.online && !(ReleaseStatus(rawValue: $0.status)?.isTerminal ?? false) }
+                .reduce(0) { $0 + $1.count }
+            if group.wavesStarted < group.waves {
+                allDone = false
+                guard busy == 0 else { continue }
+                let since = finishedAt.withLock { map in
+                    if let since = map[key] { return since }
+                    map[key] = now
+                    return now
+                }
+                guard now.timeIntervalSince(since) >= group.policy.waitSeconds else { continue }
+                let nodes = try store.startWave(version: version, group: group.group, wave: group.wavesStarted, now: now)
+                finishedAt.withLock { $0[key] = nil }
+                try releases.assignStarted(version: version, group: group.group, nodes: nodes)
+                logger.info("rollout wave started", metadata: [
+                    "version": "\(version)", "group": "\(group.group)", "wave": "\(group.wavesStarted + 1)/\(group.waves)",
+                    "nodes": "\(nodes.count)",
+                ])
+            } else if busy > 0 {
+                allDone = false
+            }
+        }
+        if allDone, try store.setRolloutState(version: version, to: .completed, reason: nil, from: [.running]) {
+            for group in groups { try releases.makeGroupDefault(version: version, group: group.group) }
+            logger.info("rollout completed", metadata: ["version": "\(version)"])
+        }
+    }
+}
