@@ -7,7 +7,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print the figures recorded in docs/benchmarks.md.",
-        subcommands: [Heartbeats.self]
+        subcommands: [Heartbeats.self, Rollout.self]
     )
 
     struct Heartbeats: AsyncParsableCommand {
@@ -67,6 +67,43 @@ struct BenchCommand: AsyncParsableCommand {
             print("latency p99:          \(String(format: "%.2f", Double(report.p99Micros) / 1000)) ms")
             if let stored = report.stored, stored < report.acknowledged {
                 throw CLIError("only \(stored) of \(report.acknowledged) acknowledged heartbeats are in the database")
+            }
+        }
+    }
+
+    struct Rollout: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time from apply until N simulated nodes (verifying signatures and hashes) all report applied.",
+            discussion: "Starts its own coordinator (this binary) on a temporary data directory unless --server/--data-dir is given."
+        )
+
+        @Option(help: "Simulated nodes (one mTLS client and long poll each).")
+        var nodes: Int = 1000
+
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            guard nodes >= 1 else { throw ValidationError("--nodes must be at least 1") }
+            var server: CoordinatorProcess?
+            let resolved: AdminConnection
+            if connection.server == nil && connection.dataDir == nil {
+                let temp = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-bench-rollout-\(getpid())").path
+                server = try CoordinatorProcess(dataDirectory: temp)
+                resolved = try AdminConnection.resolve(server: nil, token: nil, caFile: nil, dataDir: temp, defaultDataDir: temp)
+            } else {
+                resolved = try connection.resolve()
+            }
+            defer {
+                server?.stop()
+                if let server { try? FileManager.default.removeItem(atPath: server.dataDirectory) }
+            }
+            let report = try await RolloutBenchmark(nodes: nodes, connection: resolved).run { print($0) }
+            print("nodes:                    \(report.nodes)")
+            print("all applied after apply:  \(String(format: "%.3f", report.seconds)) s")
+            print("per node p50 / p99:       \(String(format: "%.3f", report.p50)) s / \(String(format: "%.3f", report.p99)) s")
+            print("coordinator counts applied: \(report.rolloutApplied)")
+            if report.rolloutApplied < report.nodes {
+                throw CLIError("the coordinator recorded \(report.rolloutApplied) applied reports for \(report.nodes) nodes")
             }
         }
     }

@@ -1,0 +1,186 @@
+import FlotillaProtocol
+import Foundation
+import Testing
+
+@testable import FlotillaCoordinator
+
+/// Publishing, planning, waves, the failure threshold, and the long-poll board.
+@Suite struct RolloutTests {
+    @Test func planShowsAddedChangedAndRemovedSkillsAndConfigKeys() throws {
+        let fixture = try ReleaseFixture()
+        try fixture.addNodes(["a", "b"])
+        let first = try fixture.releases.publish(PublishRequest(dryRun: true, groups: [sampleGroup()]))
+        #expect(first.releaseVersion == nil)
+        #expect(first.groups[0].changed)
+        #expect(first.groups[0].skillsAdded == ["node-health"])
+        #expect(first.groups[0].nodes == ["a", "b"])
+        #expect(try fixture.store.maxReleaseVersion() == 0, "a dry run publishes nothing")
+
+        #expect(try fixture.releases.publish(PublishRequest(dryRun: false, groups: [sampleGroup()])).releaseVersion == 1)
+        let same = try fixture.releases.publish(PublishRequest(dryRun: false, groups: [sampleGroup()]))
+        #expect(same.releaseVersion == nil, "no change, no release")
+        #expect(same.groups[0].changed == false)
+
+        let config = JSONDocument.object([.init("agents", .object([.init("defaults", .object([.init("model_name", .string("m2")), .init("max_tokens", .int(512))]))]))])
+        let next = try fixture.releases.publish(PublishRequest(dryRun: true, groups: [
+            sampleGroup(skills: ["node-health": "Changed.", "greeter": "Greets."], config: config),
+        ]))
+        #expect(next.groups[0].skillsAdded == ["greeter"])
+        #expect(next.groups[0].skillsChanged == ["node-health"])
+        #expect(next.groups[0].configAdded == ["agents.defaults.max_tokens"])
+        #expect(next.groups[0].configChanged == ["agents.defaults.model_name"])
+        let removal = try fixture.releases.publish(PublishRequest(dryRun: true, groups: [sampleGroup(skills: ["greeter": "G."], config: .object([]))]))
+        #expect(removal.groups[0].skillsRemoved == ["node-health"])
+        #expect(removal.groups[0].configRemoved == ["agents.defaults.model_name"])
+    }
+
+    @Test func wavesFollowThePolicy() {
+        let nodes = (1...10).map { "n\($0)" }
+        let byCount = ReleaseService.waves(nodes, policy: RolloutPolicy(canary: 1, batchSize: 4, batchPercent: nil))
+        #expect(byCount.map(\.count) == [1, 4, 4, 1])
+        let byPercent = ReleaseService.waves(nodes, policy: RolloutPolicy(canary: 2, batchSize: nil, batchPercent: 50))
+        #expect(byPercent.map(\.count) == [2, 5, 3])
+        #expect(ReleaseService.waves([], policy: RolloutPolicy()).isEmpty)
+        #expect(ReleaseService.waves(nodes, policy: RolloutPolicy(canary: 0, batchSize: nil, batchPercent: 100)).map(\.count) == [10])
+    }
+
+    @Test func manifestIsSignedAndListsEveryFileWithItsHash() throws {
+        let fixture = try ReleaseFixture()
+        let nodes = try fixture.addNodes(["a"])
+        _ = try fixture.releases.publish(PublishRequest(dryRun: false, groups: [sampleGroup()]))
+        let desired = try #require(fixture.releases.board.desired(nodeID: nodes[0].id, group: "edge"))
+        #expect(desired.version == 1)
+        #expect(desired.digest == Envelope.sha256Hex(desired.envelope))
+        let envelope = try JSONDecoder().decode(SignedEnvelope.self, from: desired.envelope)
+        let trust = try #require(try TrustRootTests.walk(fixture.trust.trustResponseBody(), pinned: fixture.trust.rootPublicKey))
+        let signingKey = try #require(Data(base64Encoded: trust.signingKeys[0]))
+        let payload = try #require(Envelope.verifiedPayload(envelope, publicKey: signingKey))
+        let manifest = try JSONDecoder().decode(ReleaseManifest.self, from: payload)
+        #expect(manifest.group == "edge")
+        #expect(manifest.files.map(\.path) == ["skills/node-health/SKILL.md"])
+        let blob = try #require(try fixture.store.blob(sha256: manifest.files[0].sha256, group: "edge"))
+        #expect(Envelope.sha256Hex(blob) == manifest.files[0].sha256)
+        #expect(Int64(blob.count) == manifest.files[0].size)
+        #expect(try fixture.store.blob(sha256: manifest.files[0].sha256, group: "other") == nil, "blobs are served only to their group")
+    }
+
+    @Test func wavesAdvanceAsNodesReportAndPauseAtTheThreshold() throws {
+        let fixture = try ReleaseFixture()
+        let nodes = try fixture.addNodes(["a", "b", "c", "d", "e"])
+        let byName = Dictionary(uniqueKeysWithValues: nodes.map { ($0.name, $0) })
+        _ = try fixture.releases.publish(PublishRequest(dryRun: false, groups: [sampleGroup()]))
+        func statuses() throws -> [String: String] {
+            Dictionary(uniqueKeysWithValues: try fixture.releases.rolloutView(version: 1, withNodes: true)!.nodes!.map { ($0.name, $0.status) })
+        }
+        // Canary: one node assigned, the rest waiting.
+        #expect(try statuses() == ["a": "pending", "b": "waiting", "c": "waiting", "d": "waiting", "e": "waiting"])
+        try fixture.engine.evaluate(now: Date())
+        #expect(try statuses()["b"] == "waiting", "the canary has not finished")
+
+        try fixture.report(byName["a"]!, 1, .applied)
+        try fixture.engine.evaluate(now: Date())
+        #expect(try statuses() == ["a": "applied", "b": "pending", "c": "pending", "d": "waiting", "e": "waiting"])
+        #expect(fixture.releases.board.desired(nodeID: byName["b"]!.id, group: "edge")?.version == 1)
+        #expect(fixture.releases.board.desired(nodeID: byName["d"]!.id, group: "edge") == nil)
+
+        // One failure reaches the threshold (1): paused, no further wave.
+        try fixture.report(byName["b"]!, 1, .rolledBack, code: .healthCheckFailed)
+        try fixture.report(byName["c"]!, 1, .applied)
+        try fixture.engine.evaluate(now: Date())
+        var view = try #require(try fixture.releases.rolloutView(version: 1, withNodes: false))
+        #expect(view.state == .paused)
+        #expect(view.reason?.contains("threshold 1") == true)
+        #expect(try statuses()["d"] == "waiting")
+
+        // Resume: the threshold counts new failures only; the rollout finishes.
+        #expect(try fixture.store.setRolloutState(version: 1, to: .running, reason: nil, from: [.paused]))
+        try fixture.engine.evaluate(now: Date())
+        #expect(try statuses()["d"] == "pending")
+        try fixture.report(byName["d"]!, 1, .applied)
+        try fixture.report(byName["e"]!, 1, .applied)
+        try fixture.engine.evaluate(now: Date())
+        view = try #require(try fixture.releases.rolloutView(version: 1, withNodes: false))
+        #expect(view.state == .completed)
+        #expect(view.counts["applied"] == 4)
+        #expect(view.counts["rolled_back"] == 1)
+
+        // The fleet view carries each node's release.
+        let views = try fixture.store.nodeViews(group: "edge", now: Date(), interval: 15)
+        #expect(views.first { $0.name == "b" }?.releaseStatus == "rolled_back")
+        #expect(views.first { $0.name == "b" }?.releaseError == "health_check_failed")
+        #expect(views.first { $0.name == "e" }?.releaseVersion == 1)
+    }
+
+    @Test func offlineNodesDoNotHoldUpWavesAndKeepTheirAssignment() throws {
+        let fixture = try ReleaseFixture()
+        let online = try fixture.addNodes(["a", "b"])
+        let offline = try fixture.addNodes(["z"], seen: nil)
+        _ = try fixture.releases.publish(PublishRequest(dryRun: false, groups: [
+            sampleGroup(policy: RolloutPolicy(canary: 1, batchSize: 1, batchPercent: nil, waitSeconds: 0, failureThreshold: 1)),
+        ]))
+        try fixture.report(online[0], 1, .applied)
+        try fixture.engine.evaluate(now: Date())
+        try fixture.report(online[1], 1, .applied)
+        try fixture.engine.evaluate(now: Date())
+        try fixture.engine.evaluate(now: Date())
+        let view = try #require(try fixture.releases.rolloutView(version: 1, withNodes: false))
+        #expect(view.state == .completed)
+        #expect(view.offline == 1)
+        #expect(fixture.releases.board.desired(nodeID: offline[0].id, group: "edge")?.version == 1, "updated when it returns")
+    }
+
+    @Test func aNewReleaseSupersedesUnreachedWavesAndRollbackRepublishesOldContent() throws {
+        let fixture = try ReleaseFixture()
+        let nodes = try fixture.addNodes(["a", "b", "c"])
+        _ = try fixture.releases.publish(PublishRequest(dryRun: false, groups: [sampleGroup()]))
+        let second = try fixture.releases.publish(PublishRequest(dryRun: false, groups: [sampleGroup(skills: ["node-health": "v2"])]))
+        #expect(second.releaseVersion == 2)
+        let old = try #require(try fixture.releases.rolloutView(version: 1, withNodes: true))
+        #expect(old.nodes?.filter { $0.status == "superseded" }.count == 2)
+
+        let rolledBack = try fixture.releases.rollback(group: "edge")
+        #expect(rolledBack.releaseVersion == 3)
+        #expect(rolledBack.groups[0].skillsChanged == ["node-health"])
+        let release = try #require(try fixture.store.release(version: 3, group: "edge"))
+        #expect(release.spec.skills == sampleGroup().skills, "version 3 carries version 1's content")
+        #expect(fixture.releases.board.desired(nodeID: nodes[0].id, group: "edge")?.version == 3)
+    }
+
+    @Test func invalidSpecsAreRefusedWithNothingPublished() throws {
+        let fixture = try ReleaseFixture()
+        var unsafe = sampleGroup()
+        unsafe.skills[0].files.append(PublishFile(path: "../escape", mode: 0o644, content: ""))
+        var badMode = sampleGroup()
+        badMode.skills[0].files[0].mode = 0o4755
+        var badName = sampleGroup()
+        badName.skills[0].name = "Bad_Name"
+        var noSkillFile = sampleGroup()
+        noSkillFile.skills[0].files = [PublishFile(path: "README.md", mode: 0o644, content: "")]
+        var badRuntime = sampleGroup()
+        badRuntime.runtime = "docker"
+        for group in [unsafe, badMode, badName, noSkillFile, badRuntime] {
+            expectCoordinatorError(.invalidSpec) { _ = try fixture.releases.publish(PublishRequest(dryRun: false, groups: [group])) }
+        }
+        expectCoordinatorError(.invalidSpec) { _ = try fixture.releases.publish(PublishRequest(dryRun: false, groups: [sampleGroup(), sampleGroup()])) }
+        #expect(try fixture.store.maxReleaseVersion() == 0)
+    }
+
+    @Test func longPollWakesOnAssignmentAndTimesOutOtherwise() async throws {
+        let board = ReleaseBoard()
+        let release = DesiredRelease(version: 1, group: "g", envelope: Data("{}".utf8), digest: String(repeating: "a", count: 64))
+        let start = ContinuousClock.now
+        let none = await board.wait(nodeID: "n", group: "g", seen: "", timeout: .milliseconds(100))
+        #expect(none == nil)
+        #expect(ContinuousClock.now - start >= .milliseconds(100))
+
+        async let woken = board.wait(nodeID: "n", group: "g", seen: "", timeout: .seconds(30))
+        try await Task.sleep(for: .milliseconds(50))
+        board.assign(["n": release])
+        #expect(await woken == release)
+        // Already seen: waits again; a group default does not override an assignment.
+        #expect(await board.wait(nodeID: "n", group: "g", seen: release.digest, timeout: .milliseconds(10)) == nil)
+        board.setGroupDefault(DesiredRelease(version: 2, group: "g", envelope: Data(), digest: String(repeating: "b", count: 64)), group: "g")
+        #expect(board.desired(nodeID: "n", group: "g")?.version == 1)
+        #expect(board.desired(nodeID: "new", group: "g")?.version == 2)
+    }
+}
