@@ -184,3 +184,24 @@ import Testing
         #expect(board.desired(nodeID: "new", group: "g")?.version == 2)
     }
 }
+
+@Suite struct ReleaseRenewalTests {
+    @Test func currentReleasesAreReSignedBeforeTheyExpire() throws {
+        let fixture = try ReleaseFixture()
+        let nodes = try fixture.addNodes(["a"])
+        let published = Date()
+        _ = try fixture.releases.publish(PublishRequest(dryRun: false, expiresAfterSeconds: 3 * 86_400, groups: [sampleGroup()]), now: published)
+        let before = try #require(fixture.releases.board.desired(nodeID: nodes[0].id, group: "edge"))
+        #expect(try fixture.releases.renewExpiring(now: published.addingTimeInterval(86_400)) == 0, "a third in: still fresh")
+
+        let later = published.addingTimeInterval(2.5 * 86_400)
+        #expect(try fixture.releases.renewExpiring(now: later) == 1)
+        let after = try #require(fixture.releases.board.desired(nodeID: nodes[0].id, group: "edge"))
+        #expect(after.version == before.version)
+        #expect(after.digest != before.digest, "nodes see a new envelope")
+        let payload = try #require(Data(base64Encoded: try JSONDecoder().decode(SignedEnvelope.self, from: after.envelope).signed))
+        let manifest = try JSONDecoder().decode(ReleaseManifest.self, from: payload)
+        #expect(Timestamps.parse(manifest.expiresAt).map { $0 > later.addingTimeInterval(2.9 * 86_400) } == true)
+        #expect(try fixture.store.release(version: 1, group: "edge")?.digest == after.digest)
+    }
+}

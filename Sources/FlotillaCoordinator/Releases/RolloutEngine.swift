@@ -38,7 +38,16 @@ final class RolloutEngine: Service {
                 wake.yield()
             }
         }
-        defer { ticker.cancel() }
+        let renewal = Task { [releases, logger] in
+            while !Task.isCancelled {
+                do { _ = try releases.renewExpiring() } catch { logger.error("re-signing releases failed", metadata: ["error": "\(error)"]) }
+                try? await Task.sleep(for: .seconds(600))
+            }
+        }
+        defer {
+            ticker.cancel()
+            renewal.cancel()
+        }
         await cancelWhenGracefulShutdown {
             for await _ in self.wakeStream {
                 do { try self.evaluate(now: Date()) } catch {

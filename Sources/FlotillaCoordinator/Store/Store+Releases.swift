@@ -9,6 +9,7 @@ struct StoredRelease: Sendable {
     var spec: PublishGroup
     var envelope: Data
     var digest: String
+    var createdAt: Date
     var expiresAt: Date
 }
 
@@ -82,7 +83,8 @@ extension Store {
     private static func storedRelease(_ row: Row) throws -> StoredRelease {
         let spec = try JSONDecoder().decode(PublishGroup.self, from: row["spec"] as Data)
         return StoredRelease(version: row["version"], group: row["group_name"], spec: spec, envelope: row["envelope"],
-                             digest: row["digest"], expiresAt: Date(timeIntervalSince1970: row["expires_at"]))
+                             digest: row["digest"], createdAt: Date(timeIntervalSince1970: row["created_at"]),
+                             expiresAt: Date(timeIntervalSince1970: row["expires_at"]))
     }
 
     /// The highest release version so far (0 before the first).
@@ -159,6 +161,17 @@ extension Store {
               group_name = excluded.group_name, status = 'pending', error_code = NULL, message = NULL,
               updated_at = excluded.updated_at
             """, arguments: [node, version, group, now])
+    }
+
+    /// Replaces a release's envelope with a re-signed one (same version and content, later
+    /// expiry). Returns the nodes assigned that release.
+    func replaceEnvelope(version: Int64, group: String, envelope: Data, digest: String, expiresAt: Date) throws(CoordinatorError) -> [String] {
+        try write { db in
+            try db.execute(sql: "UPDATE releases SET envelope = ?, digest = ?, expires_at = ? WHERE version = ? AND group_name = ?",
+                           arguments: [envelope, digest, expiresAt.timeIntervalSince1970, version, group])
+            return try String.fetchAll(db, sql: "SELECT node_id FROM node_releases WHERE desired_version = ? AND group_name = ?",
+                                       arguments: [version, group])
+        }
     }
 
     /// A blob's bytes, only if it belongs to a release of `group`.

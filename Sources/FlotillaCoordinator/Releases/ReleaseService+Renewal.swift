@@ -1,0 +1,31 @@
+import FlotillaProtocol
+import Foundation
+import Logging
+
+extension ReleaseService {
+    /// Re-signs each group's current release once two thirds of its validity have passed: same
+    /// version and content, a fresh expiry. A node already running it sees an equal version and
+    /// does nothing; a node that has not got it yet is not refused for expiry. So an idle fleet's
+    /// manifests never lapse while the coordinator runs.
+    func renewExpiring(now: Date = Date()) throws(CoordinatorError) -> Int {
+        var renewed = 0
+        for (group, release) in try store.latestReleases() {
+            let lifetime = release.expiresAt.timeIntervalSince(release.createdAt)
+            guard lifetime > 0, release.expiresAt.timeIntervalSince(now) < lifetime / 3 else { continue }
+            guard let sealed = try? JSONDecoder().decode(SignedEnvelope.self, from: release.envelope),
+                let payload = Data(base64Encoded: sealed.signed),
+                var manifest = try? JSONDecoder().decode(ReleaseManifest.self, from: payload)
+            else { throw .internal("stored manifest of release \(release.version) cannot be read") }
+            let expiresAt = now.addingTimeInterval(lifetime)
+            manifest.expiresAt = Timestamps.rfc3339(expiresAt)
+            let envelope = try trust.sealRelease(manifest)
+            let desired = DesiredRelease(version: release.version, group: group, envelope: envelope, digest: Envelope.sha256Hex(envelope))
+            let nodes = try store.replaceEnvelope(version: release.version, group: group, envelope: envelope, digest: desired.digest, expiresAt: expiresAt)
+            board.assign(Dictionary(uniqueKeysWithValues: nodes.map { ($0, desired) }))
+            if board.desired(nodeID: "", group: group)?.version == release.version { board.setGroupDefault(desired, group: group) }
+            logger.info("release re-signed before expiry", metadata: ["version": "\(release.version)", "group": "\(group)", "expires": "\(manifest.expiresAt)"])
+            renewed += 1
+        }
+        return renewed
+    }
+}
