@@ -1,0 +1,154 @@
+import FlotillaProtocol
+import Yams
+
+extension SpecReader {
+    /// Top-level keys of `fleet.yaml`.
+    static let topLevelKeys = ["version", "release", "rollout", "groups"]
+    /// Top-level keys a later schema adds (gateway providers, token budgets, rate limits):
+    /// accepted and ignored so a spec can be written ahead of the coordinator that reads them.
+    static let reservedTopLevelKeys = ["providers", "budgets", "limits"]
+    /// Keys of one group.
+    static let groupKeys = ["members", "runtime", "config", "skills", "rollout"]
+    /// Per-group keys a later schema adds; accepted and ignored.
+    static let reservedGroupKeys = ["budget", "limits"]
+    /// Bounds of `release.expires_after`.
+    static let expiresAfterRange: ClosedRange<Int64> = 60...(365 * 86_400)
+
+    /// The whole spec from its root node; nil when it is too broken to read further (problems
+    /// say why). Problems that leave the rest readable are recorded and reading goes on.
+    mutating func readSpec(_ root: Node) -> FleetSpec? {
+        guard let entries = mapping(root, "", what: "a mapping with version, release, rollout and groups") else { return nil }
+        rejectUnknownKeys(entries, "", allowed: Self.topLevelKeys, reserved: Self.reservedTopLevelKeys)
+        func entry(_ key: String) -> Entry? { entries.first { $0.key == key } }
+
+        guard let versionEntry = entry("version") else {
+            problem(root, "version", "required: the schema version, 'version: \(FleetSpec.supportedVersion)'")
+            return nil
+        }
+        guard let version = integer(versionEntry.value, "version") else { return nil }
+        guard version == FleetSpec.supportedVersion else {
+            problem(versionEntry.value, "version",
+                    "unsupported schema version \(version) (this flotilla reads version \(FleetSpec.supportedVersion))")
+            return nil
+        }
+
+        var expires = FleetSpec.defaultExpiresAfterSeconds
+        if let release = entry("release"), let releaseEntries = mapping(release.value, "release") {
+            rejectUnknownKeys(releaseEntries, "release", allowed: ["expires_after"])
+            if let expiry = releaseEntries.first(where: { $0.key == "expires_after" }),
+               let seconds = duration(expiry.value, "release.expires_after") {
+                let whole = Int64(seconds.rounded(.up))
+                if Self.expiresAfterRange.contains(whole) {
+                    expires = whole
+                } else {
+                    problem(expiry.value, "release.expires_after", "must be between 1m and 365d")
+                }
+            }
+        }
+
+        var rollout = RolloutPolicy()
+        if let rolloutEntry = entry("rollout") {
+            rollout = self.rollout(rolloutEntry.value, "rollout", over: rollout)
+        }
+
+        guard let groupsEntry = entry("groups") else {
+            problem(root, "groups", "required: a mapping of group names to what their nodes run")
+            return nil
+        }
+        let groups = readGroups(groupsEntry.value, defaultRollout: rollout)
+        return FleetSpec(version: Int(version), expiresAfterSeconds: expires, rollout: rollout, groups: groups)
+    }
+
+    /// The `groups:` mapping. A node may be an extra member of one group only.
+    private mutating func readGroups(_ node: Node, defaultRollout: RolloutPolicy) -> [FleetSpec.Group] {
+        if case .scalar(let scalar) = node, scalar.string.isEmpty, scalar.style == .plain { return [] }
+        guard let entries = mapping(node, "groups") else { return [] }
+        var groups: [FleetSpec.Group] = []
+        var memberOf: [String: String] = [:]
+        for entry in entries {
+            let path = Self.join("groups", entry.key)
+            guard FleetSpec.isValidGroupName(entry.key) else {
+                problem(entry.keyNode, path,
+                        "invalid group name '\(entry.key)' (1-63 lowercase letters, digits and hyphens, not starting or ending with a hyphen)")
+                continue
+            }
+            guard let read = readGroup(entry, path, defaultRollout: defaultRollout) else { continue }
+            var group = read.group
+            let memberLines = read.memberLines
+            var kept: [String] = []
+            for (index, member) in group.members.enumerated() {
+                if let other = memberOf[member] {
+                    problem(line: memberLines[index],
+                            "\(path).members: node '\(member)' is already a member of group '\(other)'")
+                } else {
+                    memberOf[member] = group.name
+                    kept.append(member)
+                }
+            }
+            group.members = kept
+            groups.append(group)
+        }
+        return groups
+    }
+
+    /// One group and the lines of its members.
+    private mutating func readGroup(_ entry: Entry, _ path: String,
+                                    defaultRollout: RolloutPolicy) -> (group: FleetSpec.Group, memberLines: [Int?])? {
+        var group = FleetSpec.Group(name: entry.key, rollout: defaultRollout)
+        group.line = line(of: entry.keyNode)
+        var memberLines: [Int?] = []
+        if case .scalar(let scalar) = entry.value, scalar.string.isEmpty, scalar.style == .plain {
+            return (group, memberLines)
+        }
+        guard let fields = mapping(entry.value, path) else { return nil }
+        rejectUnknownKeys(fields, path, allowed: Self.groupKeys, reserved: Self.reservedGroupKeys)
+        for field in fields {
+            let fieldPath = Self.join(path, field.key)
+            switch field.key {
+            case "members":
+                for (index, member) in (strings(field.value, fieldPath) ?? []).enumerated() {
+                    let memberPath = "\(fieldPath)[\(index)]"
+                    if !NameRules.isValidNodeName(member.value) {
+                        problem(member.node, memberPath,
+                                "invalid node name '\(member.value)' (1-63 letters, digits, '.', '_' or '-', starting with a letter or digit)")
+                    } else if group.members.contains(member.value) {
+                        problem(member.node, memberPath, "'\(member.value)' is listed twice")
+                    } else {
+                        group.members.append(member.value)
+                        memberLines.append(line(of: member.node))
+                    }
+                }
+            case "runtime":
+                if let text = string(field.value, fieldPath) {
+                    if let runtime = FleetSpec.Runtime(rawValue: text) {
+                        group.runtime = runtime
+                    } else {
+                        let known = FleetSpec.Runtime.allCases.map(\.rawValue).joined(separator: ", ")
+                        problem(field.value, fieldPath, "unknown runtime '\(text)' (expected one of: \(known))")
+                    }
+                }
+            case "config":
+                if case .scalar(let scalar) = field.value, scalar.string.isEmpty, scalar.style == .plain { break }
+                if let config = config(field.value, fieldPath) { group.config = config }
+            case "skills":
+                for (index, skill) in (strings(field.value, fieldPath) ?? []).enumerated() {
+                    let skillPath = "\(fieldPath)[\(index)]"
+                    if !SkillReader.isValidSkillName(skill.value) {
+                        problem(skill.node, skillPath,
+                                "invalid skill name '\(skill.value)' (letters and digits in hyphen-separated words, at most 64)")
+                    } else if group.skills.contains(skill.value) {
+                        problem(skill.node, skillPath, "'\(skill.value)' is listed twice")
+                    } else {
+                        group.skills.append(skill.value)
+                        group.skillLines.append(line(of: skill.node))
+                    }
+                }
+            case "rollout":
+                group.rollout = rollout(field.value, fieldPath, over: defaultRollout)
+            default:
+                break
+            }
+        }
+        return (group, memberLines)
+    }
+}
