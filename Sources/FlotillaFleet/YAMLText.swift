@@ -28,7 +28,10 @@ enum YAMLText {
              .parser(let context, let problem, let mark, _),
              .composer(let context, let problem, let mark, _):
             let context = context.map { " (\($0.text) at line \($0.mark.line))" } ?? ""
-            return (mark.line, problem + context)
+            let lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false)
+            let hasTab = mark.line >= 1 && mark.line <= lines.count && lines[mark.line - 1].contains("\t")
+            let hint = hasTab ? "; YAML does not allow tabs for indentation" : ""
+            return (mark.line, problem + context + hint)
         case .duplicatedKeysInMapping(let duplicates, let context):
             let key = duplicates.first ?? ""
             let first = context.mark.line

@@ -44,6 +44,17 @@ import Testing
         #expect(!message.isEmpty)
     }
 
+    @Test func tabsAreExplained() throws {
+        let (_, problems) = try Self.problems("version: 1\ngroups:\n  demo:\n\tskills: []\n")
+        #expect(problems.map(\.line) == [4])
+        #expect(problems.first?.message.hasSuffix("; YAML does not allow tabs for indentation") == true)
+    }
+
+    @Test func crlfSpecLoads() throws {
+        let fleet = try TemporaryFleet(spec: "version: 1\r\ngroups:\r\n  demo:\r\n    config: {a: 1}\r\n")
+        #expect(try FleetSpecLoader(directory: fleet.directory).load().publishGroups.first?.config == .object([.init("a", .int(1))]))
+    }
+
     @Test func emptyFile() throws {
         try Self.expectProblem("# nothing yet\n", line: 1, "the file is empty; it needs at least 'version: 1' and 'groups:'")
     }
