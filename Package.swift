@@ -154,6 +154,7 @@ let package = Package(
                 "flotilla",
                 "flotilla-node",
                 "FlotillaProtocol",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -46,7 +46,10 @@ for i in 1 2 3; do
         "$AGENT" enroll --config "$DEMO/bundle/node.conf" --state-dir "$state" --name "demo-$i" 2>>"$DEMO/logs/demo-$i.log" \
             || { echo "enrolling demo-$i failed: $(tail -n 1 "$DEMO/logs/demo-$i.log")" >&2; exit 1; }
     fi
-    "$AGENT" run --state-dir "$state" 2>>"$DEMO/logs/demo-$i.log" &
+    # Each demo node manages its own PicoClaw home: config.json and workspace/skills/.
+    mkdir -p "$state/picoclaw/workspace"
+    "$AGENT" run --state-dir "$state" --runtime picoclaw --workspace "$state/picoclaw/workspace" \
+        --picoclaw-home "$state/picoclaw" 2>>"$DEMO/logs/demo-$i.log" &
     PIDS+=($!)
 done
 
@@ -55,7 +58,12 @@ for _ in $(seq 1 50); do
     sleep 0.2
 done
 echo
+echo "==> flotilla apply fleet/ (signed release of the example spec, canary first)"
+"$FLOTILLA" apply "$REPO/fleet" --yes --data-dir "$DATA" || true
+echo
 "$FLOTILLA" nodes --data-dir "$DATA"
+echo
+echo "demo-1's PicoClaw workspace now holds: $(cd "$DEMO/nodes/demo-1/picoclaw/workspace/skills" 2>/dev/null && ls | tr '\n' ' ')"
 cat <<MSG
 
 A coordinator (data: $DATA) and 3 node agents are running. In another terminal:
@@ -63,6 +71,9 @@ A coordinator (data: $DATA) and 3 node agents are running. In another terminal:
   flotilla nodes                     # fleet view (add --json for scripts)
   flotilla node show demo-1          # one node in detail
   flotilla token list                # enrollment tokens
+  flotilla plan fleet/               # edit fleet/skills or fleet/fleet.yaml, then see the change
+  flotilla apply fleet/              # publish it as a signed release and follow the rollout
+  flotilla rollout list              # releases and their rollouts
   flotilla provision --group lab --out /tmp/lab-bundle   # a bundle for a real board
 Logs: $DEMO/logs. Press Ctrl-C to stop the fleet.
 MSG

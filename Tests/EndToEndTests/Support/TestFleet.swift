@@ -96,8 +96,8 @@ final class TestFleet: @unchecked Sendable {
     }
 
     /// Starts `flotilla-node run` in the background.
-    func startAgent(stateDirectory: String, label: String, binary: String = Binaries.node) throws -> ChildProcess {
-        let agent = try ChildProcess(binary, ["run", "--state-dir", stateDirectory], logDirectory: root + "/logs", label: label)
+    func startAgent(stateDirectory: String, label: String, binary: String = Binaries.node, extraArguments: [String] = []) throws -> ChildProcess {
+        let agent = try ChildProcess(binary, ["run", "--state-dir", stateDirectory] + extraArguments, logDirectory: root + "/logs", label: label)
         agents.append(agent)
         return agent
     }
