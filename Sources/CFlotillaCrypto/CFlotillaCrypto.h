@@ -1,5 +1,6 @@
 /// OpenSSL libcrypto for the Flotilla node agent: P-256 keys, PKCS#10 requests, certificate
-/// fingerprints and validity. Wrappers exist only where the OpenSSL API is a macro or variadic.
+/// fingerprints and validity, Ed25519 verification and SHA-256 (called directly from Swift).
+/// Wrappers exist only where the OpenSSL API is a macro or variadic, plus test-only signing.
 #ifndef CFLOTILLA_CRYPTO_H
 #define CFLOTILLA_CRYPTO_H
 
@@ -41,6 +42,32 @@ static inline int flotilla_asn1_time_to_unix(const ASN1_TIME *time, int64_t *out
 static inline int flotilla_x509_validity(const X509 *certificate, int64_t *not_before, int64_t *not_after) {
     return flotilla_asn1_time_to_unix(X509_get0_notBefore(certificate), not_before)
         && flotilla_asn1_time_to_unix(X509_get0_notAfter(certificate), not_after);
+}
+
+/// TEST AND TOOLING ONLY (the agent never signs): the Ed25519 public key of a raw 32-byte private
+/// key (seed). Returns 1 on success. Being static inline, it costs the agent binary nothing.
+static inline int flotilla_test_ed25519_public_key(const uint8_t seed[32], uint8_t public_key[32]) {
+    EVP_PKEY *key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+    if (!key) return 0;
+    size_t length = 32;
+    int ok = EVP_PKEY_get_raw_public_key(key, public_key, &length) == 1 && length == 32;
+    EVP_PKEY_free(key);
+    return ok;
+}
+
+/// TEST AND TOOLING ONLY: signs `message` with the Ed25519 private key `seed` (64-byte signature).
+/// Returns 1 on success.
+static inline int flotilla_test_ed25519_sign(const uint8_t seed[32], const uint8_t *message, size_t length,
+                                             uint8_t signature[64]) {
+    EVP_PKEY *key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+    if (!key) return 0;
+    EVP_MD_CTX *context = EVP_MD_CTX_new();
+    size_t signature_length = 64;
+    int ok = context && EVP_DigestSignInit(context, NULL, NULL, NULL, key) == 1
+        && EVP_DigestSign(context, signature, &signature_length, message, length) == 1 && signature_length == 64;
+    EVP_MD_CTX_free(context);
+    EVP_PKEY_free(key);
+    return ok;
 }
 
 #endif

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -115,5 +117,73 @@ static inline void flotilla_install_stop_handlers(void) {
 }
 
 static inline int flotilla_stop_requested(void) { return *flotilla_stop_flag() != 0; }
+
+/// What lstat(2) says a path is, without following a final symlink.
+#define FLOTILLA_PATH_MISSING 0
+#define FLOTILLA_PATH_FILE 1
+#define FLOTILLA_PATH_DIRECTORY 2
+#define FLOTILLA_PATH_SYMLINK 3
+#define FLOTILLA_PATH_OTHER 4
+
+/// lstat(2) reduced to a kind, permission bits and size. Returns a FLOTILLA_PATH_* value, or -1
+/// with errno set when lstat fails for another reason than a missing path.
+static inline int flotilla_path_kind(const char *path, unsigned *mode, int64_t *size) {
+    struct stat info;
+    if (lstat(path, &info) != 0) return errno == ENOENT || errno == ENOTDIR ? FLOTILLA_PATH_MISSING : -1;
+    *mode = (unsigned)(info.st_mode & 07777);
+    *size = (int64_t)info.st_size;
+    if (S_ISREG(info.st_mode)) return FLOTILLA_PATH_FILE;
+    if (S_ISDIR(info.st_mode)) return FLOTILLA_PATH_DIRECTORY;
+    if (S_ISLNK(info.st_mode)) return FLOTILLA_PATH_SYMLINK;
+    return FLOTILLA_PATH_OTHER;
+}
+
+/// True when a process with this pid exists (kill(pid, 0) succeeds or is refused by permission).
+static inline int flotilla_process_alive(long pid) {
+    if (pid <= 0) return 0;
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+extern char **environ;
+
+/// Runs `/bin/sh -c command` in its own process group and waits up to `timeout_ms`. Returns the
+/// exit status (0-255), 128+signal when killed by a signal, -1 when it could not be started and
+/// -2 after a timeout or a stop signal (the whole group is then killed with SIGKILL).
+static inline int flotilla_run_shell(const char *command, long timeout_ms) {
+    posix_spawnattr_t attributes;
+    if (posix_spawnattr_init(&attributes) != 0) return -1;
+    sigset_t defaults, empty;
+    sigemptyset(&empty);
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    sigaddset(&defaults, SIGTERM);
+    sigaddset(&defaults, SIGINT);
+    posix_spawnattr_setsigmask(&attributes, &empty);
+    posix_spawnattr_setsigdefault(&attributes, &defaults);
+    posix_spawnattr_setpgroup(&attributes, 0);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    char *argv[] = {(char *)"sh", (char *)"-c", (char *)command, NULL};
+    pid_t child = 0;
+    int rc = posix_spawn(&child, "/bin/sh", NULL, &attributes, argv, environ);
+    posix_spawnattr_destroy(&attributes);
+    if (rc != 0) return -1;
+    int64_t deadline = flotilla_monotonic_ms() + timeout_ms;
+    for (;;) {
+        int status = 0;
+        pid_t done = waitpid(child, &status, WNOHANG);
+        if (done == child) {
+            if (WIFEXITED(status)) return WEXITSTATUS(status);
+            if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+            return -1;
+        }
+        if (done < 0 && errno != EINTR) return -1;
+        if (flotilla_monotonic_ms() >= deadline || flotilla_stop_requested()) {
+            kill(-child, SIGKILL);
+            waitpid(child, &status, 0);
+            return -2;
+        }
+        flotilla_sleep_ms(20);
+    }
+}
 
 #endif

@@ -3,8 +3,9 @@ import CFlotillaSystem
 /// `flotilla-node run`: the heartbeat loop. Sends a heartbeat now, then every
 /// `heartbeat_interval_seconds` (±10%), backs off exponentially after any failure, renews the
 /// certificate when asked or when it enters the last third of its lifetime, and stops cleanly on
-/// SIGTERM/SIGINT. Failures are logged with their error code and never end the loop.
-public struct Agent {
+/// SIGTERM/SIGINT. Between heartbeats it long-polls for signed releases when a runtime is
+/// configured (Agent+Releases.swift). Failures are logged with their error code and never end the loop.
+struct Agent {
     let state: NodeState
     var identity: NodeIdentity
     var client: HTTPClient
@@ -12,20 +13,24 @@ public struct Agent {
     var cpu: CPUSample?
     var intervalSeconds: Int64 = 15
     var backoff = Backoff()
+    /// Release handling; nil when releases are disabled (no runtime or no pinned root key).
+    var releases: ReleaseUpdater<Runtime>?
 
-    /// Loads the identity from `state` and opens the mutual-TLS client.
-    public init(state: NodeState) throws(NodeError) {
+    /// Loads the identity from `state`, opens the mutual-TLS client and, with a `runtime`, sets up
+    /// releases (finishing an apply a crash interrupted).
+    init(state: NodeState, runtime: Runtime? = nil) throws(NodeError) {
         self.state = state
         if try state.recoverStagedRenewal() {
             Log.warn("finished an interrupted certificate renewal")
         }
         identity = try state.loadIdentity()
         client = try Agent.makeClient(state)
+        releases = Agent.makeReleases(state, runtime)
     }
 
     /// Runs until a stop signal (or after one heartbeat with `once`). Returns the exit status:
     /// 0, or with `once` the failed heartbeat's `NodeError.exitStatus`.
-    public mutating func run(once: Bool) -> Int32 {
+    mutating func run(once: Bool) -> Int32 {
         flotilla_install_stop_handlers()
         Log.info("agent started", [("node_id", identity.nodeID), ("name", identity.name),
                                    ("coordinator", identity.coordinatorURL), ("version", AgentInfo.version)])
@@ -36,15 +41,19 @@ public struct Agent {
                 backoff.reset()
                 intervalSeconds = min(max(response.heartbeatIntervalSeconds, 1), 86_400)
                 renewIfNeeded(requested: response.renewCertificate)
-                if once { return 0 }
+                if once {
+                    _ = checkReleases(waitSeconds: 0)
+                    return 0
+                }
                 delay = Backoff.jittered(intervalSeconds * 1000, fraction: 0.1, random: flotilla_random_u64())
+                pollReleases(forMilliseconds: delay)
             } catch {
-                Log.error("heartbeat failed", error, [("seq", String(sequence))])
+                Log.error("heartbeat failed", error, [("seq", Text.number(sequence))])
                 if once { return error.exitStatus }
                 delay = backoff.nextDelay(random: flotilla_random_u64())
-                Log.info("retrying", [("in_ms", String(delay)), ("failures", String(backoff.failures))])
+                Log.info("retrying", [("in_ms", Text.number(delay)), ("failures", Text.number(Int64(backoff.failures)))])
+                Agent.sleep(milliseconds: delay)
             }
-            Agent.sleep(milliseconds: delay)
         }
         Log.info("agent stopped", [("reason", "signal")])
         return 0
@@ -57,8 +66,8 @@ public struct Agent {
         request.apply(SystemReadings.collect(diskPath: state.directory, cpu: &cpu))
         let json = try client.postJSON(identity.coordinatorURL + "/v1/heartbeat", request.json(), expected: 200)
         let response = try HeartbeatResponse(json: json)
-        var fields: [(String, String)] = [("seq", String(sequence)), ("status", response.status),
-                                          ("interval_s", String(response.heartbeatIntervalSeconds))]
+        var fields: [(String, String)] = [("seq", Text.number(sequence)), ("status", response.status),
+                                          ("interval_s", Text.number(response.heartbeatIntervalSeconds))]
         if let cpu = request.cpuPercent { fields.append(("cpu_percent", NumberText.string(cpu))) }
         if response.renewCertificate { fields.append(("renew_certificate", "true")) }
         Log.info("heartbeat ok", fields)

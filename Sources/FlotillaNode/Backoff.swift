@@ -1,15 +1,15 @@
 /// Delay schedule after failures: 1 s doubling up to 5 min, each delay jittered by ±`jitter` so a
 /// fleet that lost its coordinator does not reconnect in lockstep.
-public struct Backoff {
-    public var baseMilliseconds: Int64
-    public var capMilliseconds: Int64
+struct Backoff {
+    var baseMilliseconds: Int64
+    var capMilliseconds: Int64
     /// Fraction of the delay used as ± jitter (0.1 = ±10%).
-    public var jitter: Double
+    var jitter: Double
     /// Consecutive failures so far.
-    public private(set) var failures: Int = 0
+    private(set) var failures: Int = 0
 
     /// Creates a schedule (defaults: 1 s base, 5 min cap, ±10% jitter).
-    public init(baseMilliseconds: Int64 = 1000, capMilliseconds: Int64 = 300_000, jitter: Double = 0.1) {
+    init(baseMilliseconds: Int64 = 1000, capMilliseconds: Int64 = 300_000, jitter: Double = 0.1) {
         self.baseMilliseconds = baseMilliseconds
         self.capMilliseconds = capMilliseconds
         self.jitter = jitter
@@ -17,7 +17,7 @@ public struct Backoff {
 
     /// Records a failure and returns how long to wait before the next attempt, never above the cap.
     /// `random` is any 64-bit random value (injected so tests can pin the jitter).
-    public mutating func nextDelay(random: UInt64) -> Int64 {
+    mutating func nextDelay(random: UInt64) -> Int64 {
         var delay = baseMilliseconds
         var step = 0
         while step < failures, delay < capMilliseconds {
@@ -30,12 +30,12 @@ public struct Backoff {
     }
 
     /// Forgets past failures after a success.
-    public mutating func reset() {
+    mutating func reset() {
         failures = 0
     }
 
     /// `milliseconds` moved uniformly within ±`fraction` of itself.
-    public static func jittered(_ milliseconds: Int64, fraction: Double, random: UInt64) -> Int64 {
+    static func jittered(_ milliseconds: Int64, fraction: Double, random: UInt64) -> Int64 {
         let unit = Double(random >> 11) / Double(UInt64(1) << 53)
         let factor = 1.0 - fraction + 2.0 * fraction * unit
         return max(0, Int64(Double(milliseconds) * factor))

@@ -1,9 +1,9 @@
 /// `flotilla-node enroll`: verifies the pinned CA, generates the node key on the board, sends a
 /// CSR with the one-time token and stores the signed identity.
-public enum Enrollment {
+enum Enrollment {
     /// Runs one enrollment. Nothing is written to the state directory unless the coordinator
     /// answered 201 and every file could be stored.
-    public static func run(configPath: String, stateDirectory: String, name requestedName: String?)
+    static func run(configPath: String, stateDirectory: String, name requestedName: String?)
         throws(NodeError) -> EnrollResponse {
         let config = try NodeConfig.load(configPath)
         try config.verifyPinnedCA()
@@ -37,7 +37,10 @@ public enum Enrollment {
         let identity = NodeIdentity(nodeID: response.nodeID, name: response.name,
                                     group: response.group, coordinatorURL: config.coordinatorURL)
         try state.storeEnrollment(keyPEM: try key.pkcs8PEM(), certificatePEM: certificatePEM,
-                                  caPEM: caPEM, identity: identity)
+                                  caPEM: caPEM, identity: identity, rootPublicKey: config.rootPublicKey)
+        if config.rootPublicKey == nil {
+            Log.warn("node.conf has no root_public_key: this node will not apply signed releases")
+        }
         Log.info("enrolled", [("node_id", response.nodeID), ("name", response.name),
                               ("group", response.group), ("status", response.status),
                               ("certificate_expires_at", response.certificateExpiresAt)])

@@ -2,9 +2,9 @@ import CFlotillaSystem
 
 /// logfmt lines on stderr, one per event: `ts=<unix seconds> level=info msg="heartbeat ok" seq=3`.
 /// Callers pass only non-secret fields; the token and key material are never handed to the log.
-public enum Log {
+enum Log {
     /// Severity written as the `level` field.
-    public enum Level {
+    enum Level {
         case info, warn, error
 
         var text: String {
@@ -17,17 +17,17 @@ public enum Log {
     }
 
     /// Writes an info line.
-    public static func info(_ message: String, _ fields: [(String, String)] = []) {
+    static func info(_ message: String, _ fields: [(String, String)] = []) {
         write(.info, message, fields)
     }
 
     /// Writes a warning line.
-    public static func warn(_ message: String, _ fields: [(String, String)] = []) {
+    static func warn(_ message: String, _ fields: [(String, String)] = []) {
         write(.warn, message, fields)
     }
 
     /// Writes an error line carrying the error's stable code and message.
-    public static func error(_ message: String, _ failure: NodeError, _ fields: [(String, String)] = []) {
+    static func error(_ message: String, _ failure: NodeError, _ fields: [(String, String)] = []) {
         var all: [(String, String)] = [("error", failure.code)]
         if case .rejected(let status, let code, _) = failure {
             all.append(("status", String(status)))
@@ -39,9 +39,9 @@ public enum Log {
     }
 
     /// Formats one line (exposed for tests).
-    public static func line(_ level: Level, _ message: String, _ fields: [(String, String)], time: Int64) -> [UInt8] {
+    static func line(_ level: Level, _ message: String, _ fields: [(String, String)], time: Int64) -> [UInt8] {
         var output: [UInt8] = []
-        output.append(contentsOf: "ts=\(time) level=\(level.text) msg=".utf8)
+        output.append(contentsOf: Text.join("ts=", Text.number(time), " level=", level.text, " msg=").utf8)
         appendValue(message, to: &output, forceQuotes: true)
         for (key, value) in fields {
             output.append(UInt8(ascii: " "))
@@ -54,7 +54,7 @@ public enum Log {
     }
 
     /// Writes raw text to stderr (used for usage and operator messages).
-    public static func writeStderr(_ text: String) {
+    static func writeStderr(_ text: String) {
         let bytes = Array(text.utf8)
         bytes.withUnsafeBytes { buffer in
             _ = CFlotillaSystem.write(2, buffer.baseAddress, buffer.count)
@@ -62,7 +62,7 @@ public enum Log {
     }
 
     /// Writes raw text to stdout.
-    public static func writeStdout(_ text: String) {
+    static func writeStdout(_ text: String) {
         let bytes = Array(text.utf8)
         bytes.withUnsafeBytes { buffer in
             _ = CFlotillaSystem.write(1, buffer.baseAddress, buffer.count)

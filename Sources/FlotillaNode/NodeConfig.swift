@@ -1,29 +1,36 @@
 /// The provisioning bundle's `node.conf`: where the coordinator is, which CA to trust (pinned by
 /// SHA-256), and the enrollment token. Unknown keys are ignored.
-public struct NodeConfig {
+struct NodeConfig {
     /// Base URL without a trailing slash, always `https://`.
-    public var coordinatorURL: String
-    public var caPEM: String
+    var coordinatorURL: String
+    var caPEM: String
     /// Lowercase hex SHA-256 of the CA certificate's DER.
-    public var caSHA256: String
+    var caSHA256: String
     /// Enrollment secret: sent once to /v1/enroll, never logged or stored in the state dir.
-    public var token: String
-    public var group: String?
+    var token: String
+    var group: String?
+    /// The fleet's release root key: base64 of the raw 32-byte Ed25519 key (`root_public_key`,
+    /// optional, checked to decode to 32 bytes). Without it the node never applies releases.
+    var rootPublicKey: String?
 
     /// Decodes and validates node.conf text.
-    public init(bytes: [UInt8]) throws(NodeError) {
+    init(bytes: [UInt8]) throws(NodeError) {
         let json: JSONValue
         do {
             json = try JSONParser(maxBytes: 64 * 1024).parse(bytes)
         } catch {
             throw .invalidConfig("node.conf is not valid JSON: " + error.message)
         }
-        do {
+        do throws(NodeError) {
             coordinatorURL = try NodeConfig.normalizedURL(try json.requiredString("coordinator_url"))
             caPEM = try json.requiredString("ca_pem")
             caSHA256 = try json.requiredString("ca_sha256")
             token = try json.requiredString("token")
             group = json["group"]?.stringValue
+            rootPublicKey = json["root_public_key"]?.stringValue
+            if let text = rootPublicKey, Base64.decode(text)?.count != 32 {
+                throw NodeError.invalidConfig("root_public_key must be base64 of a raw 32-byte Ed25519 key")
+            }
         } catch {
             throw .invalidConfig("node.conf: " + error.message)
         }
@@ -31,12 +38,12 @@ public struct NodeConfig {
     }
 
     /// Reads and decodes node.conf from `path`.
-    public static func load(_ path: String) throws(NodeError) -> NodeConfig {
+    static func load(_ path: String) throws(NodeError) -> NodeConfig {
         try NodeConfig(bytes: try FileIO.read(path, maxBytes: 64 * 1024))
     }
 
     /// Throws `.caFingerprintMismatch` unless `ca_pem` hashes to `ca_sha256`.
-    public func verifyPinnedCA() throws(NodeError) {
+    func verifyPinnedCA() throws(NodeError) {
         let actual = try Certificate(pem: Array(caPEM.utf8)).sha256Hex()
         guard Hex.equal(actual, caSHA256) else {
             throw .caFingerprintMismatch(expected: caSHA256, actual: actual)
@@ -55,9 +62,9 @@ public struct NodeConfig {
 }
 
 /// The protocol's node-name rule: 1–63 of `[A-Za-z0-9._-]`, starting with a letter or digit.
-public enum NodeName {
+enum NodeName {
     /// True when `name` is acceptable to the coordinator.
-    public static func isValid(_ name: String) -> Bool {
+    static func isValid(_ name: String) -> Bool {
         let bytes = Array(name.utf8)
         guard !bytes.isEmpty, bytes.count <= 63, isAlphanumeric(bytes[0]) else { return false }
         for byte in bytes where !(isAlphanumeric(byte) || byte == UInt8(ascii: ".")

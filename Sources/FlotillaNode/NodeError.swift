@@ -1,7 +1,7 @@
 /// Every failure the node agent can meet, in one enum so all throwing code uses
 /// `throws(NodeError)` (Embedded Swift has no untyped throws).
 /// Each case has a stable machine-readable `code` for logs and scripts, and an exit status.
-public enum NodeError: Error {
+indirect enum NodeError: Error {
     /// The command line is wrong; the message says what.
     case usage(String)
     /// Bytes are not valid JSON; `offset` is where parsing stopped.
@@ -30,13 +30,17 @@ public enum NodeError: Error {
     case network(curlCode: Int32, message: String)
     /// The coordinator answered with a protocol error body.
     case rejected(status: Int, code: String, message: String)
+    /// A response body was longer than the request allowed (nothing past the limit was kept).
+    case responseTooLarge(limit: Int)
     /// The coordinator answered with an unexpected status and no protocol error body.
     case unexpectedStatus(Int)
     /// A SIGTERM/SIGINT arrived while waiting.
     case interrupted
+    /// A release was refused or undone; the code is the contract's `error_code` (docs/releases.md).
+    case release(ReleaseFailure, String)
 
     /// Stable identifier of the case, for logs and for scripts branching on failures.
-    public var code: String {
+    var code: String {
         switch self {
         case .usage: return "usage"
         case .invalidJSON: return "invalid_json"
@@ -52,14 +56,16 @@ public enum NodeError: Error {
         case .crypto: return "crypto_error"
         case .network: return "network_error"
         case .rejected: return "coordinator_rejected"
+        case .responseTooLarge: return "response_too_large"
         case .unexpectedStatus: return "unexpected_status"
         case .interrupted: return "interrupted"
+        case .release(let failure, _): return failure.code
         }
     }
 
     /// Process exit status: 2 usage, 3 already enrolled, 4 refused by the coordinator,
     /// 5 network/TLS failure, 1 anything else.
-    public var exitStatus: Int32 {
+    var exitStatus: Int32 {
         switch self {
         case .usage: return 2
         case .alreadyEnrolled: return 3
@@ -70,28 +76,52 @@ public enum NodeError: Error {
     }
 
     /// Human-readable explanation (never contains tokens or key material).
-    public var message: String {
+    var message: String {
         switch self {
         case .usage(let text): return text
-        case .invalidJSON(let offset, let reason): return "invalid JSON at byte \(offset): \(reason)"
+        case .invalidJSON(let offset, let reason): return Text.join("invalid JSON at byte ", Text.number(Int64(offset)), ": ", reason)
         case .jsonLimitExceeded(let text): return text
         case .invalidField(let text): return text
         case .invalidConfig(let text): return text
         case .caFingerprintMismatch(let expected, let actual):
-            return "CA certificate fingerprint \(actual) does not match pinned ca_sha256 \(expected)"
+            return Text.join("CA certificate fingerprint ", actual, " does not match pinned ca_sha256 ", expected)
         case .alreadyEnrolled(let dir):
-            return "already enrolled: \(dir) holds node.json and cert.pem; remove them to enroll again"
+            return Text.join("already enrolled: ", dir, " holds node.json and cert.pem; remove them to enroll again")
         case .notEnrolled(let text): return text
         case .invalidName(let name):
-            return "invalid node name '\(name)': 1-63 of [A-Za-z0-9._-], starting with a letter or digit"
+            return Text.join("invalid node name '", name, "': 1-63 of [A-Za-z0-9._-], starting with a letter or digit")
         case .io(let operation, let path, let errno):
-            return "\(operation) \(path) failed: \(SystemText.errorDescription(errno))"
+            return Text.join(operation, " ", path, " failed: ", SystemText.errorDescription(errno))
         case .unreadable(let text): return text
         case .crypto(let text): return text
-        case .network(let curlCode, let text): return "curl error \(curlCode): \(text)"
-        case .rejected(let status, let code, let text): return "HTTP \(status) \(code): \(text)"
-        case .unexpectedStatus(let status): return "unexpected HTTP status \(status)"
+        case .network(let curlCode, let text): return Text.join("curl error ", Text.number(Int64(curlCode)), ": ", text)
+        case .rejected(let status, let code, let text):
+            return Text.join("HTTP ", Text.number(Int64(status)), " ", code, Text.join(": ", text))
+        case .responseTooLarge(let limit): return Text.join("response body larger than ", Text.number(Int64(limit)), " bytes")
+        case .unexpectedStatus(let status): return Text.join("unexpected HTTP status ", Text.number(Int64(status)))
         case .interrupted: return "interrupted by signal"
+        case .release(_, let text): return text
+        }
+    }
+}
+
+/// Why a release manifest was refused or undone, in the order the checks run. The codes are the
+/// `error_code` values of `POST /v1/release/report`.
+enum ReleaseFailure: Sendable {
+    case badManifest, badSignature, rollbackRefused, expired, unsafePath, tooLarge, hashMismatch
+    case healthCheckFailed
+
+    /// The wire code, for example `unsafe_path`.
+    var code: String {
+        switch self {
+        case .badManifest: return "bad_manifest"
+        case .badSignature: return "bad_signature"
+        case .rollbackRefused: return "rollback_refused"
+        case .expired: return "expired"
+        case .unsafePath: return "unsafe_path"
+        case .tooLarge: return "too_large"
+        case .hashMismatch: return "hash_mismatch"
+        case .healthCheckFailed: return "health_check_failed"
         }
     }
 }

@@ -1,42 +1,47 @@
-/// The node's state directory (0700): `key.pem` (0600), `cert.pem`, `ca.pem`, `node.json`.
+/// The node's state directory (0700): `key.pem` (0600), `cert.pem`, `ca.pem`, `node.json`, and
+/// `root-public-key` when node.conf pinned a release root key (release files: `ReleaseStore`).
 /// Every file is written to a temporary name, fsync'd and renamed. `node.json` is written last
 /// at enrollment, so its presence (with `cert.pem`) means the identity is complete.
-public struct NodeState {
-    public var directory: String
+struct NodeState {
+    var directory: String
 
     /// A state directory at `directory` (nothing is touched until a method is called).
-    public init(directory: String) {
+    init(directory: String) {
         self.directory = directory
     }
 
-    public var keyPath: String { directory + "/key.pem" }
-    public var certificatePath: String { directory + "/cert.pem" }
-    public var caPath: String { directory + "/ca.pem" }
-    public var identityPath: String { directory + "/node.json" }
+    var keyPath: String { directory + "/key.pem" }
+    var certificatePath: String { directory + "/cert.pem" }
+    var caPath: String { directory + "/ca.pem" }
+    var identityPath: String { directory + "/node.json" }
+    /// The pinned release root key as node.conf gave it (base64 of the raw 32 bytes; empty: none).
+    var rootPublicKeyPath: String { directory + "/root-public-key" }
     var stagedKeyPath: String { directory + "/key.pem.new" }
     var stagedCertificatePath: String { directory + "/cert.pem.new" }
 
     /// True when node.json and cert.pem both exist.
-    public var isEnrolled: Bool {
+    var isEnrolled: Bool {
         FileIO.exists(identityPath) && FileIO.exists(certificatePath)
     }
 
     /// Reads node.json; throws `.notEnrolled` when any identity file is missing.
-    public func loadIdentity() throws(NodeError) -> NodeIdentity {
+    func loadIdentity() throws(NodeError) -> NodeIdentity {
         for path in [identityPath, certificatePath, keyPath, caPath] where !FileIO.exists(path) {
-            throw .notEnrolled("not enrolled: \(path) is missing; run flotilla-node enroll first")
+            throw .notEnrolled(Text.join("not enrolled: ", path, " is missing; run flotilla-node enroll first"))
         }
         return try NodeIdentity(json: try JSONParser(maxBytes: 64 * 1024).parse(try FileIO.read(identityPath)))
     }
 
     /// Stores a fresh enrollment: key, CA, certificate, then node.json. If any write fails, the
     /// files written so far are removed so no half identity is left behind.
-    public func storeEnrollment(keyPEM: [UInt8], certificatePEM: [UInt8], caPEM: [UInt8],
-                                identity: NodeIdentity) throws(NodeError) {
+    func storeEnrollment(keyPEM: [UInt8], certificatePEM: [UInt8], caPEM: [UInt8],
+                                identity: NodeIdentity, rootPublicKey: String? = nil) throws(NodeError) {
+        // An empty root key file stands for "none" (releases disabled), so no stale key survives.
         let steps: [(String, [UInt8], UInt32)] = [
             (keyPath, keyPEM, 0o600),
             (caPath, caPEM, 0o644),
             (certificatePath, certificatePEM, 0o644),
+            (rootPublicKeyPath, Array((rootPublicKey ?? "").utf8), 0o644),
             (identityPath, JSONWriter.encode(identity.json()), 0o644),
         ]
         var written: [String] = []
@@ -51,10 +56,21 @@ public struct NodeState {
         }
     }
 
+    /// The pinned release root key, or nil when enrollment had none (releases disabled).
+    func loadRootPublicKey() throws(NodeError) -> [UInt8]? {
+        guard FileIO.exists(rootPublicKeyPath) else { return nil }
+        let text = try FileIO.read(rootPublicKeyPath, maxBytes: 4096)
+        if text.isEmpty { return nil }
+        guard let key = Base64.decode(text), key.count == 32 else {
+            throw .invalidConfig(Text.join(rootPublicKeyPath, " does not hold base64 of a 32-byte key"))
+        }
+        return key
+    }
+
     /// Replaces key.pem and cert.pem after a renewal without ever leaving a mismatched pair:
     /// both are first written and fsync'd as `.new` files (cert last, so `cert.pem.new` marks a
     /// complete pair), then renamed key-first. `recoverStagedRenewal` finishes an interrupted swap.
-    public func installRenewal(keyPEM: [UInt8], certificatePEM: [UInt8]) throws(NodeError) {
+    func installRenewal(keyPEM: [UInt8], certificatePEM: [UInt8]) throws(NodeError) {
         do {
             try FileIO.writeSynced(stagedKeyPath, keyPEM, mode: 0o600)
             try FileIO.writeSynced(stagedCertificatePath, certificatePEM, mode: 0o644)
@@ -72,7 +88,7 @@ public struct NodeState {
     /// Completes or discards a renewal interrupted by a crash or power loss. Returns true when
     /// a staged pair was installed.
     @discardableResult
-    public func recoverStagedRenewal() throws(NodeError) -> Bool {
+    func recoverStagedRenewal() throws(NodeError) -> Bool {
         guard FileIO.exists(stagedCertificatePath) else {
             FileIO.remove(stagedKeyPath)
             return false
@@ -85,14 +101,14 @@ public struct NodeState {
 }
 
 /// Contents of node.json: who this node is and where its coordinator lives.
-public struct NodeIdentity {
-    public var nodeID: String
-    public var name: String
-    public var group: String
-    public var coordinatorURL: String
+struct NodeIdentity {
+    var nodeID: String
+    var name: String
+    var group: String
+    var coordinatorURL: String
 
     /// Creates an identity from the enrollment answer.
-    public init(nodeID: String, name: String, group: String, coordinatorURL: String) {
+    init(nodeID: String, name: String, group: String, coordinatorURL: String) {
         self.nodeID = nodeID
         self.name = name
         self.group = group
@@ -100,7 +116,7 @@ public struct NodeIdentity {
     }
 
     /// Decodes node.json.
-    public init(json: JSONValue) throws(NodeError) {
+    init(json: JSONValue) throws(NodeError) {
         nodeID = try json.requiredString("node_id")
         name = try json.requiredString("name")
         group = try json.requiredString("group")
@@ -108,7 +124,7 @@ public struct NodeIdentity {
     }
 
     /// The node.json document.
-    public func json() -> JSONValue {
+    func json() -> JSONValue {
         .object([
             JSONMember("node_id", .string(nodeID)),
             JSONMember("name", .string(name)),

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import FlotillaNode
+@testable import FlotillaNode
 
 @Suite("Keys, CSRs, fingerprints and node.conf pinning")
 struct CryptoTests {

@@ -1,5 +1,5 @@
 import Testing
-import FlotillaNode
+@testable import FlotillaNode
 
 @Suite("JSON parser and writer")
 struct JSONTests {

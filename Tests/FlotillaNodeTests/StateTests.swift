@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import FlotillaNode
+@testable import FlotillaNode
 
 @Suite("State directory, atomic files, command line")
 struct StateTests {
@@ -108,13 +108,35 @@ struct StateTests {
         if case .enroll(_, _, let name) = try parse(["enroll", "--state-dir", "/s", "--config", "c"]) {
             #expect(name == nil)
         } else { Issue.record("enroll without name not parsed") }
-        if case .run(let dir, let once) = try parse(["run", "--state-dir", "/s", "--once"]) {
-            #expect(dir == "/s" && once)
+        if case .run(let options) = try parse(["run", "--state-dir", "/s", "--once"]) {
+            #expect(options.stateDirectory == "/s" && options.once && options.runtime == nil)
         } else { Issue.record("run not parsed") }
-        if case .run(_, let once) = try parse(["run", "--state-dir", "/s"]) { #expect(!once) } else { Issue.record("run") }
+        if case .run(let options) = try parse(["run", "--state-dir", "/s"]) { #expect(!options.once) } else { Issue.record("run") }
+        if case .run(let options) = try parse(["run", "--state-dir", "/s", "--runtime", "picoclaw", "--workspace", "/home/pi/.picoclaw/workspace/"]),
+           case .picoclaw(let runtime)? = options.runtime {
+            #expect(runtime.workspace == "/home/pi/.picoclaw/workspace")
+            #expect(runtime.home == "/home/pi/.picoclaw")
+            #expect(runtime.configPath == "/home/pi/.picoclaw/config.json")
+        } else { Issue.record("picoclaw runtime not parsed") }
+        if case .run(let options) = try parse(["run", "--state-dir", "/s", "--runtime", "picoclaw", "--workspace", "/w",
+                                               "--picoclaw-home", "/etc/pc"]),
+           case .picoclaw(let runtime)? = options.runtime {
+            #expect(runtime.home == "/etc/pc")
+        } else { Issue.record("picoclaw home not parsed") }
+        if case .run(let options) = try parse(["run", "--state-dir", "/s", "--runtime", "command", "--workspace", "/w",
+                                               "--reload-command", "systemctl reload x", "--health-command", "true"]),
+           case .command(let runtime)? = options.runtime {
+            #expect(runtime.workspace == "/w" && runtime.reloadCommand == "systemctl reload x" && runtime.healthCommand == "true")
+            #expect(runtime.configPath == "/w/flotilla-config.json")
+        } else { Issue.record("command runtime not parsed") }
         if case .version = try parse(["version"]) {} else { Issue.record("version not parsed") }
         for bad in [[], ["bogus"], ["run"], ["run", "--state-dir"], ["run", "--state-dir", "/s", "--name", "x"],
-                    ["enroll", "--config", "c"], ["version", "--once"], ["run", "--state-dir", "/s", "--verbose"]] {
+                    ["enroll", "--config", "c"], ["version", "--once"], ["run", "--state-dir", "/s", "--verbose"],
+                    ["run", "--state-dir", "/s", "--runtime", "picoclaw"], ["run", "--state-dir", "/s", "--workspace", "/w"],
+                    ["run", "--state-dir", "/s", "--runtime", "docker", "--workspace", "/w"],
+                    ["run", "--state-dir", "/s", "--runtime", "picoclaw", "--workspace", "/w", "--health-command", "true"],
+                    ["run", "--state-dir", "/s", "--runtime", "command", "--workspace", "/w", "--picoclaw-home", "/h"],
+                    ["enroll", "--config", "c", "--state-dir", "/s", "--runtime", "command", "--workspace", "/w"]] {
             do {
                 _ = try parse(bad)
                 Issue.record("accepted \(bad)")

@@ -1,5 +1,5 @@
 import Foundation
-import FlotillaNode
+@testable import FlotillaNode
 
 /// Helpers shared by the node tests: fixture lookup, temporary directories, the openssl CLI.
 enum TestSupport {
@@ -7,6 +7,10 @@ enum TestSupport {
         .deletingLastPathComponent()
         .deletingLastPathComponent()
         .appendingPathComponent("Fixtures/wire")
+    static let keysDirectory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent()
+        .deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/keys")
 
     static func fixture(_ name: String) throws -> [UInt8] {
         Array(try Data(contentsOf: fixturesDirectory.appendingPathComponent(name)))

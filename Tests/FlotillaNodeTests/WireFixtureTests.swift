@@ -1,5 +1,5 @@
 import Testing
-import FlotillaNode
+@testable import FlotillaNode
 
 @Suite("Shared wire fixtures")
 struct WireFixtureTests {

@@ -2,11 +2,11 @@ import CFlotillaCrypto
 
 /// An X.509 certificate parsed with OpenSSL: used to pin the fleet CA by fingerprint, to decide
 /// when the node certificate needs renewal and to check a new certificate matches its key.
-public final class Certificate {
+final class Certificate {
     let pointer: OpaquePointer
 
     /// Parses the first certificate of a PEM text.
-    public init(pem: [UInt8]) throws(NodeError) {
+    init(pem: [UInt8]) throws(NodeError) {
         let certificate = try OpenSSLSupport.withReadBIO(pem) { bio in
             PEM_read_bio_X509(bio, nil, nil, nil)
         }
@@ -19,7 +19,7 @@ public final class Certificate {
     }
 
     /// Lowercase hex SHA-256 of the certificate's DER encoding (what `ca_sha256` pins).
-    public func sha256Hex() throws(NodeError) -> String {
+    func sha256Hex() throws(NodeError) -> String {
         var digest = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
         let ok = digest.withUnsafeMutableBufferPointer { buffer in
@@ -30,7 +30,7 @@ public final class Certificate {
     }
 
     /// notBefore and notAfter in Unix seconds.
-    public func validity() throws(NodeError) -> (notBefore: Int64, notAfter: Int64) {
+    func validity() throws(NodeError) -> (notBefore: Int64, notAfter: Int64) {
         var notBefore: Int64 = 0
         var notAfter: Int64 = 0
         guard flotilla_x509_validity(pointer, &notBefore, &notAfter) == 1 else {
@@ -39,48 +39,17 @@ public final class Certificate {
         return (notBefore, notAfter)
     }
 
-    /// True when `key` is the private key of this certificate's public key.
-    public func matches(_ key: NodeKey) -> Bool {
+    /// True when `key` is the private key of this certificate's key.
+    func matches(_ key: NodeKey) -> Bool {
         let ok = X509_check_private_key(pointer, key.pointer) == 1
         ERR_clear_error()
         return ok
     }
 
     /// True when `now` is in the last third of the validity window (or past it).
-    public static func needsRenewal(notBefore: Int64, notAfter: Int64, now: Int64) -> Bool {
+    static func needsRenewal(notBefore: Int64, notAfter: Int64, now: Int64) -> Bool {
         guard notAfter > notBefore else { return true }
         let lifetime = notAfter - notBefore
         return now >= notAfter - lifetime / 3
-    }
-}
-
-/// Hexadecimal text of bytes.
-public enum Hex {
-    /// Lowercase hex of `bytes`.
-    public static func lowercase(_ bytes: [UInt8]) -> String {
-        var output: [UInt8] = []
-        output.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            output.append(digit(byte >> 4))
-            output.append(digit(byte & 0x0F))
-        }
-        return SystemText.string(output)
-    }
-
-    /// True when two hex strings name the same bytes (ASCII case-insensitive).
-    public static func equal(_ left: String, _ right: String) -> Bool {
-        let a = Array(left.utf8)
-        let b = Array(right.utf8)
-        guard a.count == b.count else { return false }
-        for index in 0..<a.count where lower(a[index]) != lower(b[index]) { return false }
-        return true
-    }
-
-    private static func lower(_ byte: UInt8) -> UInt8 {
-        byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte
-    }
-
-    private static func digit(_ nibble: UInt8) -> UInt8 {
-        nibble < 10 ? 0x30 + nibble : 0x61 + nibble - 10
     }
 }

@@ -1,21 +1,21 @@
 /// Strict RFC 8259 JSON parser over UTF-8 bytes, with size and depth limits so a hostile or
 /// broken coordinator cannot exhaust the board's memory or stack.
-public struct JSONParser {
+struct JSONParser {
     /// Longest accepted document in bytes.
-    public var maxBytes: Int
+    var maxBytes: Int
     /// Deepest accepted nesting of arrays/objects.
-    public var maxDepth: Int
+    var maxDepth: Int
 
     /// Creates a parser; defaults suit every protocol body (the largest are a few KiB).
-    public init(maxBytes: Int = 1 << 20, maxDepth: Int = 64) {
+    init(maxBytes: Int = 1 << 20, maxDepth: Int = 64) {
         self.maxBytes = maxBytes
         self.maxDepth = maxDepth
     }
 
     /// Parses one complete JSON document (surrounding whitespace allowed, nothing else).
-    public func parse(_ bytes: [UInt8]) throws(NodeError) -> JSONValue {
+    func parse(_ bytes: [UInt8]) throws(NodeError) -> JSONValue {
         guard bytes.count <= maxBytes else {
-            throw .jsonLimitExceeded("JSON document of \(bytes.count) bytes exceeds \(maxBytes)")
+            throw .jsonLimitExceeded(Text.join("JSON document of ", Text.number(Int64(bytes.count)), " bytes exceeds ", Text.number(Int64(maxBytes))))
         }
         var cursor = Cursor(bytes: bytes, maxDepth: maxDepth)
         cursor.skipWhitespace()
@@ -48,7 +48,7 @@ public struct JSONParser {
         }
 
         mutating func expect(_ byte: UInt8, _ what: String) throws(NodeError) {
-            guard current == byte else { throw failure("expected \(what)") }
+            guard current == byte else { throw failure(Text.join("expected ", what)) }
             position += 1
         }
 
@@ -62,7 +62,7 @@ public struct JSONParser {
             case UInt8(ascii: "f"): try parseLiteral("false"); return .bool(false)
             case UInt8(ascii: "n"): try parseLiteral("null"); return .null
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
-            default: throw failure("unexpected byte \(byte)")
+            default: throw failure(Text.join("unexpected byte ", Text.number(Int64(byte))))
             }
         }
 
@@ -77,7 +77,7 @@ public struct JSONParser {
         }
 
         mutating func parseObject(depth: Int) throws(NodeError) -> JSONValue {
-            guard depth <= maxDepth else { throw .jsonLimitExceeded("JSON nesting deeper than \(maxDepth)") }
+            guard depth <= maxDepth else { throw .jsonLimitExceeded(Text.join("JSON nesting deeper than ", Text.number(Int64(maxDepth)))) }
             position += 1
             var members: [JSONMember] = []
             skipWhitespace()
@@ -90,7 +90,7 @@ public struct JSONParser {
                 guard current == UInt8(ascii: "\"") else { throw failure("expected object key") }
                 let key = try parseString()
                 for member in members where member.key.utf8.elementsEqual(key.utf8) {
-                    throw failure("duplicate key \"\(key)\"")
+                    throw failure(Text.join("duplicate key \"", key, "\""))
                 }
                 skipWhitespace()
                 try expect(UInt8(ascii: ":"), "':'")
@@ -105,7 +105,7 @@ public struct JSONParser {
         }
 
         mutating func parseArray(depth: Int) throws(NodeError) -> JSONValue {
-            guard depth <= maxDepth else { throw .jsonLimitExceeded("JSON nesting deeper than \(maxDepth)") }
+            guard depth <= maxDepth else { throw .jsonLimitExceeded(Text.join("JSON nesting deeper than ", Text.number(Int64(maxDepth)))) }
             position += 1
             var elements: [JSONValue] = []
             skipWhitespace()

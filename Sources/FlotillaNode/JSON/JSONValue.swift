@@ -1,7 +1,7 @@
 /// A parsed JSON document. Strings are Swift `String`s built from validated UTF-8; keys are
 /// compared byte-wise (no Unicode tables needed, so this works in Embedded Swift).
 /// Object members keep document order; duplicate keys are rejected by the parser.
-public enum JSONValue {
+enum JSONValue {
     case null
     case bool(Bool)
     /// An integer literal that fits in Int64 (no fraction, no exponent).
@@ -13,7 +13,7 @@ public enum JSONValue {
     case object([JSONMember])
 
     /// The member named `key` when this is an object, else nil.
-    public subscript(key: String) -> JSONValue? {
+    subscript(key: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }
         for member in members where member.key.utf8.elementsEqual(key.utf8) {
             return member.value
@@ -22,13 +22,13 @@ public enum JSONValue {
     }
 
     /// The string payload, or nil for any other kind.
-    public var stringValue: String? {
+    var stringValue: String? {
         if case .string(let value) = self { return value }
         return nil
     }
 
     /// The number as Int64 when it is an integer (or a double with an exact integer value).
-    public var intValue: Int64? {
+    var intValue: Int64? {
         switch self {
         case .int(let value): return value
         case .double(let value):
@@ -40,7 +40,7 @@ public enum JSONValue {
     }
 
     /// Any number as Double.
-    public var doubleValue: Double? {
+    var doubleValue: Double? {
         switch self {
         case .int(let value): return Double(value)
         case .double(let value): return value
@@ -49,65 +49,65 @@ public enum JSONValue {
     }
 
     /// The boolean payload, or nil for any other kind.
-    public var boolValue: Bool? {
+    var boolValue: Bool? {
         if case .bool(let value) = self { return value }
         return nil
     }
 
     /// The elements when this is an array, else nil.
-    public var arrayValue: [JSONValue]? {
+    var arrayValue: [JSONValue]? {
         if case .array(let value) = self { return value }
         return nil
     }
 
     /// Required string member; throws `.invalidField` naming the key otherwise.
-    public func requiredString(_ key: String) throws(NodeError) -> String {
+    func requiredString(_ key: String) throws(NodeError) -> String {
         guard let value = self[key]?.stringValue else {
-            throw .invalidField("missing or non-string field \"\(key)\"")
+            throw .invalidField(Text.join("missing or non-string field \"", key, "\""))
         }
         return value
     }
 
     /// Required integer member; throws `.invalidField` naming the key otherwise.
-    public func requiredInt(_ key: String) throws(NodeError) -> Int64 {
+    func requiredInt(_ key: String) throws(NodeError) -> Int64 {
         guard let value = self[key]?.intValue else {
-            throw .invalidField("missing or non-integer field \"\(key)\"")
+            throw .invalidField(Text.join("missing or non-integer field \"", key, "\""))
         }
         return value
     }
 
     /// Required boolean member; throws `.invalidField` naming the key otherwise.
-    public func requiredBool(_ key: String) throws(NodeError) -> Bool {
+    func requiredBool(_ key: String) throws(NodeError) -> Bool {
         guard let value = self[key]?.boolValue else {
-            throw .invalidField("missing or non-boolean field \"\(key)\"")
+            throw .invalidField(Text.join("missing or non-boolean field \"", key, "\""))
         }
         return value
     }
 
     /// Optional number member: nil when absent or null; throws when present with another type.
-    public func optionalDouble(_ key: String) throws(NodeError) -> Double? {
+    func optionalDouble(_ key: String) throws(NodeError) -> Double? {
         guard let value = self[key] else { return nil }
         if case .null = value { return nil }
-        guard let number = value.doubleValue else { throw .invalidField("field \"\(key)\" is not a number") }
+        guard let number = value.doubleValue else { throw .invalidField(Text.join("field \"", key, "\" is not a number")) }
         return number
     }
 
     /// Optional integer member: nil when absent or null; throws when present with another type.
-    public func optionalInt(_ key: String) throws(NodeError) -> Int64? {
+    func optionalInt(_ key: String) throws(NodeError) -> Int64? {
         guard let value = self[key] else { return nil }
         if case .null = value { return nil }
-        guard let number = value.intValue else { throw .invalidField("field \"\(key)\" is not an integer") }
+        guard let number = value.intValue else { throw .invalidField(Text.join("field \"", key, "\" is not an integer")) }
         return number
     }
 }
 
 /// One `"key": value` pair of a JSON object.
-public struct JSONMember {
-    public var key: String
-    public var value: JSONValue
+struct JSONMember {
+    var key: String
+    var value: JSONValue
 
     /// Creates a member; used by the wire types to build request bodies.
-    public init(_ key: String, _ value: JSONValue) {
+    init(_ key: String, _ value: JSONValue) {
         self.key = key
         self.value = value
     }

@@ -1,19 +1,62 @@
 /// Serialises a `JSONValue` to compact UTF-8 JSON, escaping quotes, backslashes and control
 /// characters. Non-finite doubles (not representable in JSON) are written as `null`.
-public enum JSONWriter {
+enum JSONWriter {
     /// The compact JSON text of `value`.
-    public static func encode(_ value: JSONValue) -> [UInt8] {
+    static func encode(_ value: JSONValue) -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(512)
         write(value, to: &output)
         return output
     }
 
+    /// Indented JSON (two spaces, one member per line, trailing newline), for files people also
+    /// edit by hand such as PicoClaw's config.json.
+    static func encodePretty(_ value: JSONValue) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(1024)
+        writePretty(value, depth: 0, to: &output)
+        output.append(0x0A)
+        return output
+    }
+
+    private static func writePretty(_ value: JSONValue, depth: Int, to output: inout [UInt8]) {
+        switch value {
+        case .array(let elements) where !elements.isEmpty:
+            output.append(UInt8(ascii: "["))
+            for (index, element) in elements.enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                newline(depth + 1, to: &output)
+                writePretty(element, depth: depth + 1, to: &output)
+            }
+            newline(depth, to: &output)
+            output.append(UInt8(ascii: "]"))
+        case .object(let members) where !members.isEmpty:
+            output.append(UInt8(ascii: "{"))
+            for (index, member) in members.enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                newline(depth + 1, to: &output)
+                writeString(member.key, to: &output)
+                output.append(UInt8(ascii: ":"))
+                output.append(UInt8(ascii: " "))
+                writePretty(member.value, depth: depth + 1, to: &output)
+            }
+            newline(depth, to: &output)
+            output.append(UInt8(ascii: "}"))
+        default:
+            write(value, to: &output)
+        }
+    }
+
+    private static func newline(_ depth: Int, to output: inout [UInt8]) {
+        output.append(0x0A)
+        for _ in 0..<(depth * 2) { output.append(UInt8(ascii: " ")) }
+    }
+
     private static func write(_ value: JSONValue, to output: inout [UInt8]) {
         switch value {
         case .null: appendASCII("null", to: &output)
         case .bool(let flag): appendASCII(flag ? "true" : "false", to: &output)
-        case .int(let number): output.append(contentsOf: String(number).utf8)
+        case .int(let number): output.append(contentsOf: Text.number(number).utf8)
         case .double(let number):
             if let text = NumberText.format(number) {
                 output.append(contentsOf: text)

@@ -2,9 +2,9 @@ import CFlotillaSystem
 
 /// Conversions between numbers and ASCII bytes, independent of locale and of Swift's
 /// floating-point printing (not available in every Embedded Swift configuration).
-public enum NumberText {
+enum NumberText {
     /// Parses an optionally negative run of decimal digits; nil on overflow or any other byte.
-    public static func parseInt64(_ text: ArraySlice<UInt8>) -> Int64? {
+    static func parseInt64(_ text: ArraySlice<UInt8>) -> Int64? {
         var index = text.startIndex
         var negative = false
         if index < text.endIndex, text[index] == UInt8(ascii: "-") {
@@ -29,7 +29,7 @@ public enum NumberText {
     }
 
     /// Parses a decimal floating-point number (C `strtod` syntax, C locale).
-    public static func parseDouble(_ text: ArraySlice<UInt8>) -> Double? {
+    static func parseDouble(_ text: ArraySlice<UInt8>) -> Double? {
         var result = 0.0
         let ok = text.withUnsafeBufferPointer { buffer -> Int32 in
             guard let base = buffer.baseAddress else { return 0 }
@@ -41,7 +41,7 @@ public enum NumberText {
     }
 
     /// Shortest decimal text that reads back as `value`; nil for NaN and infinities.
-    public static func format(_ value: Double) -> [UInt8]? {
+    static func format(_ value: Double) -> [UInt8]? {
         guard value.isFinite else { return nil }
         var buffer = [CChar](repeating: 0, count: 40)
         let length = buffer.withUnsafeMutableBufferPointer { pointer in
@@ -55,7 +55,7 @@ public enum NumberText {
     }
 
     /// `format(value)` as a String, for log lines.
-    public static func string(_ value: Double) -> String {
+    static func string(_ value: Double) -> String {
         guard let bytes = format(value) else { return "nan" }
         return String(decoding: bytes, as: UTF8.self)
     }

@@ -1,7 +1,7 @@
 /// Byte-level UTF-8 helpers (validation and encoding) so the agent never needs Unicode tables.
-public enum UTF8Text {
+enum UTF8Text {
     /// True when `bytes` is well-formed UTF-8: no overlongs, no surrogates, nothing past U+10FFFF.
-    public static func isValid(_ bytes: [UInt8]) -> Bool {
+    static func isValid(_ bytes: [UInt8]) -> Bool {
         var index = 0
         while index < bytes.count {
             let lead = bytes[index]
@@ -31,7 +31,7 @@ public enum UTF8Text {
     }
 
     /// Appends the UTF-8 encoding of a Unicode scalar value (caller guarantees it is valid).
-    public static func append(scalar: UInt32, to output: inout [UInt8]) {
+    static func append(scalar: UInt32, to output: inout [UInt8]) {
         switch scalar {
         case 0..<0x80:
             output.append(UInt8(scalar))

@@ -1,15 +1,15 @@
 /// Parsers for the kernel's /proc text formats. They take bytes rather than paths so tests can
 /// feed sample or malformed text; each returns nil when the reading cannot be taken.
-public enum ProcParser {
+enum ProcParser {
     /// First field of /proc/uptime: seconds since boot.
-    public static func uptime(_ text: [UInt8]) -> Double? {
+    static func uptime(_ text: [UInt8]) -> Double? {
         guard let first = SystemText.fields(text[...]).first,
               let value = NumberText.parseDouble(first), value >= 0 else { return nil }
         return value
     }
 
     /// First three fields of /proc/loadavg.
-    public static func loadAverage(_ text: [UInt8]) -> LoadAverage? {
+    static func loadAverage(_ text: [UInt8]) -> LoadAverage? {
         let fields = SystemText.fields(text[...])
         guard fields.count >= 3,
               let one = NumberText.parseDouble(fields[0]),
@@ -21,7 +21,7 @@ public enum ProcParser {
 
     /// The aggregate `cpu` line of /proc/stat as busy/total jiffies.
     /// Idle time is idle + iowait; total is user..steal (guest time is already inside user).
-    public static func cpuSample(_ text: [UInt8]) -> CPUSample? {
+    static func cpuSample(_ text: [UInt8]) -> CPUSample? {
         for line in SystemText.lines(text) {
             let fields = SystemText.fields(line)
             guard let name = fields.first, SystemText.equals(name, "cpu") else { continue }
@@ -41,7 +41,7 @@ public enum ProcParser {
 
     /// Percentage of non-idle time between two samples; nil when no time elapsed or the
     /// counters went backwards.
-    public static func cpuPercent(from earlier: CPUSample, to later: CPUSample) -> Double? {
+    static func cpuPercent(from earlier: CPUSample, to later: CPUSample) -> Double? {
         guard later.total > earlier.total, later.idle >= earlier.idle else { return nil }
         let total = later.total - earlier.total
         let idle = later.idle - earlier.idle
@@ -51,7 +51,7 @@ public enum ProcParser {
 
     /// MemTotal and MemAvailable of /proc/meminfo, in bytes. Nil when MemTotal is missing;
     /// `availableBytes` is nil on kernels without MemAvailable.
-    public static func memory(_ text: [UInt8]) -> MemoryReading? {
+    static func memory(_ text: [UInt8]) -> MemoryReading? {
         var total: Int64?
         var available: Int64?
         for line in SystemText.lines(text) {
@@ -72,20 +72,20 @@ public enum ProcParser {
     }
 
     /// A thermal zone's `temp` file (millidegrees Celsius) as degrees.
-    public static func millidegrees(_ text: [UInt8]) -> Double? {
+    static func millidegrees(_ text: [UInt8]) -> Double? {
         guard let value = NumberText.parseInt64(SystemText.trimmed(text[...])) else { return nil }
         return Double(value) / 1000.0
     }
 }
 
 /// /proc/loadavg's 1, 5 and 15 minute averages.
-public struct LoadAverage {
-    public var one: Double
-    public var five: Double
-    public var fifteen: Double
+struct LoadAverage {
+    var one: Double
+    var five: Double
+    var fifteen: Double
 
     /// Creates a reading.
-    public init(one: Double, five: Double, fifteen: Double) {
+    init(one: Double, five: Double, fifteen: Double) {
         self.one = one
         self.five = five
         self.fifteen = fifteen
@@ -93,36 +93,36 @@ public struct LoadAverage {
 }
 
 /// Cumulative CPU jiffies from /proc/stat.
-public struct CPUSample {
-    public var total: UInt64
-    public var idle: UInt64
+struct CPUSample {
+    var total: UInt64
+    var idle: UInt64
 
     /// Creates a sample from counters.
-    public init(total: UInt64, idle: UInt64) {
+    init(total: UInt64, idle: UInt64) {
         self.total = total
         self.idle = idle
     }
 }
 
 /// Memory totals in bytes.
-public struct MemoryReading {
-    public var totalBytes: Int64
-    public var availableBytes: Int64?
+struct MemoryReading {
+    var totalBytes: Int64
+    var availableBytes: Int64?
 
     /// Creates a reading.
-    public init(totalBytes: Int64, availableBytes: Int64?) {
+    init(totalBytes: Int64, availableBytes: Int64?) {
         self.totalBytes = totalBytes
         self.availableBytes = availableBytes
     }
 }
 
 /// Filesystem size of the state directory's filesystem, in bytes.
-public struct DiskReading {
-    public var totalBytes: Int64
-    public var freeBytes: Int64
+struct DiskReading {
+    var totalBytes: Int64
+    var freeBytes: Int64
 
     /// Creates a reading.
-    public init(totalBytes: Int64, freeBytes: Int64) {
+    init(totalBytes: Int64, freeBytes: Int64) {
         self.totalBytes = totalBytes
         self.freeBytes = freeBytes
     }

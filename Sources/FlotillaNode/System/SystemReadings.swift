@@ -2,23 +2,23 @@ import CFlotillaSystem
 
 /// One snapshot of the board's health, as reported in a heartbeat. A reading that could not be
 /// taken is nil (or, for temperatures, simply absent).
-public struct SystemReadings {
-    public var arch: String?
-    public var kernel: String?
-    public var uptimeSeconds: Double?
-    public var load: LoadAverage?
-    public var cpuPercent: Double?
-    public var memory: MemoryReading?
-    public var disk: DiskReading?
-    public var temperatures: [ThermalReading] = []
+struct SystemReadings {
+    var arch: String?
+    var kernel: String?
+    var uptimeSeconds: Double?
+    var load: LoadAverage?
+    var cpuPercent: Double?
+    var memory: MemoryReading?
+    var disk: DiskReading?
+    var temperatures: [ThermalReading] = []
 
     /// An empty snapshot.
-    public init() {}
+    init() {}
 
     /// Reads every source: uname, /proc, statvfs of `diskPath`, /sys/class/thermal.
     /// `cpu` keeps the previous /proc/stat sample so CPU% covers the time since the last call;
     /// on the first call two samples are taken 250 ms apart.
-    public static func collect(diskPath: String, cpu: inout CPUSample?) -> SystemReadings {
+    static func collect(diskPath: String, cpu: inout CPUSample?) -> SystemReadings {
         var readings = SystemReadings()
         let identity = SystemIdentity.current()
         readings.arch = identity.machine
@@ -56,7 +56,7 @@ public struct SystemReadings {
     }
 
     /// statvfs of `path`: total size and space available to unprivileged users.
-    public static func disk(_ path: String) -> DiskReading? {
+    static func disk(_ path: String) -> DiskReading? {
         var info = statvfs()
         guard statvfs(path, &info) == 0 else { return nil }
         let fragment = Int64(info.f_frsize)
@@ -67,7 +67,7 @@ public struct SystemReadings {
     }
 
     /// Every `thermal_zoneN` under `root` whose `temp` parses, sorted by zone number.
-    public static func thermalZones(root: String) -> [ThermalReading] {
+    static func thermalZones(root: String) -> [ThermalReading] {
         guard let names = try? FileIO.listDirectory(root) else { return [] }
         var zones: [(number: Int64, reading: ThermalReading)] = []
         for name in names {
@@ -91,14 +91,14 @@ public struct SystemReadings {
 }
 
 /// Kernel release and machine architecture from uname(2).
-public struct SystemIdentity {
+struct SystemIdentity {
     /// e.g. `6.6.31-flotilla`; nil when uname fails.
-    public var release: String?
+    var release: String?
     /// e.g. `aarch64`, `riscv64`, `x86_64`; nil when uname fails.
-    public var machine: String?
+    var machine: String?
 
     /// Reads uname(2).
-    public static func current() -> SystemIdentity {
+    static func current() -> SystemIdentity {
         var release = [CChar](repeating: 0, count: 65)
         var machine = [CChar](repeating: 0, count: 65)
         let status = release.withUnsafeMutableBufferPointer { releaseBuffer in
@@ -113,7 +113,7 @@ public struct SystemIdentity {
     }
 
     /// gethostname(2), used as the default node name.
-    public static func hostname() -> String? {
+    static func hostname() -> String? {
         var buffer = [CChar](repeating: 0, count: 256)
         let status = buffer.withUnsafeMutableBufferPointer { pointer in
             gethostname(pointer.baseAddress!, pointer.count - 1)

@@ -1,25 +1,26 @@
 import CFlotillaSystem
 
 /// Small conversions between C strings, byte arrays and Swift strings.
-public enum SystemText {
+enum SystemText {
     /// `strerror` text for an errno value.
-    public static func errorDescription(_ number: Int32) -> String {
-        guard let text = strerror(number) else { return "errno \(number)" }
-        return String(cString: text) + " (errno \(number))"
+    static func errorDescription(_ number: Int32) -> String {
+        let code = Text.number(Int64(number))
+        guard let text = strerror(number) else { return Text.join("errno ", code) }
+        return Text.join(String(cString: text), " (errno ", code, ")")
     }
 
     /// A String from UTF-8 bytes (invalid sequences are replaced, never trapped on).
-    public static func string(_ bytes: ArraySlice<UInt8>) -> String {
+    static func string(_ bytes: ArraySlice<UInt8>) -> String {
         String(decoding: bytes, as: UTF8.self)
     }
 
     /// A String from UTF-8 bytes.
-    public static func string(_ bytes: [UInt8]) -> String {
+    static func string(_ bytes: [UInt8]) -> String {
         String(decoding: bytes, as: UTF8.self)
     }
 
     /// `bytes` with leading and trailing ASCII whitespace (space, tab, CR, LF) removed.
-    public static func trimmed(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+    static func trimmed(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
         var start = bytes.startIndex
         var end = bytes.endIndex
         while start < end, isSpace(bytes[start]) { start += 1 }
@@ -28,7 +29,7 @@ public enum SystemText {
     }
 
     /// Whitespace-separated fields of one line or text.
-    public static func fields(_ bytes: ArraySlice<UInt8>) -> [ArraySlice<UInt8>] {
+    static func fields(_ bytes: ArraySlice<UInt8>) -> [ArraySlice<UInt8>] {
         var result: [ArraySlice<UInt8>] = []
         var index = bytes.startIndex
         while index < bytes.endIndex {
@@ -41,7 +42,7 @@ public enum SystemText {
     }
 
     /// Lines of `bytes`, split on LF (a trailing LF yields no empty last line).
-    public static func lines(_ bytes: [UInt8]) -> [ArraySlice<UInt8>] {
+    static func lines(_ bytes: [UInt8]) -> [ArraySlice<UInt8>] {
         var result: [ArraySlice<UInt8>] = []
         var start = 0
         for index in 0..<bytes.count where bytes[index] == 0x0A {
@@ -53,7 +54,7 @@ public enum SystemText {
     }
 
     /// True when the bytes spell exactly `text` (byte-wise, no Unicode normalisation).
-    public static func equals(_ bytes: ArraySlice<UInt8>, _ text: StaticString) -> Bool {
+    static func equals(_ bytes: ArraySlice<UInt8>, _ text: StaticString) -> Bool {
         guard bytes.count == text.utf8CodeUnitCount else { return false }
         let start = text.utf8Start
         var offset = 0
@@ -64,14 +65,20 @@ public enum SystemText {
         return true
     }
 
+    /// True when two strings hold the same UTF-8 bytes. Use this instead of `==`, which compares
+    /// canonical equivalence and needs Unicode tables that Embedded Swift on riscv64 cannot link.
+    static func same(_ left: String, _ right: String) -> Bool {
+        left.utf8.elementsEqual(right.utf8)
+    }
+
     /// True when the bytes begin with `text`.
-    public static func hasPrefix(_ bytes: ArraySlice<UInt8>, _ text: StaticString) -> Bool {
+    static func hasPrefix(_ bytes: ArraySlice<UInt8>, _ text: StaticString) -> Bool {
         guard bytes.count >= text.utf8CodeUnitCount else { return false }
         return equals(bytes[bytes.startIndex..<(bytes.startIndex + text.utf8CodeUnitCount)], text)
     }
 
     /// Reads a NUL-terminated C buffer into a String.
-    public static func string(cBuffer: [CChar]) -> String {
+    static func string(cBuffer: [CChar]) -> String {
         var bytes: [UInt8] = []
         for char in cBuffer {
             if char == 0 { break }

@@ -1,14 +1,14 @@
 /// Body of `POST /v1/enroll`: the one-time token, the chosen name and a CSR for a key that was
 /// generated on the board and never leaves it.
-public struct EnrollRequest {
-    public var token: String
-    public var name: String
-    public var csrPEM: String
-    public var agentVersion: String
-    public var arch: String
+struct EnrollRequest {
+    var token: String
+    var name: String
+    var csrPEM: String
+    var agentVersion: String
+    var arch: String
 
     /// Creates a request from its fields.
-    public init(token: String, name: String, csrPEM: String, agentVersion: String, arch: String) {
+    init(token: String, name: String, csrPEM: String, agentVersion: String, arch: String) {
         self.token = token
         self.name = name
         self.csrPEM = csrPEM
@@ -17,7 +17,7 @@ public struct EnrollRequest {
     }
 
     /// Decodes a request (used by tests against the shared fixture).
-    public init(json: JSONValue) throws(NodeError) {
+    init(json: JSONValue) throws(NodeError) {
         token = try json.requiredString("token")
         name = try json.requiredString("name")
         csrPEM = try json.requiredString("csr_pem")
@@ -26,7 +26,7 @@ public struct EnrollRequest {
     }
 
     /// The JSON body to send.
-    public func json() -> JSONValue {
+    func json() -> JSONValue {
         .object([
             JSONMember("token", .string(token)),
             JSONMember("name", .string(name)),

@@ -1,17 +1,17 @@
 /// Body of a `201` answer to `POST /v1/enroll`: the node's identity and its signed certificate.
-public struct EnrollResponse {
-    public var nodeID: String
-    public var name: String
-    public var group: String
+struct EnrollResponse {
+    var nodeID: String
+    var name: String
+    var group: String
     /// `active` or `pending` (awaiting `flotilla node approve`).
-    public var status: String
-    public var certificatePEM: String
-    public var caPEM: String
-    public var certificateExpiresAt: String
-    public var heartbeatIntervalSeconds: Int64
+    var status: String
+    var certificatePEM: String
+    var caPEM: String
+    var certificateExpiresAt: String
+    var heartbeatIntervalSeconds: Int64
 
     /// Decodes the response; unknown keys are ignored.
-    public init(json: JSONValue) throws(NodeError) {
+    init(json: JSONValue) throws(NodeError) {
         nodeID = try json.requiredString("node_id")
         name = try json.requiredString("name")
         group = try json.requiredString("group")

@@ -1,12 +1,12 @@
 /// The protocol's error body, `{"error": {"code": ..., "message": ...}}`, sent on every refusal.
-public struct ErrorResponse {
+struct ErrorResponse {
     /// Stable code clients branch on (for example `token_expired`).
-    public var code: String
+    var code: String
     /// Explanation for people.
-    public var message: String
+    var message: String
 
     /// Decodes the error body; throws `.invalidField` when the shape is not the protocol's.
-    public init(json: JSONValue) throws(NodeError) {
+    init(json: JSONValue) throws(NodeError) {
         guard let error = json["error"] else { throw .invalidField("missing field \"error\"") }
         code = try error.requiredString("code")
         message = try error.requiredString("message")

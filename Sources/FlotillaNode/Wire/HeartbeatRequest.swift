@@ -1,31 +1,31 @@
 /// Body of `POST /v1/heartbeat`: the board's current readings. Every reading is optional; one
 /// the agent could not take is omitted and the coordinator stores null.
-public struct HeartbeatRequest {
-    public var sequence: Int64
-    public var agentVersion: String
-    public var arch: String?
-    public var kernel: String?
-    public var uptimeSeconds: Double?
-    public var load1m: Double?
-    public var load5m: Double?
-    public var load15m: Double?
-    public var cpuPercent: Double?
-    public var memTotalBytes: Int64?
-    public var memAvailableBytes: Int64?
-    public var diskTotalBytes: Int64?
-    public var diskFreeBytes: Int64?
+struct HeartbeatRequest {
+    var sequence: Int64
+    var agentVersion: String
+    var arch: String?
+    var kernel: String?
+    var uptimeSeconds: Double?
+    var load1m: Double?
+    var load5m: Double?
+    var load15m: Double?
+    var cpuPercent: Double?
+    var memTotalBytes: Int64?
+    var memAvailableBytes: Int64?
+    var diskTotalBytes: Int64?
+    var diskFreeBytes: Int64?
     /// Thermal zones; empty when the board has none.
-    public var temperatures: [ThermalReading]
+    var temperatures: [ThermalReading]
 
     /// Creates a heartbeat with only the mandatory fields; readings are filled in afterwards.
-    public init(sequence: Int64, agentVersion: String) {
+    init(sequence: Int64, agentVersion: String) {
         self.sequence = sequence
         self.agentVersion = agentVersion
         self.temperatures = []
     }
 
     /// Decodes a heartbeat (used by tests against the shared fixture).
-    public init(json: JSONValue) throws(NodeError) {
+    init(json: JSONValue) throws(NodeError) {
         sequence = try json.requiredInt("sequence")
         agentVersion = try json.requiredString("agent_version")
         arch = json["arch"]?.stringValue
@@ -49,7 +49,7 @@ public struct HeartbeatRequest {
     }
 
     /// Copies the readings of a `SystemReadings` snapshot into this heartbeat.
-    public mutating func apply(_ readings: SystemReadings) {
+    mutating func apply(_ readings: SystemReadings) {
         arch = readings.arch
         kernel = readings.kernel
         uptimeSeconds = readings.uptimeSeconds
@@ -65,7 +65,7 @@ public struct HeartbeatRequest {
     }
 
     /// The JSON body to send; absent readings are left out.
-    public func json() -> JSONValue {
+    func json() -> JSONValue {
         var members = [
             JSONMember("sequence", .int(sequence)),
             JSONMember("agent_version", .string(agentVersion)),
@@ -100,13 +100,13 @@ public struct HeartbeatRequest {
 }
 
 /// One thermal zone reading, e.g. `thermal_zone0` / `cpu-thermal` / 48.312 °C.
-public struct ThermalReading {
-    public var zone: String
-    public var type: String
-    public var celsius: Double
+struct ThermalReading {
+    var zone: String
+    var type: String
+    var celsius: Double
 
     /// Creates a reading.
-    public init(zone: String, type: String, celsius: Double) {
+    init(zone: String, type: String, celsius: Double) {
         self.zone = zone
         self.type = type
         self.celsius = celsius

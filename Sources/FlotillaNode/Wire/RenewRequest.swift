@@ -1,19 +1,19 @@
 /// Body of `POST /v1/renew`: a CSR for a new key generated on the node.
-public struct RenewRequest {
-    public var csrPEM: String
+struct RenewRequest {
+    var csrPEM: String
 
     /// Creates a request for the given CSR.
-    public init(csrPEM: String) {
+    init(csrPEM: String) {
         self.csrPEM = csrPEM
     }
 
     /// Decodes a request (used by tests against the shared fixture).
-    public init(json: JSONValue) throws(NodeError) {
+    init(json: JSONValue) throws(NodeError) {
         csrPEM = try json.requiredString("csr_pem")
     }
 
     /// The JSON body to send.
-    public func json() -> JSONValue {
+    func json() -> JSONValue {
         .object([JSONMember("csr_pem", .string(csrPEM))])
     }
 }

@@ -1,11 +1,11 @@
 /// Body of a `200` answer to `POST /v1/renew`: the new certificate for the new key.
-public struct RenewResponse {
-    public var certificatePEM: String
-    public var certificateExpiresAt: String
-    public var caPEM: String
+struct RenewResponse {
+    var certificatePEM: String
+    var certificateExpiresAt: String
+    var caPEM: String
 
     /// Decodes the response; unknown keys are ignored.
-    public init(json: JSONValue) throws(NodeError) {
+    init(json: JSONValue) throws(NodeError) {
         certificatePEM = try json.requiredString("certificate_pem")
         certificateExpiresAt = try json.requiredString("certificate_expires_at")
         caPEM = try json.requiredString("ca_pem")

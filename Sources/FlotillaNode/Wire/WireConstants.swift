@@ -1,5 +1,5 @@
 /// Fixed values of this agent build that appear on the wire.
-public enum AgentInfo {
+enum AgentInfo {
     /// Reported as `agent_version` in enroll and heartbeat requests.
-    public static let version = "0.1.0"
+    static let version = "0.1.0"
 }
