@@ -104,7 +104,7 @@ struct ReleaseUpdater<R: RuntimeAdapter> {
         }
         let fields = [("version", Text.number(result.version)), ("status", status), ("health", health ?? "-")]
         if let error = result.error {
-            Log.error(final ? "release refused" : "release not applied; will retry", error, fields)
+            Log.error(final ? Text.join("release ", status) : "release not applied; will retry", error, fields)
         } else {
             Log.info(result.status == .upToDate ? "release up to date" : "release applied", fields + [("detail", message)])
         }
