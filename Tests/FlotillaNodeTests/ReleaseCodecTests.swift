@@ -111,4 +111,29 @@ struct ReleaseCodecTests {
         #expect(pretty == "{\n  \"a\": [\n    1,\n    {\n      \"b\": \"c\"\n    }\n  ],\n  \"e\": {},\n  \"f\": [],\n  \"g\": -0.5\n}\n")
         #expect(JSONWriter.encode(try JSONParser().parse(Array(pretty.utf8))) == JSONWriter.encode(value))
     }
+
+    @Test func rootPublicKeyFromNodeConfToStateDirectory() throws {
+        func conf(_ key: String?) -> [UInt8] {
+            var members = [JSONMember("coordinator_url", .string("https://c:7443")), JSONMember("ca_pem", .string("x")),
+                           JSONMember("ca_sha256", .string(String(repeating: "0", count: 64))), JSONMember("token", .string("t"))]
+            if let key { members.append(JSONMember("root_public_key", .string(key))) }
+            return JSONWriter.encode(.object(members))
+        }
+        let key = TestKey(5)
+        #expect(try NodeConfig(bytes: conf(key.base64)).rootPublicKey == key.base64)
+        #expect(try NodeConfig(bytes: conf(nil)).rootPublicKey == nil)
+        for bad in ["", "AAAA", Data(repeating: 1, count: 31).base64EncodedString(), key.base64 + "\n"] {
+            #expect(throws: NodeError.self, "\(bad)") { try NodeConfig(bytes: conf(bad)) }
+        }
+
+        let directory = try TestSupport.temporaryDirectory()
+        let state = NodeState(directory: directory)
+        let identity = NodeIdentity(nodeID: "n", name: "b", group: "g", coordinatorURL: "https://c:7443")
+        try state.storeEnrollment(keyPEM: [1], certificatePEM: [2], caPEM: [3], identity: identity, rootPublicKey: key.base64)
+        #expect(try state.loadRootPublicKey() == key.publicKey)
+        try state.storeEnrollment(keyPEM: [1], certificatePEM: [2], caPEM: [3], identity: identity)
+        #expect(try state.loadRootPublicKey() == nil, "a re-enrollment without a key leaves none behind")
+        try Data("garbage".utf8).write(to: URL(fileURLWithPath: state.rootPublicKeyPath))
+        #expect(throws: NodeError.self) { try state.loadRootPublicKey() }
+    }
 }
