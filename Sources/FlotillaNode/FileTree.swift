@@ -6,6 +6,7 @@ import CFlotillaSystem
 /// anything outside it. Files are fsync'd as they are written and directories after their entries.
 enum FileTree {
     /// Creates `path` and any missing parents with `mode` (existing directories are kept as they are).
+    @inline(never)
     static func makeDirectories(_ path: String, mode: mode_t) throws(NodeError) {
         let bytes = Array(path.utf8)
         var index = 1
@@ -24,6 +25,7 @@ enum FileTree {
     }
 
     /// Removes `path` whatever it is; a directory is emptied depth-first. A missing path is fine.
+    @inline(never)
     static func remove(_ path: String) throws(NodeError) {
         let info = try FileIO.info(path)
         switch info.kind {
@@ -45,6 +47,7 @@ enum FileTree {
 
     /// Copies `source` (file, directory or symlink) to `destination`, which must not exist,
     /// keeping permission bits. Everything written is fsync'd, including each directory.
+    @inline(never)
     static func copy(_ source: String, to destination: String) throws(NodeError) {
         let info = try FileIO.info(source)
         switch info.kind {
@@ -72,6 +75,7 @@ enum FileTree {
 
     /// fsyncs `path` and every directory below it (files are fsync'd when written), so a tree
     /// built entry by entry is durable before it is renamed into place.
+    @inline(never)
     static func syncDirectories(_ path: String) throws(NodeError) {
         for name in try FileIO.listDirectory(path) {
             let child = Text.path(path, name)
@@ -82,6 +86,7 @@ enum FileTree {
 
     /// Copies one regular file to a new file with `mode`, streaming, then fsyncs it.
     /// Neither side may be a symlink (O_NOFOLLOW) and the destination must not exist (O_EXCL).
+    @inline(never)
     static func copyFile(_ source: String, to destination: String, mode: mode_t) throws(NodeError) {
         let fd = flotilla_open(destination, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
         guard fd >= 0 else { throw .io(operation: "create", path: destination, errno: flotilla_errno()) }

@@ -56,14 +56,19 @@ struct ReleaseManifest {
     /// True when skill `name` has exactly the same files (paths, digests, modes, in order) in
     /// both manifests, so applying one over the other need not touch it.
     func sameSkill(_ name: String, as other: ReleaseManifest) -> Bool {
-        let mine = files.filter { ReleasePath.inSkill($0.path, name) }
-        let theirs = other.files.filter { ReleasePath.inSkill($0.path, name) }
-        guard mine.count == theirs.count else { return false }
-        for (a, b) in zip(mine, theirs)
-        where !SystemText.same(a.path, b.path) || !SystemText.same(a.sha256, b.sha256) || a.mode != b.mode {
-            return false
+        var mine = 0
+        var theirs = 0
+        while true {
+            while mine < files.count, !ReleasePath.inSkill(files[mine].path, name) { mine += 1 }
+            while theirs < other.files.count, !ReleasePath.inSkill(other.files[theirs].path, name) { theirs += 1 }
+            guard mine < files.count, theirs < other.files.count else {
+                return mine == files.count && theirs == other.files.count
+            }
+            let a = files[mine], b = other.files[theirs]
+            guard SystemText.same(a.path, b.path), SystemText.same(a.sha256, b.sha256), a.mode == b.mode else { return false }
+            mine += 1
+            theirs += 1
         }
-        return true
     }
 
     /// Skill names in first-seen order, from paths already checked by `ReleasePath`.

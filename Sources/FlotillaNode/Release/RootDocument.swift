@@ -11,21 +11,23 @@ struct RootDocument {
     /// Parses the payload of `envelope`; does not check any signature (see `TrustChain`).
     init(envelope: SignedEnvelope) throws(NodeError) {
         let json = try envelope.payloadJSON()
-        guard SystemText.same(json["type"]?.stringValue ?? "", "root") else { throw .invalidField("root document type is not \"root\"") }
-        version = try json.requiredInt("version")
-        guard version >= 1 else { throw .invalidField("root document version must be >= 1") }
-        rootKey = try RootDocument.key(json["root_key"])
-        guard let list = json["signing_keys"]?.arrayValue else { throw .invalidField("root document lacks signing_keys") }
+        guard SystemText.same(json["type"]?.stringValue ?? "", "root"), let version = json["version"]?.intValue, version >= 1,
+              let rootKey = RootDocument.key(json["root_key"]), let list = json["signing_keys"]?.arrayValue else {
+            throw .invalidField("not a root document (type, version, root_key, signing_keys)")
+        }
         signingKeys = []
-        for entry in list { signingKeys.append(try RootDocument.key(entry)) }
+        for entry in list {
+            guard let key = RootDocument.key(entry) else { throw .invalidField("root document signing key is not base64 of 32 bytes") }
+            signingKeys.append(key)
+        }
+        self.version = version
+        self.rootKey = rootKey
         self.envelope = envelope
     }
 
-    /// A base64 raw Ed25519 key field.
-    static func key(_ value: JSONValue?) throws(NodeError) -> [UInt8] {
-        guard let text = value?.stringValue, let key = Base64.decode(text), key.count == 32 else {
-            throw .invalidField("root document key is not base64 of 32 bytes")
-        }
+    /// A base64 raw Ed25519 public key field, or nil.
+    static func key(_ value: JSONValue?) -> [UInt8]? {
+        guard let text = value?.stringValue, let key = Base64.decode(text), key.count == 32 else { return nil }
         return key
     }
 }

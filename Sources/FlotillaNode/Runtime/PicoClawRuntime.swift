@@ -31,30 +31,23 @@ struct PicoClawRuntime: RuntimeAdapter {
         }
         guard flotilla_process_alive(Int(pid)) != 0 else { return .skipped("PicoClaw is not running (stale .picoclaw.pid)") }
         let base = Text.join("http://", PicoClawRuntime.urlHost(json["host"]?.stringValue ?? ""), ":", Text.number(port))
-        guard let client = try? HTTPClient(tls: nil, timeoutSeconds: 5) else { return .failed("cannot create HTTP client") }
         do {
-            let response = try client.post(Text.join(base, "/reload"), body: Array("{}".utf8), header: Text.join("Authorization: Bearer ", token))
-            guard response.status >= 200, response.status < 300 else {
-                return .failed(Text.join("PicoClaw reload answered HTTP ", Text.number(Int64(response.status))))
+            let client = try HTTPClient(tls: nil, timeoutSeconds: 5)
+            let reload = try client.post(Text.join(base, "/reload"), body: Array("{}".utf8), header: Text.join("Authorization: Bearer ", token))
+            guard reload.status >= 200, reload.status < 300 else {
+                return .failed(Text.join("PicoClaw reload answered HTTP ", Text.number(Int64(reload.status))))
             }
+            let deadline = flotilla_monotonic_ms() + healthTimeoutMilliseconds
+            while flotilla_monotonic_ms() < deadline, flotilla_stop_requested() == 0 {
+                if let health = try? client.get(Text.join(base, "/health"), maxBytes: 64 * 1024, timeoutSeconds: 2), health.status == 200,
+                   let status = (try? JSONParser().parse(health.body))?["status"]?.stringValue, SystemText.same(status, "ok") {
+                    return .passed
+                }
+                flotilla_sleep_ms(250)
+            }
+            return .failed("PicoClaw gateway did not report status ok after the reload")
         } catch {
             return .failed(Text.join("PicoClaw reload failed: ", error.message))
-        }
-        let deadline = flotilla_monotonic_ms() + healthTimeoutMilliseconds
-        var last = "no answer"
-        while true {
-            do {
-                let response = try client.get(Text.join(base, "/health"), maxBytes: 64 * 1024, timeoutSeconds: 2)
-                let status = (try? JSONParser().parse(response.body))?["status"]?.stringValue ?? ""
-                if response.status == 200, SystemText.same(status, "ok") { return .passed }
-                last = Text.join("HTTP ", Text.number(Int64(response.status)), " status ", status)
-            } catch {
-                last = error.message
-            }
-            if flotilla_monotonic_ms() >= deadline || flotilla_stop_requested() != 0 {
-                return .failed(Text.join("PicoClaw not healthy after reload: ", last))
-            }
-            flotilla_sleep_ms(250)
         }
     }
 

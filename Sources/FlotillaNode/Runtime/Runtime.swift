@@ -25,6 +25,7 @@ enum Runtime: RuntimeAdapter {
         }
     }
 
+    @inline(never)
     func reloadAndCheck() -> HealthCheck {
         switch self {
         case .picoclaw(let runtime): return runtime.reloadAndCheck()

@@ -10,11 +10,13 @@ enum SystemText {
     }
 
     /// A String from UTF-8 bytes (invalid sequences are replaced, never trapped on).
+    @inline(never)
     static func string(_ bytes: ArraySlice<UInt8>) -> String {
         String(decoding: bytes, as: UTF8.self)
     }
 
     /// A String from UTF-8 bytes.
+    @inline(never)
     static func string(_ bytes: [UInt8]) -> String {
         String(decoding: bytes, as: UTF8.self)
     }
