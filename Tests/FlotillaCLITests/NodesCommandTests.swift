@@ -26,8 +26,8 @@ import Testing
         let output = NodesCommand.table([Self.view(name: "board-01")], now: Self.now)
         let lines = output.split(separator: "\n")
         #expect(lines.count == 2)
-        #expect(Self.columns(lines[0]) == ["NAME", "GROUP", "STATUS", "LAST SEEN", "ARCH", "VERSION", "CPU%", "MEM", "DISK FREE", "TEMP"])
-        #expect(Self.columns(lines[1]) == ["board-01", "edge", "online", "4s ago", "aarch64", "0.1.0", "12.5", "50% of 256M", "19G", "48.3°C"])
+        #expect(Self.columns(lines[0]) == ["NAME", "GROUP", "STATUS", "LAST SEEN", "ARCH", "VERSION", "CPU%", "MEM", "DISK FREE", "TEMP", "RELEASE"])
+        #expect(Self.columns(lines[1]) == ["board-01", "edge", "online", "4s ago", "aarch64", "0.1.0", "12.5", "50% of 256M", "19G", "48.3°C", "-"])
         // Columns line up: each header starts where its cell starts.
         let header = String(lines[0])
         let row = String(lines[1])
@@ -47,7 +47,7 @@ import Testing
         )
         let lines = NodesCommand.table([Self.view(name: "board-01"), silent], now: Self.now).split(separator: "\n")
         #expect(lines.count == 3)
-        #expect(Self.columns(lines[2]) == ["silent", "edge", "offline", "never", "-", "-", "-", "-", "-", "-"])
+        #expect(Self.columns(lines[2]) == ["silent", "edge", "offline", "never", "-", "-", "-", "-", "-", "-", "-"])
     }
 
     @Test func emptyFleetIsJustTheHeader() {

@@ -38,6 +38,7 @@ import Testing
         #expect(Set(names) == [
             "enroll-request.json", "enroll-response.json", "heartbeat-request.json", "heartbeat-response.json",
             "renew-request.json", "renew-response.json", "error.json", "node-conf.json",
+            "root-v1.json", "root-v2.json", "release-v1.json",
         ])
     }
 
