@@ -4,7 +4,9 @@
 # Starts a real coordinator on loopback, provisions a bundle, enrolls dist/flotilla-node-linux-ARCH
 # under qemu-ARCH-static with the board's own libc/libcurl/libcrypto (the cached sysroot), runs its
 # heartbeat loop, and exits 0 only when `flotilla nodes --json` shows the node online with
-# arch = ARCH and real readings. Builds what is missing.
+# arch = ARCH and real readings, and after `flotilla apply` of the example fleet/ shows the signed
+# release applied, with the skill files in the emulated node's workspace byte for byte.
+# Builds what is missing.
 set -euo pipefail
 
 ARCH="${1:-}"
@@ -51,7 +53,9 @@ for _ in $(seq 1 300); do [ -f "$WORK/data/admin.url" ] && break; sleep 0.1; don
 NAME="emulated-$ARCH"
 echo "==> enrolling $NAME (${RUNNER[*]:-native})"
 "${RUNNER[@]}" "$AGENT" enroll --config "$WORK/bundle/node.conf" --state-dir "$WORK/state" --name "$NAME"
-"${RUNNER[@]}" "$AGENT" run --state-dir "$WORK/state" 2>"$WORK/agent.log" &
+mkdir -p "$WORK/picoclaw/workspace"
+"${RUNNER[@]}" "$AGENT" run --state-dir "$WORK/state" --runtime picoclaw --workspace "$WORK/picoclaw/workspace" \
+    --picoclaw-home "$WORK/picoclaw" 2>"$WORK/agent.log" &
 AGENT_PID=$!
 PIDS+=("$AGENT_PID")
 
@@ -80,9 +84,23 @@ for _ in $(seq 1 60); do
         sleep 3
         grep -c 'msg="heartbeat ok"' "$WORK/agent.log" | awk '{ if ($1 < 2) exit 1 }' \
             || { echo "agent did not keep heartbeating:" >&2; cat "$WORK/agent.log" >&2; exit 1; }
+        echo "==> flotilla apply fleet/ to the emulated node"
+        rm -rf "$WORK/fleet" && cp -r "$ROOT/fleet" "$WORK/fleet"
+        # The example targets group demo; point it at this node's group.
+        sed -i "s/^  demo:/  qemu-$ARCH:/" "$WORK/fleet/fleet.yaml"
+        "$FLOTILLA" apply "$WORK/fleet" --yes --data-dir "$WORK/data" \
+            || { echo "apply did not complete:" >&2; cat "$WORK/agent.log" >&2; exit 1; }
+        "$FLOTILLA" nodes --data-dir "$WORK/data" --json | python3 -c '
+import json, sys
+n = [n for n in json.load(sys.stdin) if n["name"] == sys.argv[1]][0]
+sys.exit(0 if n["release_status"] == "applied" and n["release_version"] == 1 else 1)
+' "$NAME" || { echo "release not applied on the emulated node:" >&2; cat "$WORK/agent.log" >&2; exit 1; }
+        diff -r "$ROOT/fleet/skills" "$WORK/picoclaw/workspace/skills" >&2 \
+            || { echo "skills in the emulated workspace differ from fleet/skills" >&2; exit 1; }
+        echo "release 1 applied; skills byte for byte in the emulated node's workspace"
         kill -TERM "$AGENT_PID"
         wait "$AGENT_PID" || { echo "agent did not stop cleanly on SIGTERM" >&2; exit 1; }
-        echo "PASS: $ARCH agent enrolled and online under $([ "$ARCH" = x86_64 ] && echo 'native execution' || echo "qemu-$ARCH-static")"
+        echo "PASS: $ARCH agent enrolled, online and applied a signed release under $([ "$ARCH" = x86_64 ] && echo 'native execution' || echo "qemu-$ARCH-static")"
         exit 0
     fi
     sleep 1
