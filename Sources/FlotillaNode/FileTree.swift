@@ -5,7 +5,8 @@ import CFlotillaSystem
 /// unlinked, so a link planted in a skill directory cannot make the agent read or delete
 /// anything outside it. Files are fsync'd as they are written and directories after their entries.
 enum FileTree {
-    /// Creates `path` and any missing parents with `mode` (existing directories are kept as they are).
+    /// Creates `path` and any missing parents with exactly `mode` (existing directories are kept
+    /// as they are).
     @inline(never)
     static func makeDirectories(_ path: String, mode: mode_t) throws(NodeError) {
         let bytes = Array(path.utf8)
@@ -13,7 +14,11 @@ enum FileTree {
         while index <= bytes.count {
             if index == bytes.count || bytes[index] == UInt8(ascii: "/") {
                 let prefix = SystemText.string(bytes[0..<index])
-                if mkdir(prefix, mode) != 0, flotilla_errno() != EEXIST {
+                if mkdir(prefix, mode) == 0 {
+                    // Exactly `mode` whatever the umask (the agent's unit runs with UMask=0077, and
+                    // a runtime under another user must still traverse skill directories).
+                    guard chmod(prefix, mode) == 0 else { throw .io(operation: "chmod", path: prefix, errno: flotilla_errno()) }
+                } else if flotilla_errno() != EEXIST {
                     throw .io(operation: "mkdir", path: prefix, errno: flotilla_errno())
                 }
             }

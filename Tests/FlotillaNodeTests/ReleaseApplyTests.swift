@@ -49,6 +49,7 @@ struct ReleaseApplyTests {
             #expect(try FileIO.mode(of: path) == mode_t(file.mode), "\(file.path)")
         }
         #expect(try node.read("home/workspace/skills/mine/SKILL.md") == "mine\n")
+        #expect(try FileIO.mode(of: node.workspace + "/skills/node-health/scripts") == 0o755)
         #expect(try FileManager.default.contentsOfDirectory(atPath: node.workspace + "/skills").sorted() == ["fleet-etiquette", "mine", "node-health"])
         let config = try JSONParser().parse(Array(try node.read("home/config.json").utf8))
         #expect(String(decoding: JSONWriter.encode(config), as: UTF8.self)

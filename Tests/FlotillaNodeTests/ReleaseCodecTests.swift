@@ -136,4 +136,17 @@ struct ReleaseCodecTests {
         try Data("garbage".utf8).write(to: URL(fileURLWithPath: state.rootPublicKeyPath))
         #expect(throws: NodeError.self) { try state.loadRootPublicKey() }
     }
+
+    @Test func makeDirectoriesSetsTheExactModeOnWhatItCreates() throws {
+        let directory = try TestSupport.temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: directory + "/kept", withIntermediateDirectories: false,
+                                                attributes: [.posixPermissions: 0o700])
+        // 0o777 is never what mkdir alone gives under the usual umask, so this shows the chmod.
+        try FileTree.makeDirectories(directory + "/kept/a/b", mode: 0o777)
+        #expect(try FileIO.mode(of: directory + "/kept/a") == 0o777)
+        #expect(try FileIO.mode(of: directory + "/kept/a/b") == 0o777)
+        #expect(try FileIO.mode(of: directory + "/kept") == 0o700, "existing directories are left alone")
+        try Data().write(to: URL(fileURLWithPath: directory + "/file"))
+        #expect(throws: NodeError.self) { try FileTree.makeDirectories(directory + "/file", mode: 0o755) }
+    }
 }
