@@ -34,6 +34,8 @@ if [ "$ARCH" != x86_64 ]; then
     RUNNER=("$QEMU" -L "$ROOT/.sysroots/$ARCH")
 fi
 
+# Group names are lowercase letters, digits and hyphens.
+GROUP="qemu-$(echo "$ARCH" | tr _ -)"
 WORK="$(mktemp -d /tmp/flotilla-qemu-XXXXXX)"
 PIDS=()
 cleanup() {
@@ -48,7 +50,7 @@ PIDS+=($!)
 for _ in $(seq 1 300); do [ -f "$WORK/data/admin.url" ] && break; sleep 0.1; done
 [ -f "$WORK/data/admin.url" ] || { echo "coordinator did not start:" >&2; cat "$WORK/serve.log" >&2; exit 1; }
 
-"$FLOTILLA" provision --data-dir "$WORK/data" --group "qemu-$ARCH" --out "$WORK/bundle" \
+"$FLOTILLA" provision --data-dir "$WORK/data" --group "$GROUP" --out "$WORK/bundle" \
     --provisioning-dir "$ROOT/provisioning" >/dev/null
 NAME="emulated-$ARCH"
 echo "==> enrolling $NAME (${RUNNER[*]:-native})"
@@ -87,7 +89,7 @@ for _ in $(seq 1 60); do
         echo "==> flotilla apply fleet/ to the emulated node"
         rm -rf "$WORK/fleet" && cp -r "$ROOT/fleet" "$WORK/fleet"
         # The example targets group demo; point it at this node's group.
-        sed -i "s/^  demo:/  qemu-$ARCH:/" "$WORK/fleet/fleet.yaml"
+        sed -i "s/^  demo:/  $GROUP:/" "$WORK/fleet/fleet.yaml"
         "$FLOTILLA" apply "$WORK/fleet" --yes --data-dir "$WORK/data" \
             || { echo "apply did not complete:" >&2; cat "$WORK/agent.log" >&2; exit 1; }
         "$FLOTILLA" nodes --data-dir "$WORK/data" --json | python3 -c '
