@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-import Crypto
+import FlotillaCoordinator
 import FlotillaProtocol
 import Foundation
 import NIOCore
@@ -28,9 +28,9 @@ final class BenchNodeClient: @unchecked Sendable {
         var root = rootKey
         var current: RootDocument?
         for envelope in trust.roots {
-            guard let payload = Self.verified(envelope, by: root),
+            guard let payload = Envelope.verifiedPayload(envelope, publicKey: root),
                 let document = try? JSONDecoder().decode(RootDocument.self, from: payload),
-                let ownKey = Data(base64Encoded: document.rootKey), Self.verified(envelope, by: ownKey) != nil,
+                let ownKey = Data(base64Encoded: document.rootKey), Envelope.verifiedPayload(envelope, publicKey: ownKey) != nil,
                 document.version == (current?.version ?? 0) + 1
             else { throw CLIError("root document chain does not verify") }
             root = ownKey
@@ -51,16 +51,16 @@ final class BenchNodeClient: @unchecked Sendable {
     /// Verifies the manifest and every file, then reports `applied`.
     func apply(_ envelopeBytes: Data) async throws {
         let envelope = try JSONDecoder().decode(SignedEnvelope.self, from: envelopeBytes)
-        guard let payload = signingKeys.lazy.compactMap({ Self.verified(envelope, by: $0) }).first else {
+        guard let payload = signingKeys.lazy.compactMap({ Envelope.verifiedPayload(envelope, publicKey: $0) }).first else {
             throw CLIError("bad_signature")
         }
         let manifest = try JSONDecoder().decode(ReleaseManifest.self, from: payload)
-        guard manifest.version > 0, let expires = ISO8601DateFormatter().date(from: manifest.expiresAt), expires > Date() else {
+        guard manifest.version > 0, let expires = Timestamps.parse(manifest.expiresAt), expires > Date() else {
             throw CLIError("expired or invalid manifest")
         }
         for file in manifest.files {
             let (status, data) = try await get("/v1/blobs/\(file.sha256)")
-            let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+            let digest = Envelope.sha256Hex(data)
             guard status == .ok, Int64(data.count) == file.size, digest == file.sha256 else { throw CLIError("hash_mismatch for \(file.path)") }
         }
         var request = HTTPClientRequest(url: serverURL + "/v1/release/report")
@@ -76,14 +76,5 @@ final class BenchNodeClient: @unchecked Sendable {
         let response = try await client.execute(HTTPClientRequest(url: serverURL + path), timeout: timeout)
         let body = try await response.body.collect(upTo: 8 << 20)
         return (response.status, Data(buffer: body))
-    }
-
-    static func verified(_ envelope: SignedEnvelope, by key: Data) -> Data? {
-        guard let payload = Data(base64Encoded: envelope.signed), let publicKey = try? Curve25519.Signing.PublicKey(rawRepresentation: key) else { return nil }
-        let id = SHA256.hash(data: key).map { String(format: "%02x", $0) }.joined()
-        for signature in envelope.signatures where signature.keyID == id {
-            if let bytes = Data(base64Encoded: signature.signature), publicKey.isValidSignature(bytes, for: payload) { return payload }
-        }
-        return nil
     }
 }

@@ -4,7 +4,7 @@ import Foundation
 
 /// Building and checking signed envelopes (docs/releases.md): the signature covers the exact
 /// payload bytes.
-enum Envelope {
+package enum Envelope {
     /// Encodes `payload` and signs it with every key in `keys`; returns the envelope's JSON bytes.
     static func seal(_ payload: some Encodable, keys: [SigningKey]) throws(CoordinatorError) -> Data {
         let bytes: Data
@@ -28,7 +28,7 @@ enum Envelope {
     }
 
     /// The payload bytes of an envelope when `publicKey` (raw) made a valid signature over them.
-    static func verifiedPayload(_ envelope: SignedEnvelope, publicKey raw: Data) -> Data? {
+    package static func verifiedPayload(_ envelope: SignedEnvelope, publicKey raw: Data) -> Data? {
         guard let payload = Data(base64Encoded: envelope.signed),
             let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw)
         else { return nil }
@@ -49,7 +49,7 @@ enum Envelope {
     }()
 
     /// Lowercase hex SHA-256.
-    static func sha256Hex(_ data: Data) -> String {
-        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    package static func sha256Hex(_ data: Data) -> String {
+        Secrets.hex(SHA256.hash(data: data))
     }
 }

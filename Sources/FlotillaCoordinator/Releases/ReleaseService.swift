@@ -127,7 +127,7 @@ final class ReleaseService: Sendable {
             for file in skill.files.sorted(by: { $0.path < $1.path }) {
                 hasher.update(data: Data("\(file.path)\u{0}\(file.mode)\u{0}\(file.content)\u{0}".utf8))
             }
-            result[skill.name] = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+            result[skill.name] = Secrets.hex(hasher.finalize())
         }
         return result
     }

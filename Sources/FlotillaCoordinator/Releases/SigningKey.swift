@@ -17,7 +17,7 @@ public struct SigningKey: Sendable {
 
     /// The key id of a raw public key.
     public static func keyID(publicKey raw: Data) -> String {
-        SHA256.hash(data: raw).map { String(format: "%02x", $0) }.joined()
+        Secrets.hex(SHA256.hash(data: raw))
     }
 
     /// Signs `payload`, returning the envelope signature entry.
