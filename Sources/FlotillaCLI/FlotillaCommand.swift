@@ -8,7 +8,8 @@ public struct FlotillaCommand: AsyncParsableCommand {
         version: FlotillaVersion.current,
         subcommands: [
             ServeCommand.self, ProvisionCommand.self, TokenCommand.self, NodesCommand.self, NodeCommand.self,
-            PlanCommand.self, ApplyCommand.self, RolloutCommand.self, KeysCommand.self, BenchCommand.self,
+            PlanCommand.self, ApplyCommand.self, RolloutCommand.self, KeysCommand.self, SecretCommand.self, UsageCommand.self,
+            BenchCommand.self,
         ]
     )
 

@@ -16,6 +16,8 @@ public struct FleetSpec: Sendable, Equatable {
     public var expiresAfterSeconds: Int64
     /// The fleet-wide rollout policy (`rollout:`), defaults filled in.
     public var rollout: RolloutPolicy
+    /// LLM providers of the gateway (`providers:`), in the order written.
+    public var providers: [ProviderSpec]
     /// The groups in the order written.
     public var groups: [Group]
 
@@ -40,15 +42,20 @@ public struct FleetSpec: Sendable, Equatable {
         public var skills: [String]
         /// The fleet-wide policy with this group's `rollout:` merged over it.
         public var rollout: RolloutPolicy
+        /// Model names the group's nodes may call through the gateway; nil: every model.
+        public var models: [String]?
 
         /// Line of the group's key in the file, for messages about the group as a whole.
         var line: Int?
         /// Line of each entry of `skills`, for "unknown skill" messages.
         var skillLines: [Int?]
+        /// Line of each entry of `models`, for "unknown model" messages.
+        var modelLines: [Int?] = []
 
         public init(name: String, members: [String] = [], runtime: Runtime = .picoclaw, config: JSONDocument = .object([]),
-                    skills: [String] = [], rollout: RolloutPolicy = RolloutPolicy()) {
+                    skills: [String] = [], rollout: RolloutPolicy = RolloutPolicy(), models: [String]? = nil) {
             self.name = name
+            self.models = models
             self.members = members
             self.runtime = runtime
             self.config = config
@@ -60,7 +67,8 @@ public struct FleetSpec: Sendable, Equatable {
     }
 
     public init(version: Int = FleetSpec.supportedVersion, expiresAfterSeconds: Int64 = FleetSpec.defaultExpiresAfterSeconds,
-                rollout: RolloutPolicy = RolloutPolicy(), groups: [Group]) {
+                rollout: RolloutPolicy = RolloutPolicy(), providers: [ProviderSpec] = [], groups: [Group]) {
+        self.providers = providers
         self.version = version
         self.expiresAfterSeconds = expiresAfterSeconds
         self.rollout = rollout

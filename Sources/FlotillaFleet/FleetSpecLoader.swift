@@ -43,7 +43,11 @@ public struct FleetSpecLoader: Sendable {
             }
         }
 
+        let (prices, priceProblems) = readPrices()
+        problems += priceProblems
+
         guard let spec else { throw FleetSpecError.combining(problems) ?? .invalid(file: specFile, line: 1, message: "not a fleet spec") }
+        warnings += gatewayWarnings(spec, prices: prices)
         if spec.groups.isEmpty { warnings.append("\(specFile): no groups; nothing to publish") }
         var publishGroups: [PublishGroup] = []
         for group in spec.groups {
@@ -64,7 +68,40 @@ public struct FleetSpecLoader: Sendable {
                                               config: group.config, skills: publishSkills, rollout: group.rollout))
         }
         if let error = FleetSpecError.combining(problems) { throw error }
-        return LoadedFleet(spec: spec, publishGroups: publishGroups, expiresAfterSeconds: spec.expiresAfterSeconds, warnings: warnings)
+        var groupModels: [String: [String]] = [:]
+        for group in spec.groups { if let models = group.models { groupModels[group.name] = models } }
+        let gateway = GatewaySpec(providers: spec.providers, prices: prices, groupModels: groupModels)
+        return LoadedFleet(spec: spec, publishGroups: publishGroups, expiresAfterSeconds: spec.expiresAfterSeconds,
+                           gateway: gateway, warnings: warnings)
+    }
+
+    /// `prices.yaml`, when the directory has one.
+    private func readPrices() -> (PriceTable?, [FleetSpecError]) {
+        let file = path("prices.yaml")
+        guard FileManager.default.fileExists(atPath: file) else { return (nil, []) }
+        let text: String
+        do {
+            text = try readText(file)
+        } catch {
+            return (nil, [error])
+        }
+        return PriceFile.read(yaml: text, file: file)
+    }
+
+    /// Models the gateway would refuse for want of a price.
+    private func gatewayWarnings(_ spec: FleetSpec, prices: PriceTable?) -> [String] {
+        var warnings: [String] = []
+        if !spec.providers.isEmpty, prices == nil {
+            warnings.append("\(path("prices.yaml")): missing; every gateway call will be refused (model_not_priced)")
+            return warnings
+        }
+        guard let prices else { return warnings }
+        for provider in spec.providers {
+            for route in provider.models where prices.price(of: route.upstream) == nil {
+                warnings.append("\(path("prices.yaml")): no price for '\(route.upstream)' (model '\(route.name)' of provider '\(provider.name)') and no default; calls to it will be refused (model_not_priced)")
+            }
+        }
+        return warnings
     }
 
     /// A group's release must fit the node's manifest limits, which count every skill together.

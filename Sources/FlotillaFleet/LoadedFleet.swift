@@ -10,11 +10,15 @@ public struct LoadedFleet: Sendable, Equatable {
     public var publishGroups: [PublishGroup]
     /// How long signed manifests stay valid.
     public var expiresAfterSeconds: Int64
+    /// Providers, prices and group model lists for the coordinator's gateway.
+    public var gateway: GatewaySpec
     /// Problems that do not block a publish, as `file:line: message` lines (an invalid skill no
     /// group uses, an entry of `skills/` that is not a skill).
     public var warnings: [String]
 
-    public init(spec: FleetSpec, publishGroups: [PublishGroup], expiresAfterSeconds: Int64, warnings: [String]) {
+    public init(spec: FleetSpec, publishGroups: [PublishGroup], expiresAfterSeconds: Int64, gateway: GatewaySpec = GatewaySpec(),
+                warnings: [String]) {
+        self.gateway = gateway
         self.spec = spec
         self.publishGroups = publishGroups
         self.expiresAfterSeconds = expiresAfterSeconds
@@ -23,6 +27,6 @@ public struct LoadedFleet: Sendable, Equatable {
 
     /// The body of `POST /admin/v1/releases`: with `dryRun` the coordinator only plans.
     public func publishRequest(dryRun: Bool) -> PublishRequest {
-        PublishRequest(dryRun: dryRun, expiresAfterSeconds: expiresAfterSeconds, groups: publishGroups)
+        PublishRequest(dryRun: dryRun, expiresAfterSeconds: expiresAfterSeconds, groups: publishGroups, gateway: gateway)
     }
 }

@@ -3,12 +3,12 @@ import Yams
 
 extension SpecReader {
     /// Top-level keys of `fleet.yaml`.
-    static let topLevelKeys = ["version", "release", "rollout", "groups"]
-    /// Top-level keys a later schema adds (gateway providers, token budgets, rate limits):
-    /// accepted and ignored so a spec can be written ahead of the coordinator that reads them.
-    static let reservedTopLevelKeys = ["providers", "budgets", "limits"]
+    static let topLevelKeys = ["version", "release", "rollout", "providers", "groups"]
+    /// Top-level keys a later schema adds (budgets, rate limits): accepted and ignored so a spec
+    /// can be written ahead of the coordinator that reads them.
+    static let reservedTopLevelKeys = ["budgets", "limits"]
     /// Keys of one group.
-    static let groupKeys = ["members", "runtime", "config", "skills", "rollout"]
+    static let groupKeys = ["members", "runtime", "config", "skills", "models", "rollout"]
     /// Per-group keys a later schema adds; accepted and ignored.
     static let reservedGroupKeys = ["budget", "limits"]
     /// Bounds of `release.expires_after`.
@@ -51,12 +51,29 @@ extension SpecReader {
             rollout = self.rollout(rolloutEntry.value, "rollout", over: rollout)
         }
 
+        let providers = entry("providers").map { readProviders($0.value) } ?? []
+
         guard let groupsEntry = entry("groups") else {
             problem(root, "groups", "required: a mapping of group names to what their nodes run")
             return nil
         }
-        let groups = readGroups(groupsEntry.value, defaultRollout: rollout)
-        return FleetSpec(version: Int(version), expiresAfterSeconds: expires, rollout: rollout, groups: groups)
+        var groups = readGroups(groupsEntry.value, defaultRollout: rollout)
+        let declared = providers.flatMap { $0.models.map(\.name) }
+        for index in groups.indices {
+            guard let models = groups[index].models else { continue }
+            var kept: [String] = []
+            for (position, model) in models.enumerated() {
+                if declared.contains(model) {
+                    kept.append(model)
+                } else {
+                    let have = declared.isEmpty ? "no provider declares any model" : "declared: " + declared.joined(separator: ", ")
+                    problem(line: groups[index].modelLines[position],
+                            "groups.\(groups[index].name).models[\(position)]: unknown model '\(model)' (\(have))")
+                }
+            }
+            groups[index].models = kept
+        }
+        return FleetSpec(version: Int(version), expiresAfterSeconds: expires, rollout: rollout, providers: providers, groups: groups)
     }
 
     /// The `groups:` mapping. A node may be an extra member of one group only.
@@ -143,6 +160,10 @@ extension SpecReader {
                         group.skillLines.append(line(of: skill.node))
                     }
                 }
+            case "models":
+                let models = readGroupModels(field.value, fieldPath)
+                group.models = models.map(\.value)
+                group.modelLines = models.map { line(of: $0.node) }
             case "rollout":
                 group.rollout = rollout(field.value, fieldPath, over: defaultRollout)
             default:

@@ -21,6 +21,29 @@ public enum APIErrorCode: String, Sendable, Codable, CaseIterable {
     case conflict
     case rootKeyOffline = "root_key_offline"
     case invalidSpec = "invalid_spec"
+    /// Gateway: no node has this gateway key (or it was rotated away).
+    case invalidAPIKey = "invalid_api_key"
+    /// Gateway: no provider declares this model name.
+    case modelNotFound = "model_not_found"
+    /// Gateway: the model is not in the node's group's `models:` list.
+    case modelNotAllowed = "model_not_allowed"
+    /// Gateway: `prices.yaml` has no price for the model's upstream id and no default.
+    case modelNotPriced = "model_not_priced"
+    /// Gateway: the model's provider speaks the other API (OpenAI vs Anthropic endpoints).
+    case modelWrongAPI = "model_wrong_api"
+    /// Gateway: the model's provider has no key in the vault (`flotilla secret set`).
+    case providerKeyMissing = "provider_key_missing"
+    /// No provider of that name is declared in the gateway configuration.
+    case unknownProvider = "unknown_provider"
+    /// Gateway: the provider could not be reached (connection refused, DNS, TLS).
+    case upstreamUnreachable = "upstream_unreachable"
+    /// Gateway: the provider did not answer within the first-byte or idle timeout.
+    case upstreamTimeout = "upstream_timeout"
+    /// Gateway: the provider refused the coordinator's provider key.
+    case upstreamAuthFailed = "upstream_auth_failed"
+    /// Gateway: the provider answered something the gateway does not pass on (a redirect, a
+    /// broken stream).
+    case upstreamError = "upstream_error"
     case `internal`
 
     /// The HTTP status that accompanies this code.
@@ -36,6 +59,13 @@ public enum APIErrorCode: String, Sendable, Codable, CaseIterable {
         case .nameTaken, .conflict, .rootKeyOffline: 409
         case .bodyTooLarge: 413
         case .rateLimited: 429
+        case .modelWrongAPI: 400
+        case .invalidAPIKey: 401
+        case .modelNotAllowed, .modelNotPriced: 403
+        case .modelNotFound, .unknownProvider: 404
+        case .upstreamUnreachable, .upstreamAuthFailed, .upstreamError: 502
+        case .providerKeyMissing: 503
+        case .upstreamTimeout: 504
         case .internal: 500
         }
     }

@@ -143,14 +143,23 @@ public struct NodeView: Codable, Sendable, Equatable {
     public var releaseStatus: String?
     /// The error code of a failed or rolled-back release.
     public var releaseError: String?
+    /// Gateway spend today and this calendar month (UTC), USD.
+    public var costTodayUSD: Double
+    public var costMonthUSD: Double
+    /// Id of the node's current gateway key; nil until the node has fetched one.
+    public var gatewayKeyID: String?
 
     public init(
         id: String, name: String, group: String, status: NodeStatus, enrolledAt: String, lastSeen: String?,
         arch: String?, agentVersion: String?, kernel: String?, uptimeSeconds: Double?, load1m: Double?,
         load5m: Double?, load15m: Double?, cpuPercent: Double?, memTotalBytes: Int64?, memAvailableBytes: Int64?,
         diskTotalBytes: Int64?, diskFreeBytes: Int64?, temperatureC: Double?, temperatures: [TemperatureReading],
-        certificateExpiresAt: String?, releaseVersion: Int64? = nil, releaseStatus: String? = nil, releaseError: String? = nil
+        certificateExpiresAt: String?, releaseVersion: Int64? = nil, releaseStatus: String? = nil, releaseError: String? = nil,
+        costTodayUSD: Double = 0, costMonthUSD: Double = 0, gatewayKeyID: String? = nil
     ) {
+        self.costTodayUSD = costTodayUSD
+        self.costMonthUSD = costMonthUSD
+        self.gatewayKeyID = gatewayKeyID
         self.id = id
         self.name = name
         self.group = group
@@ -196,6 +205,40 @@ public struct NodeView: Codable, Sendable, Equatable {
         case releaseVersion = "release_version"
         case releaseStatus = "release_status"
         case releaseError = "release_error"
+        case costTodayUSD = "cost_today_usd"
+        case costMonthUSD = "cost_month_usd"
+        case gatewayKeyID = "gateway_key_id"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        name = try c.decode(String.self, forKey: .name)
+        group = try c.decode(String.self, forKey: .group)
+        status = try c.decode(NodeStatus.self, forKey: .status)
+        enrolledAt = try c.decode(String.self, forKey: .enrolledAt)
+        lastSeen = try c.decodeIfPresent(String.self, forKey: .lastSeen)
+        arch = try c.decodeIfPresent(String.self, forKey: .arch)
+        agentVersion = try c.decodeIfPresent(String.self, forKey: .agentVersion)
+        kernel = try c.decodeIfPresent(String.self, forKey: .kernel)
+        uptimeSeconds = try c.decodeIfPresent(Double.self, forKey: .uptimeSeconds)
+        load1m = try c.decodeIfPresent(Double.self, forKey: .load1m)
+        load5m = try c.decodeIfPresent(Double.self, forKey: .load5m)
+        load15m = try c.decodeIfPresent(Double.self, forKey: .load15m)
+        cpuPercent = try c.decodeIfPresent(Double.self, forKey: .cpuPercent)
+        memTotalBytes = try c.decodeIfPresent(Int64.self, forKey: .memTotalBytes)
+        memAvailableBytes = try c.decodeIfPresent(Int64.self, forKey: .memAvailableBytes)
+        diskTotalBytes = try c.decodeIfPresent(Int64.self, forKey: .diskTotalBytes)
+        diskFreeBytes = try c.decodeIfPresent(Int64.self, forKey: .diskFreeBytes)
+        temperatureC = try c.decodeIfPresent(Double.self, forKey: .temperatureC)
+        temperatures = try c.decodeIfPresent([TemperatureReading].self, forKey: .temperatures) ?? []
+        certificateExpiresAt = try c.decodeIfPresent(String.self, forKey: .certificateExpiresAt)
+        releaseVersion = try c.decodeIfPresent(Int64.self, forKey: .releaseVersion)
+        releaseStatus = try c.decodeIfPresent(String.self, forKey: .releaseStatus)
+        releaseError = try c.decodeIfPresent(String.self, forKey: .releaseError)
+        costTodayUSD = try c.decodeIfPresent(Double.self, forKey: .costTodayUSD) ?? 0
+        costMonthUSD = try c.decodeIfPresent(Double.self, forKey: .costMonthUSD) ?? 0
+        gatewayKeyID = try c.decodeIfPresent(String.self, forKey: .gatewayKeyID)
     }
 
     /// Encodes nil readings as JSON `null` rather than omitting them, so `--json` consumers can rely
@@ -226,5 +269,8 @@ public struct NodeView: Codable, Sendable, Equatable {
         try c.encode(releaseVersion, forKey: .releaseVersion)
         try c.encode(releaseStatus, forKey: .releaseStatus)
         try c.encode(releaseError, forKey: .releaseError)
+        try c.encode(costTodayUSD, forKey: .costTodayUSD)
+        try c.encode(costMonthUSD, forKey: .costMonthUSD)
+        try c.encode(gatewayKeyID, forKey: .gatewayKeyID)
     }
 }

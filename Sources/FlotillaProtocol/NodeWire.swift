@@ -31,11 +31,14 @@ public struct EnrollResponse: Codable, Sendable, Equatable {
     public var caPEM: String
     public var certificateExpiresAt: String
     public var heartbeatIntervalSeconds: Int
+    /// The node's LLM gateway key, shown this once (the agent stores it as `gateway.key`, 0600).
+    public var gatewayKey: String?
 
     public init(
         nodeID: String, name: String, group: String, status: NodeAdminState, certificatePEM: String,
-        caPEM: String, certificateExpiresAt: String, heartbeatIntervalSeconds: Int
+        caPEM: String, certificateExpiresAt: String, heartbeatIntervalSeconds: Int, gatewayKey: String? = nil
     ) {
+        self.gatewayKey = gatewayKey
         self.nodeID = nodeID
         self.name = name
         self.group = group
@@ -53,6 +56,7 @@ public struct EnrollResponse: Codable, Sendable, Equatable {
         case caPEM = "ca_pem"
         case certificateExpiresAt = "certificate_expires_at"
         case heartbeatIntervalSeconds = "heartbeat_interval_seconds"
+        case gatewayKey = "gateway_key"
     }
 }
 
@@ -114,8 +118,12 @@ public struct HeartbeatResponse: Codable, Sendable, Equatable {
     public var heartbeatIntervalSeconds: Int
     public var renewCertificate: Bool
     public var serverTime: String
+    /// Id of the node's current gateway key, `null` when it has none: an agent whose
+    /// `gateway.key` has another id (or none) fetches a new key from `POST /v1/gateway-key`.
+    public var gatewayKeyID: String?
 
-    public init(status: NodeAdminState, heartbeatIntervalSeconds: Int, renewCertificate: Bool, serverTime: String) {
+    public init(status: NodeAdminState, heartbeatIntervalSeconds: Int, renewCertificate: Bool, serverTime: String, gatewayKeyID: String? = nil) {
+        self.gatewayKeyID = gatewayKeyID
         self.status = status
         self.heartbeatIntervalSeconds = heartbeatIntervalSeconds
         self.renewCertificate = renewCertificate
@@ -127,6 +135,18 @@ public struct HeartbeatResponse: Codable, Sendable, Equatable {
         case heartbeatIntervalSeconds = "heartbeat_interval_seconds"
         case renewCertificate = "renew_certificate"
         case serverTime = "server_time"
+        case gatewayKeyID = "gateway_key_id"
+    }
+
+    /// Writes `gateway_key_id` as `null` rather than leaving it out: absent means a coordinator
+    /// without a gateway, null means "no key yet, fetch one".
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(status, forKey: .status)
+        try c.encode(heartbeatIntervalSeconds, forKey: .heartbeatIntervalSeconds)
+        try c.encode(renewCertificate, forKey: .renewCertificate)
+        try c.encode(serverTime, forKey: .serverTime)
+        try c.encode(gatewayKeyID, forKey: .gatewayKeyID)
     }
 }
 

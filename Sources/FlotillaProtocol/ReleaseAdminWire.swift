@@ -88,15 +88,19 @@ public struct PublishRequest: Codable, Sendable, Equatable {
     /// How long the signed manifests stay valid.
     public var expiresAfterSeconds: Int64
     public var groups: [PublishGroup]
+    /// The gateway configuration (providers, prices, group model lists); nil leaves the
+    /// coordinator's as it is.
+    public var gateway: GatewaySpec?
 
-    public init(dryRun: Bool, expiresAfterSeconds: Int64 = 30 * 86_400, groups: [PublishGroup]) {
+    public init(dryRun: Bool, expiresAfterSeconds: Int64 = 30 * 86_400, groups: [PublishGroup], gateway: GatewaySpec? = nil) {
         self.dryRun = dryRun
         self.expiresAfterSeconds = expiresAfterSeconds
         self.groups = groups
+        self.gateway = gateway
     }
 
     enum CodingKeys: String, CodingKey {
-        case groups
+        case groups, gateway
         case dryRun = "dry_run"
         case expiresAfterSeconds = "expires_after_seconds"
     }
@@ -148,14 +152,17 @@ public struct PublishResponse: Codable, Sendable, Equatable {
     public var groups: [GroupPlan]
     /// Nil for a dry run or when nothing changed.
     public var releaseVersion: Int64?
+    /// What changes in the gateway configuration; nil when the request carried none.
+    public var gateway: GatewayPlan?
 
-    public init(groups: [GroupPlan], releaseVersion: Int64?) {
+    public init(groups: [GroupPlan], releaseVersion: Int64?, gateway: GatewayPlan? = nil) {
         self.groups = groups
         self.releaseVersion = releaseVersion
+        self.gateway = gateway
     }
 
     enum CodingKeys: String, CodingKey {
-        case groups
+        case groups, gateway
         case releaseVersion = "release_version"
     }
 }

@@ -48,6 +48,22 @@ import Testing
         #expect(Format.number(3) == "3.0")
     }
 
+    @Test func dollarsKeepSmallSpendVisible() {
+        #expect(Format.usd(0) == "$0")
+        #expect(Format.usd(12.345) == "$12.35")
+        #expect(Format.usd(0.0421) == "$0.0421")
+        #expect(Format.usd(0.0000075) == "$0.000008")
+    }
+
+    @Test func byteSizes() {
+        #expect(ByteSize.parse("4MiB") == 4 * 1024 * 1024)
+        #expect(ByteSize.parse("512KiB") == 512 * 1024)
+        #expect(ByteSize.parse("1024") == 1024)
+        #expect(ByteSize.parse("4M") == 4 * 1024 * 1024)
+        #expect(ByteSize.parse("four") == nil)
+        #expect(ByteSize.parse("-1MiB") == nil)
+    }
+
     @Test func textTableAlignsColumns() {
         var table = TextTable(headers: ["A", "LONGER", "Z"])
         table.add(["xxx", "y", "end"])

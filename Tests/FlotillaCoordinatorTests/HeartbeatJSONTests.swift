@@ -7,10 +7,11 @@ import Testing
 
 /// The hand-written hot-path JSON must decode to the same values JSONEncoder would produce.
 @Suite struct HeartbeatJSONTests {
-    @Test(arguments: [true, false])
-    func responseDecodesToTheSameValue(renew: Bool) throws {
+    @Test(arguments: [(true, "5b9c0f2e7a1d3c4b"), (false, nil)] as [(Bool, String?)])
+    func responseDecodesToTheSameValue(renew: Bool, keyID: String?) throws {
         let response = HeartbeatResponse(
-            status: .active, heartbeatIntervalSeconds: 15, renewCertificate: renew, serverTime: "2026-11-24T18:00:00Z"
+            status: .active, heartbeatIntervalSeconds: 15, renewCertificate: renew, serverTime: "2026-11-24T18:00:00Z",
+            gatewayKeyID: keyID
         )
         let buffer = HeartbeatJSON.response(response)
         let decoded = try JSONDecoder().decode(HeartbeatResponse.self, from: Data(buffer.readableBytesView))

@@ -120,7 +120,6 @@ import Testing
     @Test func reservedKeysAreTolerated() throws {
         let fleet = try TemporaryFleet(spec: """
             version: 1
-            providers: {openai: {api_base: "https://example.invalid/v1"}}
             budgets: {monthly_tokens: 1000000}
             limits: {rpm: 60}
             groups:

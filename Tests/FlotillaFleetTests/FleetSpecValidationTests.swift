@@ -61,12 +61,12 @@ import Testing
 
     @Test func unknownTopLevelKey() throws {
         try Self.expectProblem("version: 1\nrelease: {expires_after: 1d}\nrollouts: {canary: 1}\ngroups: {}\n", line: 3,
-                               "rollouts: unknown key 'rollouts' (expected one of: version, release, rollout, groups)")
+                               "rollouts: unknown key 'rollouts' (expected one of: version, release, rollout, providers, groups)")
     }
 
     @Test func unknownGroupKey() throws {
         try Self.expectProblem("version: 1\ngroups:\n  demo:\n    skills: [greeter]\n    skill: [node-health]\n", line: 5,
-                               "groups.demo.skill: unknown key 'skill' (expected one of: members, runtime, config, skills, rollout)")
+                               "groups.demo.skill: unknown key 'skill' (expected one of: members, runtime, config, skills, models, rollout)")
     }
 
     @Test func unknownRolloutKey() throws {

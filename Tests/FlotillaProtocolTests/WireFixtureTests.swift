@@ -64,6 +64,7 @@ import Testing
         #expect(response.caPEM == "-----BEGIN CERTIFICATE-----\nMIIBfzCCASWgAwIBAgIUY2E=\n-----END CERTIFICATE-----\n")
         #expect(response.certificateExpiresAt == "2026-12-24T18:00:00Z")
         #expect(response.heartbeatIntervalSeconds == 15)
+        #expect(response.gatewayKey == "flt_gw_6Jq3tV0lX9cB2nR8kP1wZ4yH7sD5fG0aE3uM6iO9eQ2")
         try Self.expectRoundTrip(response, "enroll-response.json")
     }
 
@@ -101,7 +102,8 @@ import Testing
     @Test func heartbeatResponse() throws {
         let response = try Self.decode(HeartbeatResponse.self, "heartbeat-response.json")
         #expect(response == HeartbeatResponse(
-            status: .active, heartbeatIntervalSeconds: 15, renewCertificate: true, serverTime: "2026-11-24T18:00:00Z"
+            status: .active, heartbeatIntervalSeconds: 15, renewCertificate: true, serverTime: "2026-11-24T18:00:00Z",
+            gatewayKeyID: "5b9c0f2e7a1d3c4b"
         ))
         try Self.expectRoundTrip(response, "heartbeat-response.json")
     }

@@ -44,6 +44,10 @@ public final class AdminClient: Sendable {
         return try decode(T.self, from: try await send(.POST, path, body: data))
     }
 
+    public func put<T: Decodable>(_ path: String, body: some Encodable, as type: T.Type) async throws -> T {
+        try decode(T.self, from: try await send(.PUT, path, body: try JSONEncoder().encode(body)))
+    }
+
     public func delete(_ path: String) async throws {
         _ = try await send(.DELETE, path, body: nil)
     }

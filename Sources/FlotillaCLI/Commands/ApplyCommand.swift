@@ -27,9 +27,15 @@ struct PlanCommand: AsyncParsableCommand {
             print(try JSONOutput.string(result))
             return
         }
-        PlanOutput.print(result.groups)
+        PlanOutput.print(result.groups, gateway: result.gateway)
         let changed = result.groups.filter(\.changed).count
-        print(changed == 0 ? "No changes." : "\(changed) group(s) would get a new release. Run `flotilla apply \(directory)` to publish.")
+        let gatewayChanged = result.gateway?.changed == true
+        if changed == 0 && !gatewayChanged {
+            print("No changes.")
+        } else {
+            let parts = (changed > 0 ? ["\(changed) group(s) would get a new release"] : []) + (gatewayChanged ? ["the gateway configuration would change"] : [])
+            print(parts.joined(separator: " and ").prefix(1).uppercased() + parts.joined(separator: " and ").dropFirst() + ". Run `flotilla apply \(directory)` to publish.")
+        }
     }
 }
 
@@ -56,8 +62,8 @@ struct ApplyCommand: AsyncParsableCommand {
         let fleet = try FleetLoading.load(directory)
         try await AdminClient.with(try connection.resolve()) { client in
             let plan = try await client.post("/admin/v1/releases", body: fleet.publishRequest(dryRun: true), as: PublishResponse.self)
-            PlanOutput.print(plan.groups)
-            guard plan.groups.contains(where: \.changed) else {
+            PlanOutput.print(plan.groups, gateway: plan.gateway)
+            guard plan.groups.contains(where: \.changed) || plan.gateway?.changed == true else {
                 print("No changes; nothing published.")
                 return
             }
@@ -70,8 +76,9 @@ struct ApplyCommand: AsyncParsableCommand {
                 }
             }
             let result = try await client.post("/admin/v1/releases", body: fleet.publishRequest(dryRun: false), as: PublishResponse.self)
+            if result.gateway?.changed == true { print("Gateway configuration updated.") }
             guard let version = result.releaseVersion else {
-                print("No changes; nothing published.")
+                if result.gateway?.changed != true { print("No changes; nothing published.") }
                 return
             }
             print("Published release \(version).")
@@ -100,7 +107,35 @@ enum FleetLoading {
 
 /// Renders plans.
 enum PlanOutput {
-    static func print(_ groups: [GroupPlan]) {
+    static func print(_ groups: [GroupPlan], gateway: GatewayPlan? = nil) {
+        printGroups(groups)
+        if let gateway { print(gateway) }
+    }
+
+    static func print(_ gateway: GatewayPlan) {
+        let prices = gateway.priceVersion.map { "prices v\($0)" } ?? "no prices"
+        guard gateway.changed else {
+            Swift.print("gateway (\(prices)): no changes")
+            for warning in gateway.warnings { Swift.print("  ! \(warning)") }
+            return
+        }
+        Swift.print("gateway:")
+        for name in gateway.providersAdded { Swift.print("  + provider \(name)") }
+        for name in gateway.providersChanged { Swift.print("  ~ provider \(name)") }
+        for name in gateway.providersRemoved { Swift.print("  - provider \(name)") }
+        for name in gateway.modelsAdded { Swift.print("  + model \(name)") }
+        for name in gateway.modelsChanged { Swift.print("  ~ model \(name)") }
+        for name in gateway.modelsRemoved { Swift.print("  - model \(name)") }
+        for name in gateway.groupsChanged { Swift.print("  ~ models of group \(name)") }
+        if gateway.currentPriceVersion != gateway.priceVersion {
+            let from = gateway.currentPriceVersion.map { "v\($0)" } ?? "none"
+            let to = gateway.priceVersion.map { "v\($0)" } ?? "none"
+            Swift.print("  ~ prices \(from) -> \(to)")
+        }
+        for warning in gateway.warnings { Swift.print("  ! \(warning)") }
+    }
+
+    static func printGroups(_ groups: [GroupPlan]) {
         for group in groups {
             let current = group.currentVersion.map { "release \($0)" } ?? "no release yet"
             guard group.changed else {

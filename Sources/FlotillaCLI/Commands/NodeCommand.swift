@@ -8,7 +8,7 @@ struct NodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "node",
         abstract: "Inspect, approve or revoke one node.",
-        subcommands: [Show.self, Approve.self, Revoke.self]
+        subcommands: [Show.self, Approve.self, Revoke.self, RotateKey.self]
     )
 
     struct Show: AsyncParsableCommand {
@@ -19,10 +19,32 @@ struct NodeCommand: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func run() async throws {
-            let node = try await AdminClient.with(try connection.resolve()) { client in
-                try await client.get("/admin/v1/nodes/\(try PathSegment.encode(name))", as: NodeView.self)
+            let (node, spend) = try await AdminClient.with(try connection.resolve()) { client in
+                let node = try await client.get("/admin/v1/nodes/\(try PathSegment.encode(name))", as: NodeView.self)
+                let from = Timestamps.rfc3339(Self.startOfMonth(Date()))
+                let spend = try await client.get(
+                    "/admin/v1/usage?by=model&node=\(try PathSegment.encode(name))&from=\(try PathSegment.encode(from))", as: UsageReport.self
+                )
+                return (node, spend)
             }
-            print(json ? try JSONOutput.string(node) : Self.describe(node))
+            print(json ? try JSONOutput.string(node) : Self.describe(node) + "\n\n" + Self.spend(spend))
+        }
+
+        /// Midnight UTC on the first of `date`'s month.
+        static func startOfMonth(_ date: Date) -> Date {
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = TimeZone(identifier: "UTC")!
+            return calendar.date(from: calendar.dateComponents([.year, .month], from: date)) ?? date
+        }
+
+        /// The node's gateway spend this month by model.
+        static func spend(_ report: UsageReport) -> String {
+            guard !report.rows.isEmpty else { return "Gateway spend this month (UTC): none" }
+            var table = TextTable(headers: ["MODEL", "CALLS", "INPUT", "OUTPUT", "COST USD"])
+            for row in report.rows + [report.total] {
+                table.add([row.key, String(row.calls), String(row.inputTokens), String(row.outputTokens), Format.usd(row.costUSD)])
+            }
+            return "Gateway spend this month (UTC) by model\n" + table.render()
         }
 
         static func describe(_ n: NodeView, now: Date = Date()) -> String {
@@ -30,6 +52,8 @@ struct NodeCommand: AsyncParsableCommand {
                 ("Name", n.name), ("ID", n.id), ("Group", n.group), ("Status", n.status.rawValue),
                 ("Last seen", n.lastSeen.map { "\($0) (\(Format.relative(Timestamps.parse($0), now: now)))" } ?? "never"),
                 ("Enrolled", n.enrolledAt), ("Certificate expires", n.certificateExpiresAt ?? "-"), ("Release", NodesCommand.release(n)),
+                ("Gateway key", n.gatewayKeyID.map { "id \($0)" } ?? "none (the node fetches one with its next heartbeat)"),
+                ("Cost today", Format.usd(n.costTodayUSD)), ("Cost this month", Format.usd(n.costMonthUSD)),
                 ("Agent version", n.agentVersion ?? "-"), ("Arch", n.arch ?? "-"), ("Kernel", n.kernel ?? "-"),
                 ("Uptime", n.uptimeSeconds.map { Format.relative(now.addingTimeInterval(-$0), now: now).replacingOccurrences(of: " ago", with: "") } ?? "-"),
                 ("Load", [n.load1m, n.load5m, n.load15m].map { Format.number($0, decimals: 2) }.joined(separator: " ")),
@@ -59,6 +83,23 @@ struct NodeCommand: AsyncParsableCommand {
                 try await client.post("/admin/v1/nodes/\(try PathSegment.encode(name))/approve", body: EmptyResponse?.none, as: NodeView.self)
             }
             print("Node \(node.name) approved (status \(node.status.rawValue)).")
+        }
+    }
+
+    struct RotateKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-key",
+            abstract: "Rotate a node's gateway key: the old key stops working now; the node fetches a new one with its next heartbeat."
+        )
+
+        @Argument var name: String
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            let node = try await AdminClient.with(try connection.resolve()) { client in
+                try await client.post("/admin/v1/nodes/\(try PathSegment.encode(name))/rotate-key", body: EmptyResponse?.none, as: NodeView.self)
+            }
+            print("Gateway key of \(node.name) rotated: the old key no longer works; the node fetches its new key with its next heartbeat.")
         }
     }
 

@@ -35,6 +35,21 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Threads serving sockets and TLS (default: half the CPU cores, at least 1).")
     var eventLoopThreads: Int?
 
+    @Option(help: "Largest request body the LLM gateway accepts, e.g. 4MiB or 512KiB.")
+    var gatewayMaxBody: String = "4MiB"
+
+    @Option(help: "Gateway: time to connect to a provider.")
+    var upstreamConnectTimeout: String = "10s"
+
+    @Option(help: "Gateway: time from sending a request to the provider's response headers.")
+    var upstreamFirstByteTimeout: String = "600s"
+
+    @Option(help: "Gateway: the longest silence from a provider, before or during its answer.")
+    var upstreamIdleTimeout: String = "600s"
+
+    @Option(help: "Gateway: a PEM file of CA certificates to trust for providers besides the system's; repeat for several.")
+    var upstreamCa: [String] = []
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -64,6 +79,21 @@ struct ServeCommand: AsyncParsableCommand {
             dataDirectory: directory, listenHost: host, listenPort: port, hostnames: hostnames, advertiseURL: advertiseURL,
             heartbeatInterval: interval, retention: retentionSeconds, nodeCertificateValidity: validity
         )
+        guard let maxBody = ByteSize.parse(gatewayMaxBody), (1024...(256 * 1024 * 1024)).contains(maxBody) else {
+            throw ValidationError("--gateway-max-body must be a size between 1KiB and 256MiB, e.g. 4MiB")
+        }
+        var timeouts: [Double] = []
+        for (flag, text) in [("--upstream-connect-timeout", upstreamConnectTimeout), ("--upstream-first-byte-timeout", upstreamFirstByteTimeout),
+                             ("--upstream-idle-timeout", upstreamIdleTimeout)] {
+            guard let seconds = DurationParser.seconds(text), seconds > 0 else { throw ValidationError("\(flag) must be a duration, e.g. 30s") }
+            timeouts.append(seconds)
+        }
+        configuration.gateway = GatewaySettings(
+            maxBodyBytes: maxBody,
+            timeouts: UpstreamTimeouts(connect: .milliseconds(Int64(timeouts[0] * 1000)), firstByte: .milliseconds(Int64(timeouts[1] * 1000)),
+                                       idle: .milliseconds(Int64(timeouts[2] * 1000)))
+        )
+        configuration.upstreamCAFiles = upstreamCa
         if let eventLoopThreads {
             guard (1...256).contains(eventLoopThreads) else { throw ValidationError("--event-loop-threads must be 1...256") }
             configuration.eventLoopThreads = eventLoopThreads

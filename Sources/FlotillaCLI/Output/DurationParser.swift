@@ -28,3 +28,16 @@ public enum DurationParser {
         return total
     }
 }
+
+/// Byte sizes: `4MiB`, `512KiB`, `1048576`, also `4M`/`4MB` (binary units throughout).
+enum ByteSize {
+    static func parse(_ text: String) -> Int? {
+        let units: [(String, Int)] = [("KiB", 1024), ("MiB", 1 << 20), ("GiB", 1 << 30), ("KB", 1024), ("MB", 1 << 20), ("GB", 1 << 30),
+                                      ("K", 1024), ("M", 1 << 20), ("G", 1 << 30), ("B", 1)]
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            guard let number = Int(text.dropLast(suffix.count)), number >= 0 else { return nil }
+            return number * factor
+        }
+        return Int(text)
+    }
+}

@@ -33,6 +33,14 @@ public enum Format {
         return String(format: "%.\(decimals)f", value)
     }
 
+    /// `$12.34`, `$0.0421`, `$0.000015`, `$0`: enough digits that small spend is not shown as 0.
+    public static func usd(_ value: Double) -> String {
+        if value == 0 { return "$0" }
+        if value >= 1 { return String(format: "$%.2f", value) }
+        if value >= 0.01 { return String(format: "$%.4f", value) }
+        return String(format: "$%.6f", value)
+    }
+
     /// Memory as used share of total: `52% of 7.6G`.
     public static func memory(total: Int64?, available: Int64?) -> String {
         guard let total, total > 0 else { return "-" }

@@ -15,10 +15,10 @@ struct AdminAPI {
         group.post("tokens") { request, _ in try await createToken(request) }
         group.get("tokens") { _, _ in try listTokens() }
         group.delete("tokens/:id") { _, context in try revokeToken(context) }
-        group.get("nodes") { request, _ in try listNodes(request) }
-        group.get("nodes/:name") { _, context in try showNode(context) }
-        group.post("nodes/:name/approve") { _, context in try setState(context, .active) }
-        group.post("nodes/:name/revoke") { _, context in try setState(context, .revoked) }
+        group.get("nodes") { request, _ in try await listNodes(request) }
+        group.get("nodes/:name") { _, context in try await showNode(context) }
+        group.post("nodes/:name/approve") { _, context in try await setState(context, .active) }
+        group.post("nodes/:name/revoke") { _, context in try await setState(context, .revoked) }
     }
 
     func createToken(_ request: Request) async throws(CoordinatorError) -> Response {
@@ -62,29 +62,42 @@ struct AdminAPI {
         return Response(status: .noContent)
     }
 
-    func listNodes(_ request: Request) throws(CoordinatorError) -> Response {
+    func listNodes(_ request: Request) async throws(CoordinatorError) -> Response {
         let group = request.uri.queryParameters.get("group")
-        let views = try services.store.nodeViews(group: group, now: Date(), interval: services.heartbeatInterval)
-        return try encode(views, status: .ok)
+        return try encode(try await views(group: group, name: nil), status: .ok)
     }
 
-    func showNode(_ context: CoordinatorRequestContext) throws(CoordinatorError) -> Response {
+    func showNode(_ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         guard let name = context.parameters.get("name") else { throw .invalidRequest("missing node name") }
-        guard let view = try services.store.nodeViews(group: nil, name: name, now: Date(), interval: services.heartbeatInterval).first else {
-            throw .notFound("no node named \(name)")
-        }
+        return try await nodeView(name: name)
+    }
+
+    /// One node's view as a response, or `not_found`.
+    func nodeView(name: String) async throws(CoordinatorError) -> Response {
+        guard let view = try await views(group: nil, name: name).first else { throw .notFound("no node named \(name)") }
         return try encode(view, status: .ok)
     }
 
-    func setState(_ context: CoordinatorRequestContext, _ state: NodeAdminState) throws(CoordinatorError) -> Response {
+    /// Node views with their latest state, gateway spend (UTC day and month) and key id.
+    func views(group: String?, name: String?) async throws(CoordinatorError) -> [NodeView] {
+        let now = Date()
+        var views = try services.store.nodeViews(group: group, name: name, now: now, interval: services.heartbeatInterval)
+        let spend = try await services.ledger.nodeSpend(today: now)
+        for index in views.indices {
+            let node = spend[views[index].id] ?? NodeSpend()
+            views[index].costTodayUSD = Double(node.todayNanos) / 1e9
+            views[index].costMonthUSD = Double(node.monthNanos) / 1e9
+            views[index].gatewayKeyID = services.nodeKeys.keyID(nodeID: views[index].id)
+        }
+        return views
+    }
+
+    func setState(_ context: CoordinatorRequestContext, _ state: NodeAdminState) async throws(CoordinatorError) -> Response {
         guard let name = context.parameters.get("name") else { throw .invalidRequest("missing node name") }
         let node = try services.store.setAdminState(name: name, to: state, at: Date())
         services.directory.publish(node)
         services.logger.notice("node state changed", metadata: ["node": "\(name)", "state": "\(state.rawValue)"])
-        guard let view = try services.store.nodeViews(group: nil, name: name, now: Date(), interval: services.heartbeatInterval).first else {
-            throw .notFound("no node named \(name)")
-        }
-        return try encode(view, status: .ok)
+        return try await nodeView(name: name)
     }
 
     private func encode(_ value: some Encodable, status: HTTPResponse.Status) throws(CoordinatorError) -> Response {

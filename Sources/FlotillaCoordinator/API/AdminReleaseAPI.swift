@@ -24,7 +24,10 @@ struct AdminReleaseAPI {
 
     func publish(_ request: Request) async throws(CoordinatorError) -> Response {
         let body = try await JSONBody.decode(PublishRequest.self, from: request, limit: WireLimits.publishBodyBytes)
-        let result = try services.releases.publish(body)
+        let keysSet = Set(try await services.vault.listSecrets().map(\.provider))
+        let result = try services.releases.publish(
+            body, gateway: ReleaseService.GatewayPublishing(service: services.gatewayConfig, keysSet: keysSet)
+        )
         services.rollouts.poke()
         return try encode(result, status: result.releaseVersion == nil ? .ok : .created)
     }

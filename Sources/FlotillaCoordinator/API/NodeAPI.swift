@@ -5,14 +5,18 @@ import HTTPTypes
 import Hummingbird
 import Logging
 
-/// The endpoints boards call: enrollment (TLS + token), heartbeats and renewal (mutual TLS).
+/// The endpoints boards call: enrollment (TLS + token), heartbeats, renewal and their gateway
+/// key (mutual TLS, authenticated by `NodeAuthMiddleware`).
 struct NodeAPI {
     let services: CoordinatorServices
 
     func addRoutes(to router: Router<CoordinatorRequestContext>) {
         router.post("/v1/enroll") { request, context in try await enroll(request, context) }
-        router.post("/v1/heartbeat") { request, context in try await heartbeat(request, context) }
-        router.post("/v1/renew") { request, context in try await renew(request, context) }
+        let nodes = router.group().add(middleware: NodeAuthMiddleware(services: services))
+        nodes.post("/v1/heartbeat") { request, context in try await heartbeat(request, context) }
+        nodes.post("/v1/gateway-key") { _, context in try await gatewayKey(context) }
+        router.group().add(middleware: NodeAuthMiddleware(services: services, allowPending: true))
+            .post("/v1/renew") { request, context in try await renew(request, context) }
     }
 
     func enroll(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
@@ -23,8 +27,9 @@ struct NodeAPI {
         guard !body.token.isEmpty else { throw CoordinatorError(.tokenInvalid, "enrollment token is empty") }
         let now = Date()
         let nodeID = UUID().uuidString.lowercased()
+        let gatewayKey = NodeKeyService.make(nodeID: nodeID, now: now)
         let (node, issued) = try services.store.enroll(
-            tokenHash: Secrets.hash(body.token), name: body.name, nodeID: nodeID, now: now
+            tokenHash: Secrets.hash(body.token), name: body.name, nodeID: nodeID, now: now, gatewayKey: gatewayKey.record
         ) { (id: String) throws(CoordinatorError) -> IssuedCertificate in
             let certificate = try services.ca.issueNodeCertificate(
                 csrPEM: body.csrPEM, nodeID: id, validity: services.nodeCertificateValidity, now: now
@@ -36,6 +41,7 @@ struct NodeAPI {
             }
         }
         services.directory.publish(node)
+        services.nodeKeys.publish(gatewayKey.record)
         services.logger.info(
             "node enrolled",
             metadata: ["node": "\(node.name)", "id": "\(node.id)", "group": "\(node.group)", "state": "\(node.adminState.rawValue)", "from": "\(context.remoteAddress)"]
@@ -44,14 +50,14 @@ struct NodeAPI {
             nodeID: node.id, name: node.name, group: node.group, status: node.adminState,
             certificatePEM: issued.pem, caPEM: services.ca.certificatePEM,
             certificateExpiresAt: Timestamps.rfc3339(issued.expiresAt),
-            heartbeatIntervalSeconds: Int(services.heartbeatInterval)
+            heartbeatIntervalSeconds: Int(services.heartbeatInterval), gatewayKey: gatewayKey.key
         )
         return try encode(response, status: .created)
     }
 
     func heartbeat(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let now = Date()
-        let (identity, _) = try await services.authenticateNode(context, now: now, allowPending: false)
+        let node = try context.requireNode()
         let body = try await JSONBody.collect(request, limit: WireLimits.nodeBodyBytes)
         let readings: HeartbeatRequest
         if let fast = HeartbeatDecoder.decode(Array(body.readableBytesView)) {
@@ -60,10 +66,11 @@ struct NodeAPI {
             readings = try JSONBody.decode(HeartbeatRequest.self, from: body)
         }
         try HeartbeatValidation.validate(readings)
-        try await services.writer.submit(nodeID: identity.nodeID, readings: readings)
+        try await services.writer.submit(nodeID: node.id, readings: readings)
         let response = HeartbeatResponse(
             status: .active, heartbeatIntervalSeconds: Int(services.heartbeatInterval),
-            renewCertificate: identity.shouldRenew(at: now), serverTime: HeartbeatJSON.serverTime(now)
+            renewCertificate: node.certificate?.shouldRenew(at: now) ?? false, serverTime: HeartbeatJSON.serverTime(now),
+            gatewayKeyID: services.nodeKeys.keyID(nodeID: node.id)
         )
         return Response(
             status: .ok, headers: [.contentType: "application/json"],
@@ -73,10 +80,10 @@ struct NodeAPI {
 
     func renew(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let now = Date()
-        let (identity, node) = try await services.authenticateNode(context, now: now, allowPending: true)
+        let node = try context.requireNode().record
         let body = try await JSONBody.decode(RenewRequest.self, from: request, limit: WireLimits.nodeBodyBytes)
         let certificate = try services.ca.issueNodeCertificate(
-            csrPEM: body.csrPEM, nodeID: identity.nodeID, validity: services.nodeCertificateValidity, now: now
+            csrPEM: body.csrPEM, nodeID: node.id, validity: services.nodeCertificateValidity, now: now
         )
         try services.store.setCertificateExpiry(nodeID: node.id, certificate.notValidAfter)
         var updated = node
@@ -90,6 +97,15 @@ struct NodeAPI {
             caPEM: services.ca.certificatePEM
         )
         return try encode(response, status: .ok)
+    }
+
+    /// A new gateway key for the calling node (its first, after a rotation, or when it lost its
+    /// copy). Only over mutual TLS: a gateway key cannot mint keys.
+    func gatewayKey(_ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
+        let node = try context.requireNode()
+        let issued = try await services.nodeKeys.issue(nodeID: node.id)
+        services.logger.info("gateway key issued", metadata: ["node": "\(node.record.name)", "key_id": "\(issued.record.keyID)"])
+        return try encode(GatewayKeyResponse(gatewayKey: issued.key, gatewayKeyID: issued.record.keyID), status: .ok)
     }
 
     private func encode(_ value: some Encodable, status: HTTPResponse.Status) throws(CoordinatorError) -> Response {

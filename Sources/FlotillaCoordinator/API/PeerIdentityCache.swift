@@ -20,10 +20,12 @@ struct PeerIdentity: Sendable {
 }
 
 /// Verifies each connection's client certificate against the fleet CA once, and remembers the
-/// result until the connection closes, so keep-alive heartbeats do not re-parse certificates.
+/// result (including "no certificate") until the connection closes, so keep-alive requests do
+/// not re-parse certificates.
 final class PeerIdentityCache: Sendable {
     private let ca: CertificateAuthority
-    private let identities = Mutex<[ObjectIdentifier: PeerIdentity]>([:])
+    /// A connection's verified identity, or nil when it presented no certificate.
+    private let identities = Mutex<[ObjectIdentifier: PeerIdentity?]>([:])
 
     init(ca: CertificateAuthority) {
         self.ca = ca
@@ -31,21 +33,27 @@ final class PeerIdentityCache: Sendable {
 
     /// The verified identity of `channel`'s peer, or a `client_certificate_required` error.
     func identity(of channel: any Channel, now: Date = Date()) async throws(CoordinatorError) -> PeerIdentity {
+        guard let identity = try await identityIfPresented(by: channel, now: now) else {
+            throw CoordinatorError(.clientCertificateRequired, "this endpoint needs the node's client certificate (mutual TLS)")
+        }
+        return identity
+    }
+
+    /// The verified identity of `channel`'s peer; nil when it presented no certificate (or the
+    /// connection is not TLS); an error when the certificate it presented is not valid.
+    func identityIfPresented(by channel: any Channel, now: Date = Date()) async throws(CoordinatorError) -> PeerIdentity? {
         let key = ObjectIdentifier(channel)
         if let cached = identities.withLock({ $0[key] }) {
+            guard let cached else { return nil }
             guard now <= cached.notValidAfter else {
                 throw CoordinatorError(.clientCertificateRequired, "client certificate expired; enroll the node again")
             }
             return cached
         }
-        let peer: NIOSSLCertificate?
-        do {
-            peer = try await channel.nioSSL_peerCertificate().get()
-        } catch {
-            throw CoordinatorError(.clientCertificateRequired, "this endpoint needs a TLS client certificate")
-        }
+        let peer = try? await channel.nioSSL_peerCertificate().get()
         guard let peer else {
-            throw CoordinatorError(.clientCertificateRequired, "this endpoint needs the node's client certificate (mutual TLS)")
+            remember(nil, for: channel)
+            return nil
         }
         let certificate: Certificate
         do {
@@ -57,10 +65,21 @@ final class PeerIdentityCache: Sendable {
         let identity = PeerIdentity(
             nodeID: nodeID, notValidBefore: certificate.notValidBefore, notValidAfter: certificate.notValidAfter
         )
-        identities.withLock { $0[key] = identity }
-        channel.closeFuture.whenComplete { [weak self] _ in
-            _ = self?.identities.withLock { $0.removeValue(forKey: key) }
-        }
+        remember(identity, for: channel)
         return identity
+    }
+
+    private func remember(_ identity: PeerIdentity?, for channel: any Channel) {
+        let key = ObjectIdentifier(channel)
+        let isNew = identities.withLock { map in
+            let isNew = map.index(forKey: key) == nil
+            map[key] = .some(identity)
+            return isNew
+        }
+        if isNew {
+            channel.closeFuture.whenComplete { [weak self] _ in
+                _ = self?.identities.withLock { $0.removeValue(forKey: key) }
+            }
+        }
     }
 }

@@ -13,19 +13,19 @@ struct ReleaseAPI {
     static let maxWaitSeconds = 60.0
 
     func addRoutes(to router: Router<CoordinatorRequestContext>) {
-        router.get("/v1/trust") { _, context in try await trust(context) }
-        router.get("/v1/release") { request, context in try await release(request, context) }
-        router.get("/v1/blobs/:sha256") { _, context in try await blob(context) }
-        router.post("/v1/release/report") { request, context in try await report(request, context) }
+        let nodes = router.group().add(middleware: NodeAuthMiddleware(services: services))
+        nodes.get("/v1/trust") { _, _ in try trust() }
+        nodes.get("/v1/release") { request, context in try await release(request, context) }
+        nodes.get("/v1/blobs/:sha256") { _, context in try blob(context) }
+        nodes.post("/v1/release/report") { request, context in try await report(request, context) }
     }
 
-    func trust(_ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
-        _ = try await services.authenticateNode(context, now: Date(), allowPending: false)
+    func trust() throws(CoordinatorError) -> Response {
         return Self.bytes(try services.releases.trust.trustResponseBody(), contentType: "application/json")
     }
 
     func release(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
-        let (_, node) = try await services.authenticateNode(context, now: Date(), allowPending: false)
+        let node = try context.requireNode().record
         let seen = request.uri.queryParameters.get("seen") ?? ""
         guard seen.isEmpty || Self.isHexDigest(seen) else { throw .invalidRequest("seen must be a SHA-256 in hex") }
         var wait = 0.0
@@ -42,8 +42,8 @@ struct ReleaseAPI {
         return response
     }
 
-    func blob(_ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
-        let (_, node) = try await services.authenticateNode(context, now: Date(), allowPending: false)
+    func blob(_ context: CoordinatorRequestContext) throws(CoordinatorError) -> Response {
+        let node = try context.requireNode().record
         guard let sha = context.parameters.get("sha256"), Self.isHexDigest(sha) else {
             throw .invalidRequest("a blob is named by its SHA-256 in lowercase hex")
         }
@@ -55,7 +55,7 @@ struct ReleaseAPI {
     }
 
     func report(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
-        let (_, node) = try await services.authenticateNode(context, now: Date(), allowPending: false)
+        let node = try context.requireNode().record
         let body = try await JSONBody.decode(ReleaseReport.self, from: request, limit: WireLimits.nodeBodyBytes)
         guard body.version > 0 else { throw .invalidRequest("version must be positive") }
         if let code = body.errorCode, code.utf8.count > 64 { throw .invalidRequest("error_code is too long") }

@@ -19,11 +19,13 @@ enum HeartbeatJSON {
         }
     }
 
-    /// `{"heartbeat_interval_seconds":…,"renew_certificate":…,"server_time":"…","status":"…"}`
+    /// `{"gateway_key_id":…,"heartbeat_interval_seconds":…,"renew_certificate":…,"server_time":"…","status":"…"}`
     static func response(_ response: HeartbeatResponse) -> ByteBuffer {
         var buffer = ByteBuffer()
-        buffer.reserveCapacity(128)
-        buffer.writeString(#"{"heartbeat_interval_seconds":"#)
+        buffer.reserveCapacity(160)
+        buffer.writeString(#"{"gateway_key_id":"#)
+        if let id = response.gatewayKeyID { writeString(id, to: &buffer) } else { buffer.writeString("null") }
+        buffer.writeString(#","heartbeat_interval_seconds":"#)
         buffer.writeString(String(response.heartbeatIntervalSeconds))
         buffer.writeString(response.renewCertificate ? #","renew_certificate":true,"server_time":"# : #","renew_certificate":false,"server_time":"#)
         writeString(response.serverTime, to: &buffer)

@@ -21,9 +21,21 @@ final class ReleaseService: Sendable {
         self.onlineWindow = onlineWindow
     }
 
-    /// Plans and, unless a dry run, publishes. Returns the plan and the new version if any.
-    func publish(_ request: PublishRequest, now: Date = Date()) throws(CoordinatorError) -> PublishResponse {
+    /// The gateway configuration a publish may carry, and the providers whose key is set.
+    struct GatewayPublishing {
+        var service: GatewayConfigService
+        var keysSet: Set<String>
+    }
+
+    /// Plans and, unless a dry run, publishes: the changed groups' releases and the gateway
+    /// configuration, in one transaction. Returns the plan and the new version if any.
+    func publish(_ request: PublishRequest, now: Date = Date(), gateway: GatewayPublishing? = nil) throws(CoordinatorError) -> PublishResponse {
         try Self.validate(request)
+        var gatewayPlan: GatewayPlan?
+        var gatewayChange: GatewayChange?
+        if let spec = request.gateway, let gateway {
+            (gatewayPlan, gatewayChange) = try gateway.service.plan(spec, keysSet: gateway.keysSet)
+        }
         let latest = try store.latestReleases()
         let nodes = try store.nodes().filter { $0.adminState != .revoked }
         var plans: [GroupPlan] = []
@@ -45,7 +57,13 @@ final class ReleaseService: Sendable {
             plans.append(plan)
             if plan.changed { changedGroups.append(group) }
         }
-        guard !request.dryRun, !changedGroups.isEmpty else { return PublishResponse(groups: plans, releaseVersion: nil) }
+        guard !request.dryRun, !changedGroups.isEmpty else {
+            if !request.dryRun, let gatewayChange, let gateway {
+                try gateway.service.commit(gatewayChange, now: now)
+                logger.info("gateway configuration published", metadata: ["version": "\(gatewayChange.version)"])
+            }
+            return PublishResponse(groups: plans, releaseVersion: nil, gateway: gatewayPlan)
+        }
 
         let version = try store.maxReleaseVersion() + 1
         let online = try store.nodesSeen(since: now.addingTimeInterval(-onlineWindow))
@@ -64,7 +82,13 @@ final class ReleaseService: Sendable {
             ))
         }
         let publication = Publication(version: version, groups: releases, now: now)
-        let assigned = try store.storePublication(publication, version: version)
+        let assigned = try store.storePublication(publication, version: version) { db in
+            if let gatewayChange, let gateway { try gateway.service.write(gatewayChange, db, now: now) }
+        }
+        if let gatewayChange, let gateway {
+            gateway.service.activate(gatewayChange)
+            logger.info("gateway configuration published", metadata: ["version": "\(gatewayChange.version)"])
+        }
         var assignments: [String: DesiredRelease] = [:]
         for (node, group) in assigned {
             guard let release = releases.first(where: { $0.group == group }) else { continue }
@@ -75,7 +99,7 @@ final class ReleaseService: Sendable {
             "version": "\(version)", "groups": "\(changedGroups.map(\.name).joined(separator: ","))",
             "first_wave": "\(assigned.count)",
         ])
-        return PublishResponse(groups: plans, releaseVersion: version)
+        return PublishResponse(groups: plans, releaseVersion: version, gateway: gatewayPlan)
     }
 
     /// Publishes, as a new higher version, the content each group had before its latest release.
@@ -184,7 +208,7 @@ final class ReleaseService: Sendable {
     /// Server-side checks of a publish request: the CLI validates too, but the API is a trust
     /// boundary of its own.
     static func validate(_ request: PublishRequest) throws(CoordinatorError) {
-        guard !request.groups.isEmpty else { throw CoordinatorError(.invalidSpec, "the spec has no groups") }
+        guard !request.groups.isEmpty || request.gateway != nil else { throw CoordinatorError(.invalidSpec, "the spec has no groups") }
         guard request.expiresAfterSeconds >= 3600, request.expiresAfterSeconds <= 366 * 86_400 else {
             throw CoordinatorError(.invalidSpec, "release expiry must be between 1 hour and 366 days")
         }

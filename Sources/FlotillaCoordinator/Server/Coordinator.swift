@@ -50,29 +50,33 @@ public struct Coordinator {
         let rollouts = RolloutEngine(store: store, releases: releases, logger: logger, onlineWindow: onlineWindow)
         let reports = ReleaseReportWriter(store: store, logger: logger) { rollouts.poke() }
         let port = PortBox(configuration.listenPort)
+        let (masterKey, _) = try MasterKey.load(path: directory.masterKey)
+        let vault = try SQLiteSecretVault(store: store, masterKey: masterKey)
+        let nodeKeys = NodeKeyService(store: SQLiteNodeKeyStore(store: store))
+        try await nodeKeys.load()
+        let ledger = SQLiteUsageLedger(store: store, logger: logger)
         onInitialised(Bootstrap(createdAdminToken: createdToken, caFingerprint: ca.fingerprint))
+        // Event loops only do socket I/O and TLS; handlers, JSON and SQLite run on Swift's
+        // cooperative pool. Half the cores each keeps them from fighting over a small board-class
+        // machine (measured: +6% heartbeats/s on 2 cores against two loops).
+        let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
+        let upstream = UpstreamClient(
+            eventLoopGroup: eventLoops, timeouts: configuration.gateway.timeouts,
+            extraTrustRoots: try configuration.upstreamTrustRoots()
+        )
         let services = CoordinatorServices(
             store: store, ca: ca, directory: NodeDirectory(try store.nodes()), writer: writer,
             identities: PeerIdentityCache(ca: ca), releases: releases, reports: reports, rollouts: rollouts,
+            nodeKeys: nodeKeys, vault: vault, ledger: ledger, gatewayConfig: try GatewayConfigService(store: store),
+            upstream: upstream, gatewaySettings: configuration.gateway,
             heartbeatInterval: configuration.heartbeatInterval,
             nodeCertificateValidity: configuration.nodeCertificateValidity,
             advertisedURL: { [configuration] in configuration.advertisedURL(port: port.value) },
             logger: logger
         )
-        let router = Router(context: CoordinatorRequestContext.self)
-        router.add(middleware: ErrorMiddleware())
-        router.get("/healthz") { _, _ in "ok\n" }
-        NodeAPI(services: services).addRoutes(to: router)
-        ReleaseAPI(services: services).addRoutes(to: router)
-        let admin = router.group("/admin/v1").add(middleware: AdminAuthMiddleware(tokenHash: adminHash))
-        AdminAPI(services: services).addRoutes(to: admin)
-        AdminReleaseAPI(services: services).addRoutes(to: admin)
+        let router = CoordinatorRouter.build(services: services, adminTokenHash: adminHash)
 
         let tls = try Self.tlsConfiguration(server: server, ca: ca)
-        // Event loops only do socket I/O and TLS; handlers, JSON and SQLite run on Swift's
-        // cooperative pool. Half the cores each keeps them from fighting over a small board-class
-        // machine (measured: +6% heartbeats/s on 2 cores against two loops).
-        let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
         let app = Application(
             router: router,
             server: try .tls(
@@ -102,7 +106,7 @@ public struct Coordinator {
             configuration: .init(
                 services: [
                     .init(service: writer), .init(service: reports), .init(service: rollouts), .init(service: retention),
-                    .init(service: app),
+                    .init(service: ledger), .init(service: app),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
@@ -111,9 +115,11 @@ public struct Coordinator {
         do {
             try await group.run()
         } catch {
+            await upstream.shutdown()
             try? await eventLoops.shutdownGracefully()
             throw error
         }
+        await upstream.shutdown()
         try await eventLoops.shutdownGracefully()
         logger.info("coordinator stopped")
     }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOSSL
 
 /// Settings of one coordinator process (`flotilla serve`).
 public struct CoordinatorConfiguration: Sendable {
@@ -16,6 +17,10 @@ public struct CoordinatorConfiguration: Sendable {
     public var nodeCertificateValidity: TimeInterval
     /// Threads serving sockets and TLS; default half the cores, at least one.
     public var eventLoopThreads: Int
+    /// Gateway body limit and provider timeouts.
+    public var gateway = GatewaySettings()
+    /// PEM files of CAs the gateway trusts for providers besides the system trust store.
+    public var upstreamCAFiles: [String] = []
 
     public init(
         dataDirectory: DataDirectory, listenHost: String = "127.0.0.1", listenPort: Int = 7443, hostnames: [String] = [],
@@ -32,6 +37,19 @@ public struct CoordinatorConfiguration: Sendable {
         self.heartbeatInterval = heartbeatInterval
         self.retention = retention
         self.nodeCertificateValidity = nodeCertificateValidity
+    }
+
+    /// The certificates of `upstreamCAFiles`.
+    func upstreamTrustRoots() throws -> [NIOSSLCertificate] {
+        var roots: [NIOSSLCertificate] = []
+        for file in upstreamCAFiles {
+            do {
+                roots += try NIOSSLCertificate.fromPEMFile(file)
+            } catch {
+                throw CoordinatorError.internal("--upstream-ca \(file): not a readable PEM certificate file")
+            }
+        }
+        return roots
     }
 
     /// Parses `HOST:PORT`, `[v6]:PORT` or `:PORT`.

@@ -27,6 +27,8 @@ public struct DataDirectory: Sendable {
     public var rootKey: String { path + "/root.key" }
     /// The online release-signing key (Ed25519, 0600), certified by the root.
     public var signingKey: String { path + "/signing.key" }
+    /// The key that seals provider keys in the database (0600), unless `FLOTILLA_MASTER_KEY` is set.
+    public var masterKey: String { path + "/master.key" }
     /// The loopback URL of the running coordinator's admin API, rewritten at every start.
     public var adminURL: String { path + "/admin.url" }
 }

@@ -10,9 +10,10 @@ struct IssuedCertificate: Sendable {
 
 extension Store {
     /// Enrolls a node in one transaction: checks and spends a token use, checks the name is free,
-    /// asks `issue` for the certificate, and inserts the node. Nothing is stored when any step fails.
+    /// asks `issue` for the certificate, inserts the node and its gateway key hash. Nothing is
+    /// stored when any step fails.
     func enroll(
-        tokenHash: [UInt8], name: String, nodeID: String, now: Date,
+        tokenHash: [UInt8], name: String, nodeID: String, now: Date, gatewayKey: NodeKeyRecord? = nil,
         issue: (String) throws(CoordinatorError) -> IssuedCertificate
     ) throws(CoordinatorError) -> (NodeRecord, IssuedCertificate) {
         try write { db in
@@ -39,6 +40,7 @@ extension Store {
                     issued.expiresAt.timeIntervalSince1970, now.timeIntervalSince1970,
                 ]
             )
+            if let gatewayKey { try SQLiteNodeKeyStore.insert(db, gatewayKey) }
             return (node, issued)
         }
     }

@@ -92,11 +92,14 @@ extension Store {
         try read { db in try Int64.fetchOne(db, sql: "SELECT MAX(version) FROM rollouts") ?? 0 }
     }
 
-    /// Stores a publication: blobs, signed manifests, the rollout with its waves, and the first
-    /// wave's assignments. Older rollouts of the same groups stop at the wave they reached.
+    /// Stores a publication: blobs, signed manifests, the rollout with its waves, the first
+    /// wave's assignments, and whatever `alsoWrite` adds to the same transaction. Older rollouts of the same groups stop at the wave they reached.
     /// Returns the assignments made (node id → group).
-    func storePublication(_ publication: Publication, version expected: Int64) throws(CoordinatorError) -> [String: String] {
+    func storePublication(_ publication: Publication, version expected: Int64, alsoWrite: (Database) throws -> Void = { _ in })
+        throws(CoordinatorError) -> [String: String]
+    {
         try write { db in
+            try alsoWrite(db)
             let current = try Int64.fetchOne(db, sql: "SELECT MAX(version) FROM rollouts") ?? 0
             guard current + 1 == expected else { throw CoordinatorError(.conflict, "another release was published meanwhile; retry") }
             let now = publication.now.timeIntervalSince1970

@@ -94,6 +94,9 @@ public final class Store: Sendable {
         migrator.registerMigration("v2-releases") { db in
             try db.execute(sql: Self.releasesSchema)
         }
+        migrator.registerMigration("v3-gateway") { db in
+            try db.execute(sql: Self.gatewaySchema)
+        }
         return migrator
     }
 

@@ -1,0 +1,239 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTLS
+import Logging
+import NIOCore
+import NIOSSL
+import Synchronization
+
+/// A local stand-in for an LLM provider, OpenAI- and Anthropic-shaped, for the gateway's tests,
+/// demo and benchmark (no real provider can be called here). It follows the providers' documented
+/// wire rules, each cited where it is used:
+///
+/// - OpenAI chat completions: response `{id, object: "chat.completion", created, model, choices:
+///   [{index, message: {role, content}, finish_reason}], usage}` (`openai-python`:
+///   `src/openai/types/chat/chat_completion.py`); streams are `data: <chunk>\n\n` events with
+///   `object: "chat.completion.chunk"` and `choices[].delta`, ending `data: [DONE]`; with
+///   `stream_options.include_usage` a last chunk with empty `choices` carries `usage`, and every
+///   other chunk has `usage: null` (`chat_completion_chunk.py`, `chat/completion_create_params.py`).
+/// - OpenAI embeddings: `{object: "list", data: [{object: "embedding", index, embedding}], model,
+///   usage: {prompt_tokens, total_tokens}}` (`create_embedding_response.py`).
+/// - OpenAI errors: `{"error": {message, type, param, code}}`, 401 `invalid_api_key` naming the
+///   key's last characters (`openai-python`: `src/openai/_exceptions.py`; API reference "Error codes").
+/// - Anthropic messages: `{id, type: "message", role, content: [{type: "text", text}], model,
+///   stop_reason, stop_sequence, usage: {input_tokens, output_tokens, cache_read_input_tokens,
+///   cache_creation_input_tokens}}` (`anthropic-sdk-python`: `src/anthropic/types/message.py`,
+///   `usage.py`); streams send `message_start`, `content_block_start`, `content_block_delta`
+///   (`text_delta`), `content_block_stop`, `message_delta` (`usage.output_tokens`) and
+///   `message_stop`, each as `event: NAME\ndata: JSON\n\n` (`raw_message_stream_event.py`).
+///   Keys arrive as `x-api-key`.
+///
+/// The expected key comes from `FLOTILLA_FAKE_PROVIDER_KEY` (never argv); when set, a request
+/// without it is refused 401. Upstream model ids pick behaviours: `fake-slow` streams a chunk
+/// every 100 ms, `fake-die` drops the connection mid-stream, `fake-hang` never answers,
+/// `fake-redirect` answers 307, `fake-error` answers 500, `fake-echo-key` puts the key it got in
+/// a 400 error, `fake-cached` reports cached input tokens. Every request (never the key) is kept
+/// for `GET /_requests`.
+struct FakeProvider {
+    /// A request as received, for tests.
+    struct Received: Sendable {
+        var path: String
+        var body: String
+        var authorized: Bool
+        var usage: [String: Int]
+        var headers: [String: String]
+    }
+
+    final class Log: Sendable {
+        private let entries = Mutex<[Received]>([])
+        func append(_ entry: Received) {
+            entries.withLock {
+                $0.append(entry)
+                if $0.count > 1000 { $0.removeFirst($0.count - 1000) }
+            }
+        }
+        var all: [Received] { entries.withLock { $0 } }
+    }
+
+    let key: String?
+    let log = Log()
+
+    /// Tokens the fake reports: input 10 per message (or input item), output one per word.
+    static func inputTokens(_ body: [String: Any]) -> Int {
+        if let messages = body["messages"] as? [Any] { return 10 * max(1, messages.count) }
+        if let inputs = body["input"] as? [Any] { return 10 * max(1, inputs.count) }
+        return 10
+    }
+
+    static func outputWords(_ body: [String: Any], default value: Int) -> Int {
+        let cap = (body["max_completion_tokens"] as? Int) ?? (body["max_tokens"] as? Int) ?? value
+        return max(1, min(cap, 256))
+    }
+
+    func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/_requests") { _, _ in
+            let entries = log.all.map { entry -> [String: Any] in
+                ["path": entry.path, "body": entry.body, "authorized": entry.authorized, "usage": entry.usage, "headers": entry.headers]
+            }
+            return Self.json(entries)
+        }
+        router.post("/v1/chat/completions") { request, context in try await handle(request, context, endpoint: .chat) }
+        router.post("/v1/embeddings") { request, context in try await handle(request, context, endpoint: .embeddings) }
+        router.post("/v1/messages") { request, context in try await handle(request, context, endpoint: .messages) }
+        return router
+    }
+
+    enum Endpoint { case chat, embeddings, messages }
+
+    func handle(_ request: Request, _ context: BasicRequestContext, endpoint: Endpoint) async throws -> Response {
+        var request = request
+        let bytes = try await request.collectBody(upTo: 16 * 1024 * 1024)
+        let text = String(buffer: bytes)
+        let body = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+        let presented = endpoint == .messages
+            ? request.headers[HTTPField.Name("x-api-key")!]
+            : request.headers[.authorization].map { String($0.dropFirst("Bearer ".count)) }
+        let authorized = key == nil || presented == key
+        var headers: [String: String] = [:]
+        for field in request.headers where !["authorization", "x-api-key"].contains(field.name.canonicalName) {
+            headers[field.name.canonicalName] = field.value
+        }
+        let model = body["model"] as? String ?? ""
+        let stream = body["stream"] as? Bool ?? false
+        let includeUsage = ((body["stream_options"] as? [String: Any])?["include_usage"] as? Bool) ?? false
+        let input = Self.inputTokens(body)
+        let cached = model == "fake-cached" ? input / 2 : 0
+        let words = Self.outputWords(body, default: model == "fake-slow" ? 50 : 8)
+        let output = endpoint == .embeddings ? 0 : words
+        log.append(Received(path: request.uri.path, body: text, authorized: authorized,
+                            usage: ["input": input, "output": output, "cached": cached], headers: headers))
+        guard authorized else {
+            // OpenAI's 401 names the presented key's last four characters.
+            let hint = presented.map { "...\($0.suffix(4))" } ?? "none"
+            if endpoint == .messages {
+                return Self.json(["type": "error", "error": ["type": "authentication_error", "message": "invalid x-api-key"]], status: .unauthorized)
+            }
+            return Self.json(["error": ["message": "Incorrect API key provided: \(hint).", "type": "invalid_request_error",
+                                        "param": NSNull(), "code": "invalid_api_key"] as [String: Any]], status: .unauthorized)
+        }
+        switch model {
+        case "fake-hang":
+            try await Task.sleep(for: .seconds(3600))
+        case "fake-redirect":
+            return Response(status: .temporaryRedirect, headers: [.location: "https://example.com/v1/chat/completions"])
+        case "fake-error":
+            return Self.json(["error": ["message": "The server had an error while processing your request.", "type": "server_error",
+                                        "param": NSNull(), "code": NSNull()] as [String: Any]], status: .internalServerError)
+        case "fake-echo-key":
+            return Self.json(["error": ["message": "request rejected for key \(presented ?? "")", "type": "invalid_request_error",
+                                        "param": NSNull(), "code": "bad_request"] as [String: Any]], status: .badRequest)
+        default:
+            break
+        }
+        switch endpoint {
+        case .embeddings:
+            let inputs = (body["input"] as? [Any])?.count ?? 1
+            let data = (0..<inputs).map { ["object": "embedding", "index": $0, "embedding": (0..<8).map { Double($0) / 8 }] as [String: Any] }
+            return Self.json(["object": "list", "data": data, "model": model, "usage": ["prompt_tokens": input, "total_tokens": input]])
+        case .chat:
+            let usage = Self.chatUsage(input: input, output: output, cached: cached)
+            guard stream else {
+                return Self.json([
+                    "id": "chatcmpl-fake", "object": "chat.completion", "created": 1_700_000_000, "model": model,
+                    "choices": [["index": 0, "message": ["role": "assistant", "content": Self.text(words)], "finish_reason": "stop"] as [String: Any]],
+                    "usage": usage,
+                ])
+            }
+            return Self.stream { writer in
+                func chunk(_ delta: [String: Any], finish: Any = NSNull()) -> [String: Any] {
+                    var chunk: [String: Any] = ["id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": model,
+                                                "choices": [["index": 0, "delta": delta, "finish_reason": finish] as [String: Any]]]
+                    if includeUsage { chunk["usage"] = NSNull() }
+                    return chunk
+                }
+                try await writer.write(Self.event(nil, chunk(["role": "assistant", "content": ""])))
+                for index in 0..<words {
+                    if model == "fake-slow" { try await Task.sleep(for: .milliseconds(100)) }
+                    if model == "fake-die", index == 2 { throw CancellationError() }
+                    try await writer.write(Self.event(nil, chunk(["content": "pong "])))
+                }
+                try await writer.write(Self.event(nil, chunk([:], finish: "stop")))
+                if includeUsage {
+                    try await writer.write(Self.event(nil, ["id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1_700_000_000,
+                                                            "model": model, "choices": [Any](),
+                                                            "usage": Self.chatUsage(input: input, output: output, cached: cached)]))
+                }
+                try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+            }
+        case .messages:
+            let usage = Self.messagesUsage(input: input, output: output, cached: cached)
+            guard stream else {
+                return Self.json([
+                    "id": "msg_fake", "type": "message", "role": "assistant", "model": model,
+                    "content": [["type": "text", "text": Self.text(words)]], "stop_reason": "end_turn", "stop_sequence": NSNull(),
+                    "usage": usage,
+                ])
+            }
+            return Self.stream { writer in
+                var startUsage = Self.messagesUsage(input: input, output: output, cached: cached)
+                startUsage["output_tokens"] = 1
+                try await writer.write(Self.event("message_start", ["type": "message_start", "message": [
+                    "id": "msg_fake", "type": "message", "role": "assistant", "model": model, "content": [Any](),
+                    "stop_reason": NSNull(), "stop_sequence": NSNull(), "usage": startUsage,
+                ] as [String: Any]]))
+                try await writer.write(Self.event("content_block_start", ["type": "content_block_start", "index": 0,
+                                                                         "content_block": ["type": "text", "text": ""]]))
+                try await writer.write(Self.event("ping", ["type": "ping"]))
+                for index in 0..<words {
+                    if model == "fake-slow" { try await Task.sleep(for: .milliseconds(100)) }
+                    if model == "fake-die", index == 2 { throw CancellationError() }
+                    try await writer.write(Self.event("content_block_delta", ["type": "content_block_delta", "index": 0,
+                                                                             "delta": ["type": "text_delta", "text": "pong "]]))
+                }
+                try await writer.write(Self.event("content_block_stop", ["type": "content_block_stop", "index": 0]))
+                try await writer.write(Self.event("message_delta", ["type": "message_delta",
+                                                                   "delta": ["stop_reason": "end_turn", "stop_sequence": NSNull()],
+                                                                   "usage": ["output_tokens": output]] as [String: Any]))
+                try await writer.write(Self.event("message_stop", ["type": "message_stop"]))
+            }
+        }
+    }
+
+    static func chatUsage(input: Int, output: Int, cached: Int) -> [String: Any] {
+        ["prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output, "prompt_tokens_details": ["cached_tokens": cached]]
+    }
+
+    static func messagesUsage(input: Int, output: Int, cached: Int) -> [String: Any] {
+        ["input_tokens": input - cached, "output_tokens": output, "cache_read_input_tokens": cached, "cache_creation_input_tokens": 0]
+    }
+
+    static func text(_ words: Int) -> String {
+        String(repeating: "pong ", count: words)
+    }
+
+    static func event(_ name: String?, _ object: Any) -> ByteBuffer {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        var buffer = ByteBuffer()
+        if let name { buffer.writeString("event: \(name)\n") }
+        buffer.writeString("data: ")
+        buffer.writeBytes(data)
+        buffer.writeString("\n\n")
+        return buffer
+    }
+
+    static func json(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        return Response(status: status, headers: [.contentType: "application/json", HTTPField.Name("x-request-id")!: "req_fake_upstream"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func stream(_ write: @escaping @Sendable (inout any ResponseBodyWriter) async throws -> Void) -> Response {
+        Response(status: .ok, headers: [.contentType: "text/event-stream", HTTPField.Name("x-request-id")!: "req_fake_upstream"],
+                 body: ResponseBody { writer in
+                     try await write(&writer)
+                     try await writer.finish(nil)
+                 })
+    }
+}

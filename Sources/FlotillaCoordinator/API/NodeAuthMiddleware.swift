@@ -1,0 +1,84 @@
+import FlotillaProtocol
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Authenticates the calling node once per request and puts it into the context
+/// (`CoordinatorRequestContext.node`), for the node endpoints and the gateway alike.
+///
+/// A client certificate issued by the fleet CA identifies the node. Gateway routes also accept
+/// the node's gateway key as `Authorization: Bearer <key>` or `x-api-key: <key>` (what the
+/// OpenAI and Anthropic SDKs send); when a valid certificate is presented, the key header is
+/// ignored, so SDKs that insist on some key work over mutual TLS. Unknown, revoked and (unless
+/// allowed) pending nodes are refused.
+struct NodeAuthMiddleware: RouterMiddleware {
+    typealias Context = CoordinatorRequestContext
+
+    let services: CoordinatorServices
+    /// Whether a gateway key may stand in for the certificate (gateway routes).
+    let acceptsGatewayKey: Bool
+    /// Whether pending nodes get through (certificate renewal).
+    let allowPending: Bool
+
+    init(services: CoordinatorServices, acceptsGatewayKey: Bool = false, allowPending: Bool = false) {
+        self.services = services
+        self.acceptsGatewayKey = acceptsGatewayKey
+        self.allowPending = allowPending
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        context.node = try await authenticate(request, context)
+        return try await next(request, context)
+    }
+
+    func authenticate(_ request: Request, _ context: Context) async throws(CoordinatorError) -> AuthenticatedNode {
+        let now = Date()
+        var certificate: PeerIdentity?
+        do {
+            certificate = try await services.identities.identityIfPresented(by: context.channel, now: now)
+        } catch {
+            // A bad certificate is refused unless a gateway key may speak instead.
+            guard acceptsGatewayKey, Self.presentedKey(request) != nil else { throw error }
+        }
+        let nodeID: String
+        let credential: AuthenticatedNode.Credential
+        if let certificate {
+            nodeID = certificate.nodeID
+            credential = .certificate
+        } else if acceptsGatewayKey {
+            guard let key = Self.presentedKey(request) else {
+                throw CoordinatorError(.invalidAPIKey, "no gateway key: send Authorization: Bearer <gateway.key> or x-api-key, or use the node's client certificate")
+            }
+            guard let owner = services.nodeKeys.node(presenting: key) else {
+                throw CoordinatorError(.invalidAPIKey, "the gateway key is not valid (rotated, revoked or mistyped)")
+            }
+            nodeID = owner
+            credential = .gatewayKey
+        } else {
+            throw CoordinatorError(.clientCertificateRequired, "this endpoint needs the node's client certificate (mutual TLS)")
+        }
+        guard let node = services.directory.node(id: nodeID) else {
+            throw CoordinatorError(.nodeUnknown, "this coordinator has no node \(nodeID)")
+        }
+        switch node.adminState {
+        case .revoked: throw CoordinatorError(.nodeRevoked, "node \(node.name) has been revoked")
+        case .pending where !allowPending:
+            throw CoordinatorError(.nodePending, "node \(node.name) awaits approval (flotilla node approve \(node.name))")
+        case .pending, .active:
+            break
+        }
+        let group = services.releases.board.desired(nodeID: node.id, group: node.group)?.group ?? node.group
+        return AuthenticatedNode(record: node, group: group, credential: credential, certificate: certificate)
+    }
+
+    /// The key from `Authorization: Bearer` or `x-api-key`, if either is there.
+    static func presentedKey(_ request: Request) -> String? {
+        if let header = request.headers[.authorization], header.hasPrefix("Bearer ") {
+            let key = header.dropFirst("Bearer ".count).trimmingCharacters(in: .whitespaces)
+            if !key.isEmpty { return key }
+        }
+        if let key = request.headers[HTTPField.Name("x-api-key")!], !key.isEmpty { return key }
+        return nil
+    }
+}

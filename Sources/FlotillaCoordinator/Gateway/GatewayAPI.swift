@@ -1,0 +1,186 @@
+import AsyncHTTPClient
+import FlotillaProtocol
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import Synchronization
+
+/// The LLM gateway endpoints nodes call (mutual TLS or gateway key): OpenAI-compatible
+/// `POST /v1/chat/completions`, `POST /v1/embeddings`, `GET /v1/models`, and Anthropic-compatible
+/// `POST /v1/messages`. Bodies go to the provider unchanged but for the upstream model id (and
+/// the usage request of OpenAI streams); answers stream back as they arrive; every call is
+/// metered into the usage ledger before the caller has its last byte.
+struct GatewayAPI {
+    let services: CoordinatorServices
+
+    func addRoutes(to router: Router<CoordinatorRequestContext>) {
+        let auth = NodeAuthMiddleware(services: services, acceptsGatewayKey: true)
+        let openAI = router.group("/v1").add(middleware: GatewayErrorMiddleware(shape: .openAI)).add(middleware: auth)
+        openAI.post("chat/completions") { request, context in try await proxy(.chatCompletions, request, context) }
+        openAI.post("embeddings") { request, context in try await proxy(.embeddings, request, context) }
+        let anthropic = router.group("/v1").add(middleware: GatewayErrorMiddleware(shape: .anthropic)).add(middleware: auth)
+        anthropic.post("messages") { request, context in try await proxy(.messages, request, context) }
+        let either = router.group("/v1").add(middleware: GatewayErrorMiddleware(shape: nil)).add(middleware: auth)
+        either.get("models") { request, context in try models(request, context) }
+    }
+
+    // MARK: Models
+
+    /// The models the caller's group may use, in the caller's API shape.
+    func models(_ request: Request, _ context: CoordinatorRequestContext) throws(CoordinatorError) -> Response {
+        let node = try context.requireNode()
+        let routes = services.gatewayConfig.catalog.models(group: node.group)
+        let body: [String: Any]
+        switch GatewayAPIShape.of(request) {
+        case .openAI:
+            // OpenAI's list shape (`openai-python`: `src/openai/types/model.py`).
+            body = ["object": "list", "data": routes.map { ["id": $0.model, "object": "model", "created": 0, "owned_by": $0.provider] }]
+        case .anthropic:
+            // Anthropic's list shape (`anthropic-sdk-python`: `src/anthropic/types/model_info.py`).
+            body = [
+                "data": routes.map { ["type": "model", "id": $0.model, "display_name": $0.model, "created_at": "1970-01-01T00:00:00Z"] },
+                "has_more": false, "first_id": routes.first?.model ?? NSNull(), "last_id": routes.last?.model ?? NSNull(),
+            ]
+        }
+        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    // MARK: Proxy
+
+    /// What is known about a call as it proceeds, for its usage record.
+    struct Call: Sendable {
+        var requestID: String
+        var started: ContinuousClock.Instant
+        var at: Date
+        var node: AuthenticatedNode
+        var endpoint: GatewayEndpoint
+        var shape: GatewayAPIShape
+        var request: GatewayRequest?
+        var route: GatewayCatalog.Route?
+
+        func record(status: Int, outcome: UsageOutcome, usage: TokenUsage = TokenUsage(), source: UsageSource = .none,
+                    ttfb: Duration? = nil, errorCode: String? = nil) -> UsageRecord {
+            let cost = route?.price.map { usage.costNanos(at: $0) } ?? 0
+            return UsageRecord(
+                requestID: requestID, at: at, nodeID: node.id, group: node.group, provider: route?.provider ?? "",
+                model: request?.model ?? "", upstreamModel: route?.upstream ?? "", endpoint: endpoint,
+                streamed: request?.stream ?? false, usage: usage, costNanos: cost, priceVersion: route?.priceVersion,
+                latencyMs: Self.milliseconds(ContinuousClock.now - started), ttfbMs: ttfb.map(Self.milliseconds),
+                status: status, outcome: outcome, source: source, errorCode: errorCode
+            )
+        }
+
+        static func milliseconds(_ duration: Duration) -> Double {
+            Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+        }
+    }
+
+    func proxy(_ endpoint: GatewayEndpoint, _ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
+        var call = Call(
+            requestID: GatewayRequestID.next(), started: .now, at: Date(), node: try context.requireNode(), endpoint: endpoint,
+            shape: endpoint == .messages ? .anthropic : .openAI
+        )
+        let upstream: HTTPClientResponse
+        let key: String
+        do throws(CoordinatorError) {
+            let body = try await JSONBody.collect(request, limit: services.gatewaySettings.maxBodyBytes)
+            let parsed = try GatewayRequest(endpoint: endpoint, body: Array(body.readableBytesView))
+            call.request = parsed
+            let route = try services.gatewayConfig.catalog.route(
+                model: parsed.model, group: call.node.group, api: endpoint == .messages ? .anthropic : .openai
+            )
+            call.route = route
+            guard let secret = try await services.vault.secret(provider: route.provider) else {
+                throw CoordinatorError(.providerKeyMissing, "provider '\(route.provider)' has no key on the coordinator (flotilla secret set \(route.provider))")
+            }
+            key = secret
+            upstream = try await services.upstream.send(
+                route: route, endpoint: endpoint, key: key, body: parsed.forwardBody(upstreamModel: route.upstream),
+                stream: parsed.stream, callerHeaders: request.headers
+            )
+        } catch {
+            let outcome: UsageOutcome = error.code.httpStatus >= 502 && error.code != .providerKeyMissing ? .upstreamError : .refused
+            if error.code != .internal {
+                try await services.ledger.record(call.record(status: error.code.httpStatus, outcome: outcome, errorCode: error.code.rawValue))
+            }
+            services.logger.debug("gateway call refused", metadata: ["request_id": "\(call.requestID)", "code": "\(error.code.rawValue)"])
+            return call.shape.response(error, requestID: call.requestID)
+        }
+        let status = Int(upstream.status.code)
+        guard (200..<300).contains(status) else {
+            return try await upstreamFailure(upstream, call: call, key: key)
+        }
+        var headers: HTTPFields = [:]
+        headers[.contentType] = upstream.headers.first(name: "content-type") ?? (call.request!.stream ? "text/event-stream" : "application/json")
+        headers[GatewayHeaders.requestID] = call.requestID
+        if let upstreamID = upstream.headers.first(name: "x-request-id") ?? upstream.headers.first(name: "request-id") {
+            headers[GatewayHeaders.upstreamRequestID] = upstreamID
+        }
+        if call.request!.stream {
+            headers[.cacheControl] = "no-cache"
+        }
+        let contentLength = call.request!.stream ? nil : upstream.headers.first(name: "content-length").flatMap { Int($0) }
+        let relay = ResponseRelay(call: call, upstream: upstream, ledger: services.ledger, logger: services.logger)
+        return Response(
+            status: HTTPResponse.Status(code: status), headers: headers,
+            body: ResponseBody(contentLength: contentLength) { writer in try await relay.run(&writer) }
+        )
+    }
+
+    /// A non-2xx answer from the provider: passed on in its own (same-API) shape, except that a
+    /// refused provider key becomes `upstream_auth_failed` and a redirect `upstream_error`. The
+    /// body is read (at most 64 KiB) and the provider key scrubbed from it before it goes out.
+    private func upstreamFailure(_ upstream: HTTPClientResponse, call: Call, key: String) async throws(CoordinatorError) -> Response {
+        let status = Int(upstream.status.code)
+        var body = Data()
+        do {
+            body = Data(buffer: try await upstream.body.collect(upTo: 64 * 1024))
+        } catch {
+            body = Data()
+        }
+        let provider = call.route?.provider ?? ""
+        var error: CoordinatorError?
+        if status == 401 || status == 403 {
+            error = CoordinatorError(.upstreamAuthFailed, "provider '\(provider)' refused the coordinator's key; an admin must update it (flotilla secret set \(provider))")
+        } else if (300..<400).contains(status) || body.isEmpty {
+            error = CoordinatorError(.upstreamError, "provider '\(provider)' answered HTTP \(status)")
+        }
+        if let error {
+            try await services.ledger.record(call.record(status: error.code.httpStatus, outcome: .upstreamError, errorCode: error.code.rawValue))
+            return call.shape.response(error, requestID: call.requestID)
+        }
+        let scrubbed = Self.scrub(body, secret: key)
+        try await services.ledger.record(call.record(status: status, outcome: .upstreamError, errorCode: "upstream_http_\(status)"))
+        var headers: HTTPFields = [:]
+        headers[.contentType] = upstream.headers.first(name: "content-type") ?? "application/json"
+        headers[GatewayHeaders.requestID] = call.requestID
+        if let retry = upstream.headers.first(name: "retry-after") { headers[.retryAfter] = retry }
+        return Response(status: HTTPResponse.Status(code: status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(data: scrubbed)))
+    }
+
+    /// `data` with every occurrence of `secret` replaced, so a provider that echoes the key in an
+    /// error does not hand it to a node.
+    static func scrub(_ data: Data, secret: String) -> Data {
+        guard !secret.isEmpty, let text = String(data: data, encoding: .utf8), text.contains(secret) else { return data }
+        return Data(text.replacingOccurrences(of: secret, with: "[redacted]").utf8)
+    }
+}
+
+/// Request ids: a per-process random prefix and a counter, unique without a random draw per call.
+enum GatewayRequestID {
+    private static let prefix: String = {
+        var rng = SystemRandomNumberGenerator()
+        return String(format: "%08x", UInt32.random(in: 0...UInt32.max, using: &rng))
+    }()
+    private static let counter = Atomic<UInt64>(0)
+
+    static func next() -> String {
+        let n = counter.wrappingAdd(1, ordering: .relaxed).newValue
+        return "req_" + prefix + String(n, radix: 16)
+    }
+}

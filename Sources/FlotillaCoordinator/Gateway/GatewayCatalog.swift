@@ -1,0 +1,70 @@
+import FlotillaProtocol
+
+/// The gateway configuration in force, indexed for the hot path: which provider serves a model
+/// name, at what upstream id and price, and which groups may call it. Immutable; a publish swaps
+/// in a new one.
+struct GatewayCatalog: Sendable {
+    /// Where one model name goes.
+    struct Route: Sendable, Equatable {
+        var model: String
+        var upstream: String
+        var provider: String
+        var kind: ProviderKind
+        var baseURL: String
+        /// Nil when neither the table nor its default prices the upstream id.
+        var price: ModelPrice?
+        var priceVersion: Int64?
+    }
+
+    /// The configuration's version in `gateway_configs` (0: none published yet).
+    let version: Int64
+    let spec: GatewaySpec
+    private let routes: [String: Route]
+    private let allowed: [String: Set<String>]
+
+    init(version: Int64, spec: GatewaySpec) {
+        self.version = version
+        self.spec = spec
+        var routes: [String: Route] = [:]
+        for provider in spec.providers {
+            for model in provider.models {
+                routes[model.name] = Route(
+                    model: model.name, upstream: model.upstream, provider: provider.name, kind: provider.kind,
+                    baseURL: provider.baseURL, price: spec.prices?.price(of: model.upstream), priceVersion: spec.prices?.version
+                )
+            }
+        }
+        self.routes = routes
+        allowed = spec.groupModels.mapValues(Set.init)
+    }
+
+    static let empty = GatewayCatalog(version: 0, spec: GatewaySpec())
+
+    /// The route of `model` for a caller in `group` calling the `api` endpoints, or the refusal:
+    /// `model_not_found`, `model_not_allowed`, `model_wrong_api`, `model_not_priced`.
+    func route(model: String, group: String, api: ProviderKind) throws(CoordinatorError) -> Route {
+        guard let route = routes[model] else {
+            throw CoordinatorError(.modelNotFound, "the model '\(model)' does not exist (see GET /v1/models for the models you may use)")
+        }
+        if let allowed = allowed[group], !allowed.contains(model) {
+            throw CoordinatorError(.modelNotAllowed, "the model '\(model)' is not allowed for group '\(group)'")
+        }
+        guard route.kind == api else {
+            let endpoint = route.kind == .anthropic ? "POST /v1/messages" : "POST /v1/chat/completions"
+            throw CoordinatorError(.modelWrongAPI, "the model '\(model)' is served by an \(route.kind.rawValue) provider; call it through \(endpoint)")
+        }
+        guard route.price != nil else {
+            throw CoordinatorError(.modelNotPriced, "the model '\(model)' has no price in prices.yaml; the gateway refuses unpriced models")
+        }
+        return route
+    }
+
+    /// The models a caller in `group` may use, by name.
+    func models(group: String) -> [Route] {
+        let names = allowed[group].map { Array($0) } ?? Array(routes.keys)
+        return names.compactMap { routes[$0] }.sorted { $0.model < $1.model }
+    }
+
+    /// Provider names declared.
+    var providerNames: Set<String> { Set(spec.providers.map(\.name)) }
+}

@@ -1,0 +1,151 @@
+import FlotillaProtocol
+import Foundation
+import GRDB
+import Logging
+import Synchronization
+
+/// A validated gateway configuration waiting to be stored by a publish.
+struct GatewayChange: Sendable {
+    var version: Int64
+    var spec: GatewaySpec
+}
+
+/// The gateway configuration: validates and plans what `flotilla plan/apply` sends, stores it
+/// (in the publish's transaction when a release goes out too) and swaps the catalog the gateway
+/// reads.
+final class GatewayConfigService: Sendable {
+    let store: Store
+    private let current: Mutex<GatewayCatalog>
+
+    init(store: Store) throws(CoordinatorError) {
+        self.store = store
+        let latest = try store.latestGatewayConfig()
+        current = Mutex(latest.map { GatewayCatalog(version: $0.version, spec: $0.spec) } ?? .empty)
+    }
+
+    /// The configuration in force.
+    var catalog: GatewayCatalog { current.withLock { $0 } }
+
+    /// Checks `spec` and compares it with the configuration in force. `keysSet` names providers
+    /// whose key is in the vault (for warnings). Returns the plan and, when something changes,
+    /// the change to store.
+    func plan(_ spec: GatewaySpec, keysSet: Set<String>) throws(CoordinatorError) -> (GatewayPlan, GatewayChange?) {
+        try GatewayValidation.validate(spec)
+        let old = catalog
+        if let prices = spec.prices, let stored = try store.priceTable(version: prices.version), stored != prices {
+            throw CoordinatorError(.invalidSpec, "prices.yaml: version \(prices.version) was published with other prices; raise its version when prices change")
+        }
+        if let prices = spec.prices, let oldPrices = old.spec.prices, prices.version == oldPrices.version, prices != oldPrices {
+            throw CoordinatorError(.invalidSpec, "prices.yaml: prices changed but version is still \(prices.version); raise it")
+        }
+        var plan = Self.diff(old: old.spec, new: spec)
+        plan.warnings = Self.warnings(spec, keysSet: keysSet)
+        let change = plan.changed ? GatewayChange(version: old.version + 1, spec: spec) : nil
+        return (plan, change)
+    }
+
+    /// Writes `change` inside a publish's transaction.
+    func write(_ change: GatewayChange, _ db: Database, now: Date) throws {
+        try Store.storeGatewayConfig(db, version: change.version, spec: change.spec, now: now)
+    }
+
+    /// Stores `change` on its own (a publish that changes no release) and puts it in force.
+    func commit(_ change: GatewayChange, now: Date = Date()) throws(CoordinatorError) {
+        try store.write { db in try write(change, db, now: now) }
+        activate(change)
+    }
+
+    /// Puts a stored change in force.
+    func activate(_ change: GatewayChange) {
+        current.withLock { $0 = GatewayCatalog(version: change.version, spec: change.spec) }
+    }
+
+    static func diff(old: GatewaySpec, new: GatewaySpec) -> GatewayPlan {
+        let oldProviders = Dictionary(old.providers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let newProviders = Dictionary(new.providers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        func routes(_ spec: GatewaySpec) -> [String: String] {
+            var result: [String: String] = [:]
+            for provider in spec.providers {
+                for model in provider.models { result[model.name] = "\(provider.name)/\(model.upstream)" }
+            }
+            return result
+        }
+        let (oldRoutes, newRoutes) = (routes(old), routes(new))
+        let groups = Set(old.groupModels.keys).union(new.groupModels.keys)
+        var plan = GatewayPlan(
+            changed: false,
+            providersAdded: newProviders.keys.filter { oldProviders[$0] == nil }.sorted(),
+            providersChanged: newProviders.keys.filter { oldProviders[$0] != nil && oldProviders[$0] != newProviders[$0] }.sorted(),
+            providersRemoved: oldProviders.keys.filter { newProviders[$0] == nil }.sorted(),
+            modelsAdded: newRoutes.keys.filter { oldRoutes[$0] == nil }.sorted(),
+            modelsChanged: newRoutes.keys.filter { oldRoutes[$0] != nil && oldRoutes[$0] != newRoutes[$0] }.sorted(),
+            modelsRemoved: oldRoutes.keys.filter { newRoutes[$0] == nil }.sorted(),
+            groupsChanged: groups.filter { old.groupModels[$0] != new.groupModels[$0] }.sorted(),
+            currentPriceVersion: old.prices?.version, priceVersion: new.prices?.version
+        )
+        plan.changed = !plan.providersAdded.isEmpty || !plan.providersChanged.isEmpty || !plan.providersRemoved.isEmpty
+            || !plan.modelsAdded.isEmpty || !plan.modelsChanged.isEmpty || !plan.modelsRemoved.isEmpty
+            || !plan.groupsChanged.isEmpty || old.prices != new.prices
+            || old.providers.map(\.name) != new.providers.map(\.name)
+        return plan
+    }
+
+    static func warnings(_ spec: GatewaySpec, keysSet: Set<String>) -> [String] {
+        var warnings: [String] = []
+        for provider in spec.providers {
+            if !keysSet.contains(provider.name) {
+                warnings.append("provider '\(provider.name)' has no key yet: run `flotilla secret set \(provider.name)` (calls are refused with provider_key_missing)")
+            }
+            for model in provider.models where spec.prices?.price(of: model.upstream) == nil {
+                warnings.append("model '\(model.name)' (\(model.upstream)) has no price: calls are refused with model_not_priced")
+            }
+        }
+        return warnings
+    }
+}
+
+/// Server-side checks of a gateway configuration.
+enum GatewayValidation {
+    static func validate(_ spec: GatewaySpec) throws(CoordinatorError) {
+        var providerNames = Set<String>()
+        var modelNames = Set<String>()
+        for provider in spec.providers {
+            guard NameRules.isValidGroupName(provider.name) else { throw CoordinatorError(.invalidSpec, "invalid provider name '\(provider.name)'") }
+            guard providerNames.insert(provider.name).inserted else { throw CoordinatorError(.invalidSpec, "provider \(provider.name) appears twice") }
+            if let problem = ProviderURL.problem(provider.baseURL) {
+                throw CoordinatorError(.invalidSpec, "providers.\(provider.name).base_url: \(problem)")
+            }
+            guard !provider.models.isEmpty else { throw CoordinatorError(.invalidSpec, "provider \(provider.name) has no models") }
+            for model in provider.models {
+                guard GatewayRules.isValidModelName(model.name), GatewayRules.isValidModelName(model.upstream) else {
+                    throw CoordinatorError(.invalidSpec, "provider \(provider.name): invalid model '\(model.name)' → '\(model.upstream)'")
+                }
+                guard modelNames.insert(model.name).inserted else {
+                    throw CoordinatorError(.invalidSpec, "model \(model.name) is declared by two providers")
+                }
+            }
+        }
+        if let prices = spec.prices {
+            guard prices.version >= 1 else { throw CoordinatorError(.invalidSpec, "prices: version must be at least 1") }
+            for (model, price) in prices.models {
+                guard GatewayRules.isValidModelName(model) else { throw CoordinatorError(.invalidSpec, "prices: invalid model id '\(model)'") }
+                try check(price, model)
+            }
+            if let price = prices.defaultPrice { try check(price, "default") }
+        }
+        for (group, models) in spec.groupModels {
+            guard NameRules.isValidGroupName(group) else { throw CoordinatorError(.invalidSpec, "invalid group name '\(group)'") }
+            for model in models where !modelNames.contains(model) {
+                throw CoordinatorError(.invalidSpec, "groups.\(group).models: unknown model '\(model)'")
+            }
+        }
+    }
+
+    private static func check(_ price: ModelPrice, _ model: String) throws(CoordinatorError) {
+        let limit: Int64 = 10_000 * 1_000_000
+        for value in [price.inputMicros, price.outputMicros, price.cachedInputMicros, price.cacheWriteMicros]
+        where value < 0 || value > limit {
+            throw CoordinatorError(.invalidSpec, "prices.\(model): prices must be between 0 and 10000 USD per million tokens")
+        }
+    }
+}

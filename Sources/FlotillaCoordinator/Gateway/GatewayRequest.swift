@@ -1,0 +1,130 @@
+import FlotillaProtocol
+import NIOCore
+
+/// A caller's request body, read as far as the gateway needs: the model, whether it streams and
+/// whether the caller asked for usage in the stream, and its output token cap. The body is
+/// forwarded byte for byte except for the spliced `model` (the upstream id) and, for OpenAI
+/// streams, `stream_options.include_usage: true` so every stream can be metered.
+struct GatewayRequest: Sendable {
+    let endpoint: GatewayEndpoint
+    let body: [UInt8]
+    private let spans: JSONSpans
+    /// The model name the caller asked for.
+    let model: String
+    let stream: Bool
+    /// Whether the caller itself asked for the usage chunk of an OpenAI stream.
+    let callerWantsStreamUsage: Bool
+    /// `max_tokens` / `max_completion_tokens` when given (budgets reserve against it).
+    let maxOutputTokens: Int64?
+
+    /// Reads `body`; throws `invalid_request` when it is not a JSON object with a string `model`.
+    init(endpoint: GatewayEndpoint, body: [UInt8]) throws(CoordinatorError) {
+        guard let spans = JSONSpans(body) else {
+            throw CoordinatorError(.invalidRequest, "the request body must be a JSON object")
+        }
+        guard let model = spans.string("model", in: body), !model.isEmpty else {
+            throw CoordinatorError(.invalidRequest, "the request body needs a 'model' string")
+        }
+        self.endpoint = endpoint
+        self.body = body
+        self.spans = spans
+        self.model = model
+        stream = endpoint != .embeddings && spans.bool("stream", in: body) == true
+        if let options = spans.member("stream_options"), let inner = JSONSpans(body, from: options.value.lowerBound, to: options.value.upperBound) {
+            callerWantsStreamUsage = inner.bool("include_usage", in: body) == true
+        } else {
+            callerWantsStreamUsage = false
+        }
+        maxOutputTokens = spans.integer("max_completion_tokens", in: body) ?? spans.integer("max_tokens", in: body)
+    }
+
+    /// The body to send upstream.
+    func forwardBody(upstreamModel: String) -> ByteBuffer {
+        var edits: [(range: Range<Int>, replacement: [UInt8])] = []
+        if let member = spans.member("model") {
+            edits.append((member.value, Self.jsonString(upstreamModel)))
+        }
+        if stream, endpoint == .chatCompletions, !callerWantsStreamUsage {
+            edits.append(contentsOf: streamUsageEdit())
+        }
+        edits.sort { $0.range.lowerBound < $1.range.lowerBound }
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(body.count + 64)
+        var cursor = 0
+        for edit in edits {
+            buffer.writeBytes(body[cursor..<edit.range.lowerBound])
+            buffer.writeBytes(edit.replacement)
+            cursor = edit.range.upperBound
+        }
+        buffer.writeBytes(body[cursor...])
+        return buffer
+    }
+
+    /// Turns on `stream_options.include_usage`, keeping any other stream options.
+    private func streamUsageEdit() -> [(range: Range<Int>, replacement: [UInt8])] {
+        guard let options = spans.member("stream_options") else {
+            let insertAt = spans.closingBrace
+            let separator = spans.members.isEmpty ? "" : ","
+            return [(insertAt..<insertAt, Array("\(separator)\"stream_options\":{\"include_usage\":true}".utf8))]
+        }
+        guard let inner = JSONSpans(body, from: options.value.lowerBound, to: options.value.upperBound) else {
+            // null or another non-object: replace it.
+            return [(options.value, Array("{\"include_usage\":true}".utf8))]
+        }
+        if let flag = inner.member("include_usage") {
+            return [(flag.value, Array("true".utf8))]
+        }
+        let at = inner.openingBrace + 1
+        return [(at..<at, Array((inner.members.isEmpty ? "\"include_usage\":true" : "\"include_usage\":true,").utf8))]
+    }
+
+    /// A rough input token count for streams cut short before the provider reported usage:
+    /// the bytes of every string in the prompt-bearing members, at about 4 bytes per token.
+    var estimatedInputTokens: Int64 {
+        var bytes = 0
+        for key in ["messages", "input", "system", "prompt", "tools"] {
+            guard let member = spans.member(key) else { continue }
+            bytes += Self.stringBytes(body, member.value)
+        }
+        return Int64((bytes + 3) / 4)
+    }
+
+    /// The number of bytes inside string literals in `range`.
+    static func stringBytes(_ bytes: [UInt8], _ range: Range<Int>) -> Int {
+        var total = 0
+        var inString = false
+        var index = range.lowerBound
+        while index < range.upperBound {
+            let byte = bytes[index]
+            if inString {
+                if byte == UInt8(ascii: "\\") {
+                    index += 2
+                    total += 1
+                    continue
+                }
+                if byte == UInt8(ascii: "\"") { inString = false } else { total += 1 }
+            } else if byte == UInt8(ascii: "\"") {
+                inString = true
+            }
+            index += 1
+        }
+        return total
+    }
+
+    /// `text` as a JSON string literal.
+    static func jsonString(_ text: String) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "\"")]
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out += Array("\\\"".utf8)
+            case UInt8(ascii: "\\"): out += Array("\\\\".utf8)
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out += Array("\\u00".utf8) + [hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+        return out
+    }
+}

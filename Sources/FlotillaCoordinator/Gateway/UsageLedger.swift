@@ -1,0 +1,93 @@
+import FlotillaProtocol
+import Foundation
+
+/// Which gateway endpoint a call used.
+enum GatewayEndpoint: String, Sendable {
+    case chatCompletions = "chat.completions"
+    case embeddings
+    case messages
+}
+
+/// Token counts of one call. `input` includes cached and cache-write tokens.
+struct TokenUsage: Sendable, Equatable {
+    var input: Int64 = 0
+    var output: Int64 = 0
+    /// Input tokens read from the provider's prompt cache.
+    var cached: Int64 = 0
+    /// Input tokens written to the provider's prompt cache (Anthropic).
+    var cacheWrite: Int64 = 0
+
+    /// The cost at `price` in billionths of a USD, rounded up: tokens × (millionths of a USD
+    /// per million tokens) / 1000.
+    func costNanos(at price: ModelPrice) -> Int64 {
+        let uncached = max(0, input - cached - cacheWrite)
+        let total = uncached * price.inputMicros + cached * price.cachedInputMicros
+            + cacheWrite * price.cacheWriteMicros + output * price.outputMicros
+        return (total + 999) / 1000
+    }
+}
+
+/// One gateway call as the ledger keeps it.
+struct UsageRecord: Sendable, Equatable {
+    var requestID: String
+    var at: Date
+    var nodeID: String
+    var group: String
+    /// Empty when the call was refused before its model resolved.
+    var provider: String
+    var model: String
+    var upstreamModel: String
+    var endpoint: GatewayEndpoint
+    var streamed: Bool
+    var usage: TokenUsage
+    var costNanos: Int64
+    var priceVersion: Int64?
+    /// Milliseconds from the request's arrival to its last byte, and to the upstream's first.
+    var latencyMs: Double
+    var ttfbMs: Double?
+    /// The HTTP status the caller got.
+    var status: Int
+    var outcome: UsageOutcome
+    var source: UsageSource
+    var errorCode: String?
+}
+
+/// Sums over a set of usage records.
+struct UsageAggregate: Sendable, Equatable {
+    var key: String
+    var calls: Int = 0
+    var refused: Int = 0
+    var failed: Int = 0
+    var inputTokens: Int64 = 0
+    var outputTokens: Int64 = 0
+    var cachedTokens: Int64 = 0
+    var costNanos: Int64 = 0
+}
+
+/// What to sum: records in `[from, to)`, grouped, optionally of one node or group.
+struct UsageQuery: Sendable {
+    var by: UsageGrouping
+    var from: Date
+    var to: Date
+    var nodeID: String?
+    var group: String?
+}
+
+/// A node's spend today and this month (UTC), in billionths of a USD.
+struct NodeSpend: Sendable, Equatable {
+    var todayNanos: Int64 = 0
+    var monthNanos: Int64 = 0
+}
+
+/// The usage ledger: one record per gateway call, durable before the caller has its answer.
+/// Budgets build on it. The SQLite implementation is `SQLiteUsageLedger` (group commit).
+protocol UsageLedger: Sendable {
+    /// Appends `record`; returns once it is durable.
+    func record(_ record: UsageRecord) async throws(CoordinatorError)
+    /// Sums per group key (node ids when grouping by node), most expensive first.
+    func aggregate(_ query: UsageQuery) async throws(CoordinatorError) -> [UsageAggregate]
+    /// Every node's spend on the UTC day `today` and since the month's first day.
+    func nodeSpend(today: Date) async throws(CoordinatorError) -> [String: NodeSpend]
+    /// How many records carry `requestID` (benchmarks and crash tests check acknowledged calls).
+    func count(requestIDs: [String]) async throws(CoordinatorError) -> Int
+}

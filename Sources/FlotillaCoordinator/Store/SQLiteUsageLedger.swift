@@ -1,0 +1,149 @@
+import FlotillaProtocol
+import Foundation
+import GRDB
+import Logging
+import ServiceLifecycle
+
+/// `UsageLedger` in the coordinator's SQLite file. Records go through a `GroupCommitQueue`: a
+/// call waits for the transaction holding its record, and under load many calls share one fsync.
+/// Each commit appends to `usage` and adds to the day's roll-up in `usage_daily`.
+final class SQLiteUsageLedger: UsageLedger, Service {
+    private let store: Store
+    private let queue: GroupCommitQueue<UsageRecord>
+    private let logger: Logger
+
+    init(store: Store, logger: Logger, maxBatch: Int = 4096) {
+        self.store = store
+        self.logger = logger
+        queue = GroupCommitQueue(maxBatch: maxBatch) { records in
+            try await store.pool.write { db in try Self.insert(db, records) }
+        }
+    }
+
+    func run() async throws {
+        await queue.run { [logger] count, error in
+            logger.error("usage batch failed", metadata: ["count": "\(count)", "error": "\(error)"])
+        }
+    }
+
+    func record(_ record: UsageRecord) async throws(CoordinatorError) {
+        do {
+            try await queue.submit { record }
+        } catch let error as CoordinatorError {
+            throw error
+        } catch {
+            throw .internal("usage not stored: \(error)")
+        }
+    }
+
+    static func insert(_ db: Database, _ records: [UsageRecord]) throws {
+        let append = try db.cachedStatement(sql: """
+            INSERT INTO usage (request_id, at, node_id, group_name, provider, model, upstream_model, endpoint, streamed,
+                input_tokens, output_tokens, cached_tokens, cache_write_tokens, cost_nanos, price_version, latency_ms,
+                ttfb_ms, status, outcome, usage_source, error_code)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        let rollup = try db.cachedStatement(sql: """
+            INSERT INTO usage_daily (day, node_id, group_name, provider, model, calls, refused, failed, input_tokens,
+                output_tokens, cached_tokens, cost_nanos)
+            VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(day, node_id, group_name, provider, model) DO UPDATE SET
+                calls = calls + 1, refused = refused + excluded.refused, failed = failed + excluded.failed,
+                input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,
+                cached_tokens = cached_tokens + excluded.cached_tokens, cost_nanos = cost_nanos + excluded.cost_nanos
+            """)
+        for r in records {
+            var row = SQLiteBinder(append)
+            row.bind(r.requestID)
+            row.bind(r.at.timeIntervalSince1970)
+            row.bind(r.nodeID)
+            row.bind(r.group)
+            row.bind(r.provider)
+            row.bind(r.model)
+            row.bind(r.upstreamModel)
+            row.bind(r.endpoint.rawValue)
+            row.bind(Int64(r.streamed ? 1 : 0))
+            for value in [r.usage.input, r.usage.output, r.usage.cached, r.usage.cacheWrite, r.costNanos] { row.bind(value) }
+            row.bind(r.priceVersion)
+            row.bind(r.latencyMs)
+            row.bind(r.ttfbMs)
+            row.bind(Int64(r.status))
+            row.bind(r.outcome.rawValue)
+            row.bind(r.source.rawValue)
+            row.bind(r.errorCode)
+            try row.execute(in: db)
+
+            var day = SQLiteBinder(rollup)
+            day.bind(UTCCalendar.day(r.at))
+            day.bind(r.nodeID)
+            day.bind(r.group)
+            day.bind(r.provider)
+            day.bind(r.model)
+            day.bind(Int64(r.outcome == .refused ? 1 : 0))
+            day.bind(Int64(r.outcome == .upstreamError || r.outcome == .clientCancelled ? 1 : 0))
+            for value in [r.usage.input, r.usage.output, r.usage.cached, r.costNanos] { day.bind(value) }
+            try day.execute(in: db)
+        }
+    }
+
+    func aggregate(_ query: UsageQuery) async throws(CoordinatorError) -> [UsageAggregate] {
+        let column = switch query.by {
+        case .node: "node_id"
+        case .group: "group_name"
+        case .model: "model"
+        case .provider: "provider"
+        }
+        var sql = """
+            SELECT \(column) AS key, COUNT(*) AS calls, SUM(outcome = 'refused') AS refused,
+                   SUM(outcome IN ('upstream_error', 'client_cancelled')) AS failed,
+                   SUM(input_tokens) AS input, SUM(output_tokens) AS output, SUM(cached_tokens) AS cached,
+                   SUM(cost_nanos) AS cost
+            FROM usage WHERE at >= ? AND at < ?
+            """
+        var arguments: StatementArguments = [query.from.timeIntervalSince1970, query.to.timeIntervalSince1970]
+        if let node = query.nodeID {
+            sql += " AND node_id = ?"
+            arguments += [node]
+        }
+        if let group = query.group {
+            sql += " AND group_name = ?"
+            arguments += [group]
+        }
+        sql += " GROUP BY key ORDER BY cost DESC, calls DESC, key"
+        return try store.read { db in
+            try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                UsageAggregate(key: row["key"], calls: row["calls"], refused: row["refused"], failed: row["failed"],
+                               inputTokens: row["input"], outputTokens: row["output"], cachedTokens: row["cached"],
+                               costNanos: row["cost"])
+            }
+        }
+    }
+
+    func nodeSpend(today: Date) async throws(CoordinatorError) -> [String: NodeSpend] {
+        let day = UTCCalendar.day(today)
+        let monthStart = UTCCalendar.day(UTCCalendar.startOfMonth(today))
+        return try store.read { db in
+            var result: [String: NodeSpend] = [:]
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT node_id, SUM(CASE WHEN day = ? THEN cost_nanos ELSE 0 END) AS today, SUM(cost_nanos) AS month
+                FROM usage_daily WHERE day >= ? AND day <= ? GROUP BY node_id
+                """, arguments: [day, monthStart, day])
+            for row in rows {
+                result[row["node_id"]] = NodeSpend(todayNanos: row["today"], monthNanos: row["month"])
+            }
+            return result
+        }
+    }
+
+    func count(requestIDs: [String]) async throws(CoordinatorError) -> Int {
+        try store.read { db in
+            var total = 0
+            for chunk in stride(from: 0, to: requestIDs.count, by: 500).map({ Array(requestIDs[$0..<min($0 + 500, requestIDs.count)]) }) {
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                total += try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM usage WHERE request_id IN (\(marks))",
+                                          arguments: StatementArguments(chunk)) ?? 0
+            }
+            return total
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import FlotillaProtocol
+import Yams
+
+/// `fleet/prices.yaml`: USD per million tokens for each upstream model id, under a version
+/// number that usage records keep.
+///
+/// ```yaml
+/// version: 3
+/// models:
+///   gpt-4o-mini: {input: 0.15, output: 0.60, cached_input: 0.075}
+/// default: {input: 1.00, output: 4.00}     # optional: models not listed
+/// ```
+public enum PriceFile {
+    static let topLevelKeys = ["version", "models", "default"]
+    static let priceKeys = ["input", "output", "cached_input", "cache_write"]
+    /// Highest price accepted, USD per million tokens: catches a price written per token.
+    static let maxPriceMicros: Int64 = 10_000 * 1_000_000
+
+    /// Parses and checks the file's text; `file` is how messages name it.
+    public static func parse(yaml: String, file: String) throws(FleetSpecError) -> PriceTable {
+        let (table, problems) = read(yaml: yaml, file: file)
+        if let error = FleetSpecError.combining(problems) { throw error }
+        guard let table else { throw .invalid(file: file, line: 1, message: "not a price table") }
+        return table
+    }
+
+    static func read(yaml: String, file: String) -> (PriceTable?, [FleetSpecError]) {
+        let root: Node?
+        do {
+            root = try YAMLText.compose(yaml, file: file)
+        } catch {
+            return (nil, [error])
+        }
+        guard let root else { return (nil, [.invalid(file: file, line: 1, message: "the file is empty; it needs 'version:' and 'models:'")]) }
+        var reader = SpecReader(file: file)
+        let table = reader.readPriceTable(root)
+        return (table, reader.problems)
+    }
+
+    /// Parses a decimal USD amount (`0.15`, `3`, `0.075`) into millionths, exactly: at most six
+    /// decimals, no exponent, not negative.
+    static func micros(_ text: String) -> Int64? {
+        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let whole = parts.first, !whole.isEmpty, whole.count <= 7, whole.allSatisfy({ $0 >= "0" && $0 <= "9" }) else { return nil }
+        var fraction = parts.count == 2 ? String(parts[1]) : ""
+        guard fraction.count <= 6, fraction.allSatisfy({ $0 >= "0" && $0 <= "9" }), parts.count == 1 || !fraction.isEmpty else { return nil }
+        fraction += String(repeating: "0", count: 6 - fraction.count)
+        guard let w = Int64(whole), let f = Int64(fraction) else { return nil }
+        return w * 1_000_000 + f
+    }
+}
+
+extension SpecReader {
+    mutating func readPriceTable(_ root: Node) -> PriceTable? {
+        guard let entries = mapping(root, "", what: "a mapping with version and models") else { return nil }
+        rejectUnknownKeys(entries, "", allowed: PriceFile.topLevelKeys)
+        func entry(_ key: String) -> Entry? { entries.first { $0.key == key } }
+        guard let versionEntry = entry("version") else {
+            problem(root, "version", "required: the price table's version, raised whenever a price changes")
+            return nil
+        }
+        guard let version = integer(versionEntry.value, "version") else { return nil }
+        guard version >= 1 else {
+            problem(versionEntry.value, "version", "must be at least 1")
+            return nil
+        }
+        var models: [String: ModelPrice] = [:]
+        if let modelsEntry = entry("models") {
+            if case .scalar(let scalar) = modelsEntry.value, scalar.string.isEmpty, scalar.style == .plain {
+            } else if let modelEntries = mapping(modelsEntry.value, "models", what: "a mapping of upstream model ids to prices") {
+                for model in modelEntries {
+                    let path = Self.join("models", model.key)
+                    guard GatewayRules.isValidModelName(model.key) else {
+                        problem(model.keyNode, path, "invalid upstream model id '\(model.key)'")
+                        continue
+                    }
+                    if let price = readPrice(model.value, path) { models[model.key] = price }
+                }
+            }
+        } else {
+            problem(root, "models", "required: a mapping of upstream model ids to {input, output} USD per million tokens")
+        }
+        let defaultPrice = entry("default").flatMap { readPrice($0.value, "default") }
+        return PriceTable(version: version, models: models, defaultPrice: defaultPrice)
+    }
+
+    private mutating func readPrice(_ node: Node, _ path: String) -> ModelPrice? {
+        guard let fields = mapping(node, path, what: "a mapping with input and output (USD per million tokens)") else { return nil }
+        rejectUnknownKeys(fields, path, allowed: PriceFile.priceKeys)
+        var values: [String: Int64] = [:]
+        for field in fields where PriceFile.priceKeys.contains(field.key) {
+            let fieldPath = Self.join(path, field.key)
+            guard case .scalar(let scalar) = field.value, scalar.style == .plain,
+                  let micros = PriceFile.micros(scalar.string) else {
+                problem(field.value, fieldPath, "expected a price in USD per million tokens, like 0.15 (at most 6 decimals, not negative)")
+                continue
+            }
+            guard micros <= PriceFile.maxPriceMicros else {
+                problem(field.value, fieldPath, "over 10000 USD per million tokens; prices are per million tokens, not per token")
+                continue
+            }
+            values[field.key] = micros
+        }
+        for required in ["input", "output"] where fields.first(where: { $0.key == required }) == nil {
+            problem(node, Self.join(path, required), "required (USD per million tokens)")
+        }
+        guard let input = values["input"], let output = values["output"] else { return nil }
+        return ModelPrice(inputMicros: input, outputMicros: output, cachedInputMicros: values["cached_input"], cacheWriteMicros: values["cache_write"])
+    }
+}

@@ -1,0 +1,182 @@
+/// Which wire API a provider speaks. The gateway forwards bodies unchanged, so a model is called
+/// through the endpoint family of its provider's kind.
+public enum ProviderKind: String, Codable, Sendable, CaseIterable {
+    /// OpenAI's API: `POST {base_url}/chat/completions`, `/embeddings`, `Authorization: Bearer`.
+    case openai
+    /// Anthropic's Messages API: `POST {base_url}/messages`, `x-api-key`.
+    case anthropic
+}
+
+/// A model name callers use and the upstream model id it is sent as.
+public struct ModelRoute: Codable, Sendable, Equatable {
+    /// What callers put in `model` (`fleet-default`).
+    public var name: String
+    /// What the provider is asked for (`gpt-4o-mini`).
+    public var upstream: String
+
+    public init(name: String, upstream: String) {
+        self.name = name
+        self.upstream = upstream
+    }
+}
+
+/// One LLM provider of the fleet spec (`providers.NAME`). Its key lives in the coordinator's
+/// vault (`flotilla secret set NAME`), never in the spec.
+public struct ProviderSpec: Codable, Sendable, Equatable {
+    public var name: String
+    public var kind: ProviderKind
+    /// The API root endpoint paths are appended to, version included
+    /// (`https://api.openai.com/v1`, `https://api.anthropic.com/v1`).
+    public var baseURL: String
+    /// Models in the order written.
+    public var models: [ModelRoute]
+
+    public init(name: String, kind: ProviderKind, baseURL: String, models: [ModelRoute]) {
+        self.name = name
+        self.kind = kind
+        self.baseURL = baseURL
+        self.models = models
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, kind, models
+        case baseURL = "base_url"
+    }
+}
+
+/// Prices of one upstream model in millionths of a USD per million tokens (so `0.15` USD per
+/// million tokens is `150000`): integers keep costs exact.
+public struct ModelPrice: Codable, Sendable, Equatable {
+    public var inputMicros: Int64
+    public var outputMicros: Int64
+    /// Input tokens served from the provider's prompt cache; the input price when not given.
+    public var cachedInputMicros: Int64
+    /// Input tokens written to Anthropic's prompt cache; the input price when not given.
+    public var cacheWriteMicros: Int64
+
+    public init(inputMicros: Int64, outputMicros: Int64, cachedInputMicros: Int64? = nil, cacheWriteMicros: Int64? = nil) {
+        self.inputMicros = inputMicros
+        self.outputMicros = outputMicros
+        self.cachedInputMicros = cachedInputMicros ?? inputMicros
+        self.cacheWriteMicros = cacheWriteMicros ?? inputMicros
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case inputMicros = "input_micros"
+        case outputMicros = "output_micros"
+        case cachedInputMicros = "cached_input_micros"
+        case cacheWriteMicros = "cache_write_micros"
+    }
+}
+
+/// `fleet/prices.yaml`: a versioned price table keyed by upstream model id. A version number
+/// names one table forever: usage records keep the version they were charged at.
+public struct PriceTable: Codable, Sendable, Equatable {
+    public var version: Int64
+    public var models: [String: ModelPrice]
+    /// Price of upstream models the table does not list; without one such models are refused
+    /// (`model_not_priced`).
+    public var defaultPrice: ModelPrice?
+
+    public init(version: Int64, models: [String: ModelPrice], defaultPrice: ModelPrice? = nil) {
+        self.version = version
+        self.models = models
+        self.defaultPrice = defaultPrice
+    }
+
+    /// The price of `upstream`, falling back to the default.
+    public func price(of upstream: String) -> ModelPrice? {
+        models[upstream] ?? defaultPrice
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case version, models
+        case defaultPrice = "default"
+    }
+}
+
+/// The gateway part of a publish: providers, prices and which models each group may use. It
+/// lives on the coordinator only; nodes learn the gateway URL and model names.
+public struct GatewaySpec: Codable, Sendable, Equatable {
+    public var providers: [ProviderSpec]
+    /// Nil when the spec has no `prices.yaml` (every call is then refused `model_not_priced`).
+    public var prices: PriceTable?
+    /// Group name → model names it may use. A group that is not listed may use every model.
+    public var groupModels: [String: [String]]
+
+    public init(providers: [ProviderSpec] = [], prices: PriceTable? = nil, groupModels: [String: [String]] = [:]) {
+        self.providers = providers
+        self.prices = prices
+        self.groupModels = groupModels
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case providers, prices
+        case groupModels = "group_models"
+    }
+}
+
+/// What publishing would change in the gateway configuration.
+public struct GatewayPlan: Codable, Sendable, Equatable {
+    public var changed: Bool
+    public var providersAdded: [String]
+    public var providersChanged: [String]
+    public var providersRemoved: [String]
+    public var modelsAdded: [String]
+    public var modelsChanged: [String]
+    public var modelsRemoved: [String]
+    /// Groups whose model allowlist changes.
+    public var groupsChanged: [String]
+    public var currentPriceVersion: Int64?
+    public var priceVersion: Int64?
+    /// Things that do not stop a publish but will refuse calls (unpriced models, keys not set).
+    public var warnings: [String]
+
+    public init(
+        changed: Bool, providersAdded: [String] = [], providersChanged: [String] = [], providersRemoved: [String] = [],
+        modelsAdded: [String] = [], modelsChanged: [String] = [], modelsRemoved: [String] = [], groupsChanged: [String] = [],
+        currentPriceVersion: Int64? = nil, priceVersion: Int64? = nil, warnings: [String] = []
+    ) {
+        self.changed = changed
+        self.providersAdded = providersAdded
+        self.providersChanged = providersChanged
+        self.providersRemoved = providersRemoved
+        self.modelsAdded = modelsAdded
+        self.modelsChanged = modelsChanged
+        self.modelsRemoved = modelsRemoved
+        self.groupsChanged = groupsChanged
+        self.currentPriceVersion = currentPriceVersion
+        self.priceVersion = priceVersion
+        self.warnings = warnings
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case changed, warnings
+        case providersAdded = "providers_added"
+        case providersChanged = "providers_changed"
+        case providersRemoved = "providers_removed"
+        case modelsAdded = "models_added"
+        case modelsChanged = "models_changed"
+        case modelsRemoved = "models_removed"
+        case groupsChanged = "groups_changed"
+        case currentPriceVersion = "current_price_version"
+        case priceVersion = "price_version"
+    }
+}
+
+/// `GET /admin/v1/gateway`: the gateway configuration in force and which provider keys are set.
+public struct GatewayView: Codable, Sendable, Equatable {
+    public var spec: GatewaySpec
+    /// Providers whose key is in the vault.
+    public var keysSet: [String]
+
+    public init(spec: GatewaySpec, keysSet: [String]) {
+        self.spec = spec
+        self.keysSet = keysSet
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case spec
+        case keysSet = "keys_set"
+    }
+}
