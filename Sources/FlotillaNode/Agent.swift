@@ -41,6 +41,7 @@ struct Agent {
                 backoff.reset()
                 intervalSeconds = min(max(response.heartbeatIntervalSeconds, 1), 86_400)
                 renewIfNeeded(requested: response.renewCertificate)
+                syncGatewayKey(response)
                 if once {
                     _ = checkReleases(waitSeconds: 0)
                     return 0
@@ -72,6 +73,24 @@ struct Agent {
         if response.renewCertificate { fields.append(("renew_certificate", "true")) }
         Log.info("heartbeat ok", fields)
         return response
+    }
+
+    /// Fetches a new gateway key over mutual TLS when the coordinator expects another one than
+    /// `gateway.key` holds (a rotation, a node enrolled before the gateway, a lost file). A
+    /// failure is logged; the next heartbeat tries again.
+    mutating func syncGatewayKey(_ response: HeartbeatResponse) {
+        guard response.hasGateway else { return }
+        do throws(NodeError) {
+            if let expected = response.gatewayKeyID, let local = try state.gatewayKeyID(), Hex.equal(local, expected) { return }
+            let json = try client.postJSON(identity.coordinatorURL + "/v1/gateway-key", .object([]), expected: 200)
+            guard let key = GatewayKey.validated(try json.requiredString("gateway_key")) else {
+                throw NodeError.invalidField("gateway_key is not a printable key")
+            }
+            try state.storeGatewayKey(key)
+            Log.info("gateway key stored", [("key_id", try json.requiredString("gateway_key_id"))])
+        } catch {
+            Log.error("gateway key not updated", error)
+        }
     }
 
     /// Renews when the coordinator asks or the local certificate is in its last third; a failure

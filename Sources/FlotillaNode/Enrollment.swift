@@ -37,7 +37,8 @@ enum Enrollment {
         let identity = NodeIdentity(nodeID: response.nodeID, name: response.name,
                                     group: response.group, coordinatorURL: config.coordinatorURL)
         try state.storeEnrollment(keyPEM: try key.pkcs8PEM(), certificatePEM: certificatePEM,
-                                  caPEM: caPEM, identity: identity, rootPublicKey: config.rootPublicKey)
+                                  caPEM: caPEM, identity: identity, rootPublicKey: config.rootPublicKey,
+                                  gatewayKey: response.gatewayKey.flatMap(GatewayKey.validated))
         if config.rootPublicKey == nil {
             Log.warn("node.conf has no root_public_key: this node will not apply signed releases")
         }

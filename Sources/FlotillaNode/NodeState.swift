@@ -1,5 +1,6 @@
-/// The node's state directory (0700): `key.pem` (0600), `cert.pem`, `ca.pem`, `node.json`, and
-/// `root-public-key` when node.conf pinned a release root key (release files: `ReleaseStore`).
+/// The node's state directory (0700): `key.pem` (0600), `cert.pem`, `ca.pem`, `node.json`,
+/// `gateway.key` (0600, the node's LLM gateway key) and `root-public-key` when node.conf pinned a
+/// release root key (release files: `ReleaseStore`).
 /// Every file is written to a temporary name, fsync'd and renamed. `node.json` is written last
 /// at enrollment, so its presence (with `cert.pem`) means the identity is complete.
 struct NodeState {
@@ -16,6 +17,8 @@ struct NodeState {
     var identityPath: String { directory + "/node.json" }
     /// The pinned release root key as node.conf gave it (base64 of the raw 32 bytes; empty: none).
     var rootPublicKeyPath: String { directory + "/root-public-key" }
+    /// The node's LLM gateway key: what a local runtime presents as its API key.
+    var gatewayKeyPath: String { directory + "/gateway.key" }
     var stagedKeyPath: String { directory + "/key.pem.new" }
     var stagedCertificatePath: String { directory + "/cert.pem.new" }
 
@@ -35,15 +38,16 @@ struct NodeState {
     /// Stores a fresh enrollment: key, CA, certificate, then node.json. If any write fails, the
     /// files written so far are removed so no half identity is left behind.
     func storeEnrollment(keyPEM: [UInt8], certificatePEM: [UInt8], caPEM: [UInt8],
-                                identity: NodeIdentity, rootPublicKey: String? = nil) throws(NodeError) {
+                                identity: NodeIdentity, rootPublicKey: String? = nil, gatewayKey: String? = nil) throws(NodeError) {
         // An empty root key file stands for "none" (releases disabled), so no stale key survives.
-        let steps: [(String, [UInt8], UInt32)] = [
+        var steps: [(String, [UInt8], UInt32)] = [
             (keyPath, keyPEM, 0o600),
             (caPath, caPEM, 0o644),
             (certificatePath, certificatePEM, 0o644),
             (rootPublicKeyPath, Array((rootPublicKey ?? "").utf8), 0o644),
-            (identityPath, JSONWriter.encode(identity.json()), 0o644),
         ]
+        if let gatewayKey { steps.append((gatewayKeyPath, Array(gatewayKey.utf8), 0o600)) }
+        steps.append((identityPath, JSONWriter.encode(identity.json()), 0o644))
         var written: [String] = []
         for (path, bytes, mode) in steps {
             do {
@@ -54,6 +58,20 @@ struct NodeState {
                 throw error
             }
         }
+    }
+
+    /// The id of the stored gateway key (first 16 hex digits of its SHA-256), nil without one.
+    func gatewayKeyID() throws(NodeError) -> String? {
+        guard FileIO.exists(gatewayKeyPath) else { return nil }
+        let hex = try SHA256.hex(try FileIO.read(gatewayKeyPath, maxBytes: 4096))
+        var id = ""
+        for (index, character) in hex.utf8.enumerated() where index < 16 { id.append(Character(Unicode.Scalar(character))) }
+        return id
+    }
+
+    /// Replaces `gateway.key` (0600, atomically).
+    func storeGatewayKey(_ key: String) throws(NodeError) {
+        try FileIO.writeAtomically(gatewayKeyPath, Array(key.utf8), mode: 0o600)
     }
 
     /// The pinned release root key, or nil when enrollment had none (releases disabled).

@@ -32,7 +32,16 @@ import Testing
                 self.log()
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 if self.path == "/v1/heartbeat":
-                    self.reply(200, b'{"status":"active","heartbeat_interval_seconds":1,"renew_certificate":false,"server_time":"2026-11-24T10:00:00Z"}')
+                    answer = {"status": "active", "heartbeat_interval_seconds": 1, "renew_certificate": False,
+                              "server_time": "2026-11-24T10:00:00Z"}
+                    key = read("gateway-key")
+                    if key is not None:
+                        answer["gateway_key_id"] = hashlib.sha256(key).hexdigest()[:16] if key else None
+                    self.reply(200, json.dumps(answer).encode())
+                elif self.path == "/v1/gateway-key":
+                    key = read("gateway-key")
+                    self.reply(200, json.dumps({"gateway_key": key.decode(),
+                                                "gateway_key_id": hashlib.sha256(key).hexdigest()[:16]}).encode())
                 elif self.path == "/v1/release/report":
                     with open(os.path.join(root, "reports.jsonl"), "ab") as f:
                         f.write(body + b"\n")
@@ -208,5 +217,43 @@ import Testing
         #expect(NodeCommand.run(["run", "--state-dir", state, "--once", "--runtime", "command", "--workspace", directory]
             .map { Array($0.utf8) }) == 0)
         #expect(coordinator.requests == ["POST /v1/heartbeat", "POST /v1/heartbeat"])
+    }
+
+    /// The node fetches its gateway key over mutual TLS when the heartbeat names a key it does not
+    /// hold (none yet, or a rotation), stores it 0600, and leaves it alone while the ids match.
+    @Test(.enabled(if: hasTools)) func gatewayKeyFollowsTheHeartbeatsKeyID() throws {
+        let directory = try TestSupport.temporaryDirectory()
+        let coordinator = try Coordinator(directory: directory)
+        defer { coordinator.stop() }
+        let state = directory + "/state"
+        try FileIO.makeDirectory(state, mode: 0o700)
+        try NodeState(directory: state).storeEnrollment(
+            keyPEM: Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/client.key"))),
+            certificatePEM: Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/client.pem"))),
+            caPEM: Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/ca.pem"))),
+            identity: NodeIdentity(nodeID: "n-1", name: "board-01", group: "demo", coordinatorURL: "https://127.0.0.1:\(coordinator.port)"))
+        let run = ["run", "--state-dir", state, "--once"].map { Array($0.utf8) }
+        let keyFile = state + "/gateway.key"
+
+        // A coordinator that issued no key yet (gateway_key_id: null): the node asks for one; an
+        // empty answer is refused and nothing is written.
+        try Data().write(to: URL(fileURLWithPath: directory + "/gateway-key"))
+        #expect(NodeCommand.run(run) == 0)
+        #expect(coordinator.requests == ["POST /v1/heartbeat", "POST /v1/gateway-key"])
+        #expect(!FileManager.default.fileExists(atPath: keyFile))
+
+        // The coordinator's key is now "flt_gw_first": the node stores it once, then keeps it.
+        try "flt_gw_first".write(toFile: directory + "/gateway-key", atomically: true, encoding: .utf8)
+        #expect(NodeCommand.run(run) == 0)
+        #expect(try String(contentsOfFile: keyFile, encoding: .utf8) == "flt_gw_first")
+        #expect(try FileIO.mode(of: keyFile) == 0o600)
+        #expect(NodeCommand.run(run) == 0)
+        #expect(coordinator.requests.filter { $0 == "POST /v1/gateway-key" }.count == 2)
+
+        // A rotation: the heartbeat names another key; the node fetches it within that heartbeat.
+        try "flt_gw_second".write(toFile: directory + "/gateway-key", atomically: true, encoding: .utf8)
+        #expect(NodeCommand.run(run) == 0)
+        #expect(try String(contentsOfFile: keyFile, encoding: .utf8) == "flt_gw_second")
+        #expect(coordinator.requests.suffix(2) == ["POST /v1/heartbeat", "POST /v1/gateway-key"])
     }
 }

@@ -44,10 +44,15 @@ struct StateTests {
         let state = NodeState(directory: directory)
         #expect(!state.isEnrolled)
         let identity = NodeIdentity(nodeID: "id-1", name: "board-01", group: "edge", coordinatorURL: "https://c:7443")
+        #expect(try state.gatewayKeyID() == nil)
         try state.storeEnrollment(keyPEM: Array("k".utf8), certificatePEM: Array("c".utf8),
-                                  caPEM: Array("a".utf8), identity: identity)
+                                  caPEM: Array("a".utf8), identity: identity, gatewayKey: "abc")
         #expect(state.isEnrolled)
         #expect(try FileIO.mode(of: state.keyPath) == 0o600)
+        #expect(try FileIO.mode(of: state.gatewayKeyPath) == 0o600)
+        #expect(try FileIO.read(state.gatewayKeyPath) == Array("abc".utf8))
+        // SHA-256("abc") = ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
+        #expect(try state.gatewayKeyID() == "ba7816bf8f01cfea")
         let loaded = try state.loadIdentity()
         #expect(loaded.nodeID == "id-1")
         #expect(loaded.name == "board-01")

@@ -32,6 +32,7 @@ struct WireFixtureTests {
         #expect(response.caPEM == "-----BEGIN CERTIFICATE-----\nMIIBfzCCASWgAwIBAgIUY2E=\n-----END CERTIFICATE-----\n")
         #expect(response.certificateExpiresAt == "2026-12-24T18:00:00Z")
         #expect(response.heartbeatIntervalSeconds == 15)
+        #expect(response.gatewayKey == "flt_gw_6Jq3tV0lX9cB2nR8kP1wZ4yH7sD5fG0aE3uM6iO9eQ2")
     }
 
     @Test func errorFixture() throws {
@@ -114,6 +115,27 @@ struct WireFixtureTests {
         #expect(response.heartbeatIntervalSeconds == 15)
         #expect(response.renewCertificate == true)
         #expect(response.serverTime == "2026-11-24T18:00:00Z")
+        #expect(response.hasGateway)
+        #expect(response.gatewayKeyID == "5b9c0f2e7a1d3c4b")
+    }
+
+    /// Absent `gateway_key_id`: a coordinator without the gateway; null: no key issued yet.
+    @Test func heartbeatWithoutOrWithNullGatewayKeyID() throws {
+        let base = #""status":"active","heartbeat_interval_seconds":15,"renew_certificate":false,"server_time":"2026-11-24T18:00:00Z""#
+        let old = try HeartbeatResponse(json: try JSONParser().parse(Array("{\(base)}".utf8)))
+        #expect(!old.hasGateway)
+        #expect(old.gatewayKeyID == nil)
+        let none = try HeartbeatResponse(json: try JSONParser().parse(Array("{\(base),\"gateway_key_id\":null}".utf8)))
+        #expect(none.hasGateway)
+        #expect(none.gatewayKeyID == nil)
+    }
+
+    @Test func gatewayKeysMustBePrintable() {
+        #expect(GatewayKey.validated("flt_gw_abc-DEF_123") == "flt_gw_abc-DEF_123")
+        #expect(GatewayKey.validated("") == nil)
+        #expect(GatewayKey.validated("has space") == nil)
+        #expect(GatewayKey.validated("line\nbreak") == nil)
+        #expect(GatewayKey.validated(String(repeating: "k", count: 257)) == nil)
     }
 
     @Test func renewFixtures() throws {

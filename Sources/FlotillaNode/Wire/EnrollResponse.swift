@@ -9,6 +9,8 @@ struct EnrollResponse {
     var caPEM: String
     var certificateExpiresAt: String
     var heartbeatIntervalSeconds: Int64
+    /// The node's LLM gateway key, when the coordinator runs the gateway.
+    var gatewayKey: String?
 
     /// Decodes the response; unknown keys are ignored.
     init(json: JSONValue) throws(NodeError) {
@@ -20,5 +22,6 @@ struct EnrollResponse {
         caPEM = try json.requiredString("ca_pem")
         certificateExpiresAt = try json.requiredString("certificate_expires_at")
         heartbeatIntervalSeconds = try json.requiredInt("heartbeat_interval_seconds")
+        gatewayKey = json["gateway_key"]?.stringValue
     }
 }
