@@ -65,6 +65,15 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // A local OpenAI/Anthropic-shaped provider stand-in for the gateway's tests, demo and benchmark.
+        .target(
+            name: "FlotillaFakeProvider",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // The `flotilla` command line: `serve`, admin commands over the admin API, benchmarks.
         .target(
             name: "FlotillaCLI",
@@ -72,6 +81,7 @@ let package = Package(
                 "FlotillaProtocol",
                 "FlotillaFleet",
                 "FlotillaCoordinator",
+                "FlotillaFakeProvider",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -132,6 +142,12 @@ let package = Package(
             dependencies: [
                 "FlotillaCoordinator",
                 "FlotillaProtocol",
+                "FlotillaFakeProvider",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),

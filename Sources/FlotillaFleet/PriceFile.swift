@@ -39,7 +39,7 @@ public enum PriceFile {
 
     /// Parses a decimal USD amount (`0.15`, `3`, `0.075`) into millionths, exactly: at most six
     /// decimals, no exponent, not negative.
-    static func micros(_ text: String) -> Int64? {
+    public static func micros(_ text: String) -> Int64? {
         let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
         guard let whole = parts.first, !whole.isEmpty, whole.count <= 7, whole.allSatisfy({ $0 >= "0" && $0 <= "9" }) else { return nil }
         var fraction = parts.count == 2 ? String(parts[1]) : ""

@@ -26,7 +26,7 @@ extension SpecReader {
             var kept: [ModelRoute] = []
             for route in provider.models {
                 if let other = modelOwner[route.name] {
-                    problem(entry.value, "\(path).models.\(route.name)", "model '\(route.name)' is already served by provider '\(other)'")
+                    problem(entry.keyNode, "\(path).models.\(route.name)", "model '\(route.name)' is already served by provider '\(other)'")
                 } else {
                     modelOwner[route.name] = provider.name
                     kept.append(route)

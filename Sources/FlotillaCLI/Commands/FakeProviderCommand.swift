@@ -1,6 +1,7 @@
 import ArgumentParser
 import FlotillaCoordinator
 import Foundation
+import FlotillaFakeProvider
 import Hummingbird
 import HummingbirdTLS
 import Logging

@@ -89,24 +89,11 @@ struct GatewayRequest: Sendable {
         return Int64((bytes + 3) / 4)
     }
 
-    /// The number of bytes inside string literals in `range`.
+    /// The number of bytes inside the string values (not the keys) in `range`.
     static func stringBytes(_ bytes: [UInt8], _ range: Range<Int>) -> Int {
         var total = 0
-        var inString = false
-        var index = range.lowerBound
-        while index < range.upperBound {
-            let byte = bytes[index]
-            if inString {
-                if byte == UInt8(ascii: "\\") {
-                    index += 2
-                    total += 1
-                    continue
-                }
-                if byte == UInt8(ascii: "\"") { inString = false } else { total += 1 }
-            } else if byte == UInt8(ascii: "\"") {
-                inString = true
-            }
-            index += 1
+        JSONByteScanner.forEachString(in: bytes, range) { string, isKey in
+            if !isKey { total += string.count }
         }
         return total
     }

@@ -147,6 +147,22 @@ struct JSONByteScanner {
         }
     }
 
+    /// Calls `body` with the contents range of every string in `range`, in order, and whether it
+    /// is a member's key (followed by `:`) rather than a value.
+    static func forEachString(in bytes: [UInt8], _ range: Range<Int>, _ body: (Range<Int>, _ isKey: Bool) -> Void) {
+        var scanner = JSONByteScanner(bytes: bytes, position: range.lowerBound, end: range.upperBound)
+        while scanner.position < scanner.end {
+            guard scanner.peek() == UInt8(ascii: "\"") else {
+                scanner.position += 1
+                continue
+            }
+            guard let string = scanner.skipString() else { return }
+            var after = scanner
+            after.skipWhitespace()
+            body(string, after.peek() == UInt8(ascii: ":"))
+        }
+    }
+
     /// The decoded text of a string's contents.
     static func decodeString(_ bytes: [UInt8], _ range: Range<Int>) -> String? {
         let slice = bytes[range]

@@ -39,7 +39,7 @@ struct ResponseRelay: Sendable {
                 }
             }
         } catch {
-            upstreamFailure = UpstreamClient.describe(error, provider: route.provider)
+            upstreamFailure = UpstreamClient.describeMidAnswer(error, provider: route.provider)
         }
         let tail = meter.finish()
         if upstreamFailure == nil, !callerGone, request.stream, !meter.sawTerminal, meter.reported == nil {

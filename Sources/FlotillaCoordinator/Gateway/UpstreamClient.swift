@@ -86,6 +86,15 @@ final class UpstreamClient: Sendable {
         }
     }
 
+    /// A caller-safe error for an answer that broke off after its headers: a stall past the idle
+    /// timeout, or a lost connection.
+    static func describeMidAnswer(_ error: any Error, provider: String) -> CoordinatorError {
+        if let error = error as? HTTPClientError, error == .readTimeout || error == .deadlineExceeded {
+            return CoordinatorError(.upstreamTimeout, "provider '\(provider)' stopped sending mid-answer")
+        }
+        return CoordinatorError(.upstreamError, "provider '\(provider)' broke off its answer")
+    }
+
     /// A caller-safe error for a failed exchange with `provider` (no URL, no internal detail).
     static func describe(_ error: any Error, provider: String) -> CoordinatorError {
         if let error = error as? HTTPClientError {

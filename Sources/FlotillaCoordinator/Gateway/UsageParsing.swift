@@ -53,23 +53,13 @@ enum UsageParsing {
 
     /// Bytes of generated text in one streamed event's JSON: string values of `generatedTextKeys`.
     static func generatedTextBytes(_ bytes: [UInt8]) -> Int {
-        var scanner = JSONByteScanner(bytes: bytes, position: 0, end: bytes.count)
         var total = 0
         var lastKey: ArraySlice<UInt8>?
-        while scanner.position < scanner.end {
-            guard scanner.peek() == UInt8(ascii: "\"") else {
-                scanner.position += 1
-                continue
-            }
-            guard let range = scanner.skipString() else { break }
-            var after = scanner
-            after.skipWhitespace()
-            if after.peek() == UInt8(ascii: ":") {
-                lastKey = bytes[range]
-            } else if let key = lastKey, generatedTextKeys.contains(String(decoding: key, as: UTF8.self)) {
-                total += range.count
-                lastKey = nil
+        JSONByteScanner.forEachString(in: bytes, 0..<bytes.count) { string, isKey in
+            if isKey {
+                lastKey = bytes[string]
             } else {
+                if let key = lastKey, generatedTextKeys.contains(String(decoding: key, as: UTF8.self)) { total += string.count }
                 lastKey = nil
             }
         }

@@ -27,13 +27,24 @@ public struct Coordinator {
         public var caFingerprint: String
     }
 
-    /// Runs the coordinator. `onInitialised` is called once the data directory is ready (before
-    /// binding, so a first start's admin token is shown even if the port is taken); `onReady` with
-    /// the bound port once it accepts connections.
-    public func run(
-        onInitialised: (Bootstrap) -> Void = { _ in },
-        onReady: @escaping @Sendable (Int) async -> Void = { _ in }
-    ) async throws {
+    /// What a coordinator is made of before it listens: the request handlers' services, the
+    /// background services that must run beside the listener, and what the listener needs.
+    struct Parts: Sendable {
+        let services: CoordinatorServices
+        /// Group commit writers, rollout engine, retention: run for as long as the listener.
+        let background: [any Service]
+        let adminTokenHash: [UInt8]
+        let bootstrap: Bootstrap
+        let server: ServerIdentity
+        let ca: CertificateAuthority
+        /// Set once the listener is bound (port 0 picks one).
+        let port: PortBox
+    }
+
+    /// Opens (or initialises) the data directory and builds every part of the coordinator on
+    /// `eventLoops`. `serve` runs them behind its TLS listener; tests run the same parts and the
+    /// same router in-process.
+    func assemble(eventLoops: any EventLoopGroup) async throws -> Parts {
         let directory = configuration.dataDirectory
         try SecureFile.ensureDirectory(directory.path)
         let store = try Store(path: directory.database)
@@ -55,11 +66,6 @@ public struct Coordinator {
         let nodeKeys = NodeKeyService(store: SQLiteNodeKeyStore(store: store))
         try await nodeKeys.load()
         let ledger = SQLiteUsageLedger(store: store, logger: logger)
-        onInitialised(Bootstrap(createdAdminToken: createdToken, caFingerprint: ca.fingerprint))
-        // Event loops only do socket I/O and TLS; handlers, JSON and SQLite run on Swift's
-        // cooperative pool. Half the cores each keeps them from fighting over a small board-class
-        // machine (measured: +6% heartbeats/s on 2 cores against two loops).
-        let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
         let upstream = UpstreamClient(
             eventLoopGroup: eventLoops, timeouts: configuration.gateway.timeouts,
             extraTrustRoots: try configuration.upstreamTrustRoots()
@@ -74,7 +80,37 @@ public struct Coordinator {
             advertisedURL: { [configuration] in configuration.advertisedURL(port: port.value) },
             logger: logger
         )
-        let router = CoordinatorRouter.build(services: services, adminTokenHash: adminHash)
+        let retention = RetentionService(store: store, retention: configuration.retention, period: .seconds(3600), logger: logger)
+        return Parts(
+            services: services, background: [writer, reports, rollouts, retention, ledger], adminTokenHash: adminHash,
+            bootstrap: Bootstrap(createdAdminToken: createdToken, caFingerprint: ca.fingerprint), server: server, ca: ca, port: port
+        )
+    }
+
+    /// Runs the coordinator. `onInitialised` is called once the data directory is ready (before
+    /// binding, so a first start's admin token is shown even if the port is taken); `onReady` with
+    /// the bound port once it accepts connections.
+    public func run(
+        onInitialised: (Bootstrap) -> Void = { _ in },
+        onReady: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws {
+        // Event loops only do socket I/O and TLS; handlers, JSON and SQLite run on Swift's
+        // cooperative pool. Half the cores each keeps them from fighting over a small board-class
+        // machine (measured: +6% heartbeats/s on 2 cores against two loops).
+        let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
+        let parts: Parts
+        do {
+            parts = try await assemble(eventLoops: eventLoops)
+        } catch {
+            try? await eventLoops.shutdownGracefully()
+            throw error
+        }
+        onInitialised(parts.bootstrap)
+        let directory = configuration.dataDirectory
+        let port = parts.port
+        let upstream = parts.services.upstream
+        let router = CoordinatorRouter.build(services: parts.services, adminTokenHash: parts.adminTokenHash)
+        let (server, ca) = (parts.server, parts.ca)
 
         let tls = try Self.tlsConfiguration(server: server, ca: ca)
         let app = Application(
@@ -101,13 +137,9 @@ public struct Coordinator {
             eventLoopGroupProvider: .shared(eventLoops),
             logger: logger
         )
-        let retention = RetentionService(store: store, retention: configuration.retention, period: .seconds(3600), logger: logger)
         let group = ServiceGroup(
             configuration: .init(
-                services: [
-                    .init(service: writer), .init(service: reports), .init(service: rollouts), .init(service: retention),
-                    .init(service: ledger), .init(service: app),
-                ],
+                services: parts.background.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) } + [.init(service: app)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -164,7 +196,7 @@ public struct Coordinator {
 }
 
 /// The port the server bound, published from the server's start callback.
-private final class PortBox: Sendable {
+final class PortBox: Sendable {
     private let storage: Mutex<Int>
 
     init(_ initial: Int) { storage = Mutex(initial) }

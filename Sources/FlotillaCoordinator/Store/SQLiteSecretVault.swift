@@ -9,9 +9,10 @@ import Synchronization
 final class SQLiteSecretVault: SecretVault {
     private let store: Store
     private let masterKey: MasterKey
-    /// Provider → plain key (nil until loaded), and a generation bumped by every change so a
-    /// load that raced a change never installs what it read before it.
-    private let cache = Mutex<(generation: Int, values: [String: String]?)>((0, nil))
+    /// Provider → plain key, or nil for a sealed key that does not open (tampered, or moved from
+    /// another row); the whole map is nil until loaded. A generation bumped by every change keeps
+    /// a load that raced a change from installing what it read before it.
+    private let cache = Mutex<(generation: Int, values: [String: String?]?)>((0, nil))
 
     static let checkSetting = "vault_master_key_check"
     static let checkText = "flotilla vault check"
@@ -72,19 +73,26 @@ final class SQLiteSecretVault: SecretVault {
 
     func secret(provider: String) async throws(CoordinatorError) -> String? {
         let (generation, values) = cache.withLock { $0 }
-        if let values { return values[provider] }
+        if let values { return try Self.value(values, provider) }
         let rows = try store.read { db in
             try Row.fetchAll(db, sql: "SELECT provider, sealed FROM provider_secrets").map {
                 (provider: $0["provider"] as String, sealed: Array($0["sealed"] as Data))
             }
         }
-        var opened: [String: String] = [:]
+        var opened: [String: String?] = [:]
         for row in rows {
-            opened[row.provider] = String(decoding: try masterKey.open(row.sealed, context: Self.context(row.provider)), as: UTF8.self)
+            let value = (try? masterKey.open(row.sealed, context: Self.context(row.provider))).map { String(decoding: $0, as: UTF8.self) }
+            opened.updateValue(value, forKey: row.provider)
         }
         cache.withLock { cached in
             if cached.generation == generation { cached.values = opened }
         }
-        return opened[provider]
+        return try Self.value(opened, provider)
+    }
+
+    private static func value(_ values: [String: String?], _ provider: String) throws(CoordinatorError) -> String? {
+        guard let entry = values[provider] else { return nil }
+        guard let value = entry else { throw .internal("the stored key of provider \(provider) does not open with the master key; set it again") }
+        return value
     }
 }

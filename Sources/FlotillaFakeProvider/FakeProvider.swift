@@ -1,10 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdTLS
-import Logging
 import NIOCore
-import NIOSSL
 import Synchronization
 
 /// A local stand-in for an LLM provider, OpenAI- and Anthropic-shaped, for the gateway's tests,
@@ -31,18 +28,20 @@ import Synchronization
 ///
 /// The expected key comes from `FLOTILLA_FAKE_PROVIDER_KEY` (never argv); when set, a request
 /// without it is refused 401. Upstream model ids pick behaviours: `fake-slow` streams a chunk
-/// every 100 ms, `fake-die` drops the connection mid-stream, `fake-hang` never answers,
+/// every 100 ms, `fake-die` drops the connection mid-stream, `fake-hang` answers nothing for 10 s,
 /// `fake-redirect` answers 307, `fake-error` answers 500, `fake-echo-key` puts the key it got in
 /// a 400 error, `fake-cached` reports cached input tokens. Every request (never the key) is kept
 /// for `GET /_requests`.
-struct FakeProvider {
+public struct FakeProvider: Sendable {
     /// A request as received, for tests.
-    struct Received: Sendable {
-        var path: String
-        var body: String
-        var authorized: Bool
-        var usage: [String: Int]
-        var headers: [String: String]
+    public struct Received: Sendable {
+        public var path: String
+        public var body: String
+        public var authorized: Bool
+        /// The usage the fake reported for it: `input`, `output`, `cached`.
+        public var usage: [String: Int]
+        /// Its headers, without `authorization` and `x-api-key`.
+        public var headers: [String: String]
     }
 
     final class Log: Sendable {
@@ -59,6 +58,14 @@ struct FakeProvider {
     let key: String?
     let log = Log()
 
+    /// The requests received so far, oldest first (at most 1000).
+    public var received: [Received] { log.all }
+
+    /// A provider that accepts only `key` (any key when nil).
+    public init(key: String?) {
+        self.key = key
+    }
+
     /// Tokens the fake reports: input 10 per message (or input item), output one per word.
     static func inputTokens(_ body: [String: Any]) -> Int {
         if let messages = body["messages"] as? [Any] { return 10 * max(1, messages.count) }
@@ -71,7 +78,8 @@ struct FakeProvider {
         return max(1, min(cap, 256))
     }
 
-    func router() -> Router<BasicRequestContext> {
+    /// The provider's routes, for an `Application` (or `app.test`).
+    public func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.get("/_requests") { _, _ in
             let entries = log.all.map { entry -> [String: Any] in
@@ -120,7 +128,8 @@ struct FakeProvider {
         }
         switch model {
         case "fake-hang":
-            try await Task.sleep(for: .seconds(3600))
+            // Long enough for any test's first-byte timeout, short enough not to hold a shutdown.
+            try await Task.sleep(for: .seconds(10))
         case "fake-redirect":
             return Response(status: .temporaryRedirect, headers: [.location: "https://example.com/v1/chat/completions"])
         case "fake-error":

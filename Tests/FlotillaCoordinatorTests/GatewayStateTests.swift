@@ -1,0 +1,209 @@
+import FlotillaProtocol
+import Foundation
+import GRDB
+import Logging
+import ServiceLifecycle
+import Testing
+
+@testable import FlotillaCoordinator
+
+/// Node gateway keys, the gateway configuration and the usage ledger against a real SQLite file.
+@Suite struct GatewayStateTests {
+    // MARK: Node keys
+
+    @Test func nodeKeysAreHashedRotatedAndSurviveARestart() async throws {
+        let fixture = try StoreFixture()
+        let node = try fixture.addNode(name: "board-01")
+        let keys = NodeKeyService(store: SQLiteNodeKeyStore(store: fixture.store))
+        let first = try await keys.issue(nodeID: node.id)
+        #expect(first.key.hasPrefix("flt_gw_"))
+        #expect(keys.node(presenting: first.key) == node.id)
+        #expect(keys.keyID(nodeID: node.id) == String(Secrets.hex(Secrets.hash(first.key)).prefix(16)))
+
+        // Only the hash is stored.
+        let stored = try await fixture.store.pool.read { db in try Data.fetchOne(db, sql: "SELECT key_hash FROM gateway_keys") }
+        #expect(stored.map(Array.init) == Secrets.hash(first.key))
+        let everything = try await fixture.store.pool.read { db in try String.fetchAll(db, sql: "SELECT key_id FROM gateway_keys") }
+        #expect(!everything.contains(first.key))
+
+        let second = try await keys.issue(nodeID: node.id)
+        #expect(keys.node(presenting: first.key) == nil)
+        #expect(keys.node(presenting: second.key) == node.id)
+
+        let restarted = NodeKeyService(store: SQLiteNodeKeyStore(store: fixture.store))
+        try await restarted.load()
+        #expect(restarted.node(presenting: second.key) == node.id)
+        #expect(restarted.node(presenting: first.key) == nil)
+
+        try await restarted.revoke(nodeID: node.id)
+        #expect(restarted.node(presenting: second.key) == nil)
+        #expect(restarted.keyID(nodeID: node.id) == nil)
+        let again = NodeKeyService(store: SQLiteNodeKeyStore(store: fixture.store))
+        try await again.load()
+        #expect(again.node(presenting: second.key) == nil)
+    }
+
+    @Test func enrollmentStoresTheKeyHashInItsTransaction() throws {
+        let fixture = try StoreFixture()
+        let token = try fixture.addToken()
+        let key = NodeKeyService.make(nodeID: "n-1", now: Date())
+        _ = try fixture.store.enroll(tokenHash: Secrets.hash(token.secret), name: "board-01", nodeID: "n-1", now: Date(),
+                                     gatewayKey: key.record) { (_: String) throws(CoordinatorError) -> IssuedCertificate in
+            IssuedCertificate(pem: "c", expiresAt: Date().addingTimeInterval(60))
+        }
+        #expect(try fixture.store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM gateway_keys") } == 1)
+
+        // A refused enrollment (name taken) stores no key either.
+        let other = try fixture.addToken()
+        let refused = NodeKeyService.make(nodeID: "n-2", now: Date())
+        #expect(throws: CoordinatorError.self) {
+            try fixture.store.enroll(tokenHash: Secrets.hash(other.secret), name: "board-01", nodeID: "n-2", now: Date(),
+                                     gatewayKey: refused.record) { (_: String) throws(CoordinatorError) -> IssuedCertificate in
+                IssuedCertificate(pem: "c", expiresAt: Date().addingTimeInterval(60))
+            }
+        }
+        #expect(try fixture.store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM gateway_keys") } == 1)
+    }
+
+    // MARK: Configuration
+
+    static let prices = PriceTable(version: 1, models: ["gpt-4o-mini": ModelPrice(inputMicros: 150_000, outputMicros: 600_000)])
+    static let spec = GatewaySpec(
+        providers: [ProviderSpec(name: "openai", kind: .openai, baseURL: "https://api.openai.com/v1",
+                                 models: [ModelRoute(name: "fleet-default", upstream: "gpt-4o-mini"), ModelRoute(name: "big", upstream: "gpt-5")])],
+        prices: prices, groupModels: ["demo": ["fleet-default"]]
+    )
+
+    @Test func planShowsChangesAndWarnsOfMissingKeysAndPrices() throws {
+        let fixture = try StoreFixture()
+        let service = try GatewayConfigService(store: fixture.store)
+        let (plan, change) = try service.plan(Self.spec, keysSet: [])
+        #expect(plan.changed)
+        #expect(plan.providersAdded == ["openai"])
+        #expect(plan.modelsAdded == ["big", "fleet-default"])
+        #expect(plan.groupsChanged == ["demo"])
+        #expect(plan.priceVersion == 1 && plan.currentPriceVersion == nil)
+        #expect(plan.warnings.contains { $0.contains("flotilla secret set openai") })
+        #expect(plan.warnings.contains { $0.contains("'big'") && $0.contains("model_not_priced") })
+        try service.commit(try #require(change))
+        #expect(service.catalog.version == 1)
+
+        // The same spec again: nothing to do; a restart reads the stored one back.
+        #expect(try service.plan(Self.spec, keysSet: ["openai"]).1 == nil)
+        #expect(try GatewayConfigService(store: fixture.store).catalog.spec == Self.spec)
+
+        var moved = Self.spec
+        moved.providers[0].models[0].upstream = "gpt-4o"
+        moved.groupModels = [:]
+        let (next, _) = try service.plan(moved, keysSet: ["openai"])
+        #expect(next.modelsChanged == ["fleet-default"])
+        #expect(next.providersChanged == ["openai"])
+        #expect(next.groupsChanged == ["demo"])
+    }
+
+    @Test func aPriceVersionNamesOneTableForever() throws {
+        let fixture = try StoreFixture()
+        let service = try GatewayConfigService(store: fixture.store)
+        try service.commit(try #require(service.plan(Self.spec, keysSet: []).1))
+        var changed = Self.spec
+        changed.prices?.models["gpt-4o-mini"]?.outputMicros = 700_000
+        let sameVersion = #expect(throws: CoordinatorError.self) { try service.plan(changed, keysSet: []) }
+        #expect(sameVersion?.code == .invalidSpec)
+        changed.prices?.version = 2
+        try service.commit(try #require(service.plan(changed, keysSet: []).1))
+        // Going back to version 1 with other prices than version 1 had is refused; its own are fine.
+        var rewritten = changed
+        rewritten.prices?.version = 1
+        #expect(throws: CoordinatorError.self) { try service.plan(rewritten, keysSet: []) }
+        #expect(try service.plan(Self.spec, keysSet: []).0.changed)
+    }
+
+    @Test(arguments: [
+        GatewaySpec(providers: [ProviderSpec(name: "p", kind: .openai, baseURL: "http://api.example.com/v1", models: [ModelRoute(name: "m", upstream: "u")])]),
+        GatewaySpec(providers: [ProviderSpec(name: "p", kind: .openai, baseURL: "https://user:pw@api.example.com", models: [ModelRoute(name: "m", upstream: "u")])]),
+        GatewaySpec(providers: [ProviderSpec(name: "p", kind: .openai, baseURL: "https://api.example.com", models: [])]),
+        GatewaySpec(providers: [ProviderSpec(name: "p", kind: .openai, baseURL: "https://a.example", models: [ModelRoute(name: "m", upstream: "u")]),
+                                ProviderSpec(name: "q", kind: .anthropic, baseURL: "https://b.example", models: [ModelRoute(name: "m", upstream: "v")])]),
+        GatewaySpec(providers: [], groupModels: ["demo": ["ghost"]]),
+        GatewaySpec(providers: [], prices: PriceTable(version: 1, models: ["u": ModelPrice(inputMicros: -1, outputMicros: 0)])),
+        GatewaySpec(providers: [ProviderSpec(name: "Bad Name", kind: .openai, baseURL: "https://a.example", models: [ModelRoute(name: "m", upstream: "u")])]),
+    ])
+    func invalidConfigurationsAreRefusedAndNothingIsStored(spec: GatewaySpec) throws {
+        let fixture = try StoreFixture()
+        let service = try GatewayConfigService(store: fixture.store)
+        let error = #expect(throws: CoordinatorError.self) { try service.plan(spec, keysSet: []) }
+        #expect(error?.code == .invalidSpec)
+        #expect(try fixture.store.latestGatewayConfig() == nil)
+    }
+
+    @Test func catalogRoutesByModelGroupAndAPI() throws {
+        var spec = Self.spec
+        spec.providers.append(ProviderSpec(name: "claude", kind: .anthropic, baseURL: "https://api.anthropic.com/v1",
+                                           models: [ModelRoute(name: "haiku", upstream: "claude-3-5-haiku-latest")]))
+        spec.prices?.defaultPrice = ModelPrice(inputMicros: 1, outputMicros: 1)
+        let catalog = GatewayCatalog(version: 1, spec: spec)
+        #expect(try catalog.route(model: "fleet-default", group: "demo", api: .openai).upstream == "gpt-4o-mini")
+        #expect(try catalog.route(model: "big", group: "other", api: .openai).price == ModelPrice(inputMicros: 1, outputMicros: 1))
+        expectCoordinatorError(.modelNotAllowed) { _ = try catalog.route(model: "big", group: "demo", api: .openai) }
+        expectCoordinatorError(.modelNotFound) { _ = try catalog.route(model: "nope", group: "demo", api: .openai) }
+        expectCoordinatorError(.modelWrongAPI) { _ = try catalog.route(model: "haiku", group: "other", api: .openai) }
+        #expect(catalog.models(group: "demo").map(\.model) == ["fleet-default"])
+        #expect(catalog.models(group: "other").map(\.model) == ["big", "fleet-default", "haiku"])
+    }
+
+    // MARK: Ledger
+
+    static func record(_ node: String, model: String = "fleet-default", at: Date, cost: Int64, outcome: UsageOutcome = .ok,
+                       id: String = UUID().uuidString) -> UsageRecord {
+        UsageRecord(requestID: id, at: at, nodeID: node, group: "demo", provider: "openai", model: model, upstreamModel: "gpt-4o-mini",
+                    endpoint: .chatCompletions, streamed: false, usage: TokenUsage(input: 10, output: 2, cached: 1), costNanos: cost,
+                    priceVersion: 1, latencyMs: 1.5, ttfbMs: 1.0, status: 200, outcome: outcome, source: .reported)
+    }
+
+    @Test func ledgerCommitsConcurrentRecordsAndSumsThem() async throws {
+        let fixture = try StoreFixture()
+        let ledger = SQLiteUsageLedger(store: fixture.store, logger: Logger(label: "test"))
+        let group = ServiceGroup(services: [ledger], logger: Logger(label: "test"))
+        let now = Date(timeIntervalSince1970: 1_796_000_000)  // 2026-11-30T00:53:20Z
+        let yesterday = now.addingTimeInterval(-86_400)
+        let lastMonth = now.addingTimeInterval(-40 * 86_400)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            await withThrowingTaskGroup(of: Void.self) { calls in
+                for index in 0..<200 {
+                    calls.addTask {
+                        try await ledger.record(Self.record(index % 2 == 0 ? "a" : "b", model: index % 4 == 0 ? "big" : "fleet-default",
+                                                            at: now, cost: 1000, outcome: index == 1 ? .refused : .ok, id: "r\(index)"))
+                    }
+                }
+            }
+            try await ledger.record(Self.record("a", at: yesterday, cost: 5))
+            try await ledger.record(Self.record("a", at: lastMonth, cost: 7))
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        #expect(try await ledger.count(requestIDs: (0..<200).map { "r\($0)" } + ["missing"]) == 200)
+
+        let byNode = try await ledger.aggregate(UsageQuery(by: .node, from: now.addingTimeInterval(-1), to: now.addingTimeInterval(1)))
+        #expect(byNode.map(\.key).sorted() == ["a", "b"])
+        #expect(byNode.allSatisfy { $0.calls == 100 && $0.costNanos == 100_000 && $0.inputTokens == 1000 && $0.cachedTokens == 100 })
+        #expect(byNode.first { $0.key == "b" }?.refused == 1)
+        let byModel = try await ledger.aggregate(UsageQuery(by: .model, from: now.addingTimeInterval(-1), to: now.addingTimeInterval(1), nodeID: "a"))
+        #expect(byModel.map(\.key).sorted() == ["big", "fleet-default"])
+        #expect(byModel.reduce(0) { $0 + $1.calls } == 100)
+
+        let spend = try await ledger.nodeSpend(today: now)
+        #expect(spend["a"] == NodeSpend(todayNanos: 100_000, monthNanos: 100_005))
+        #expect(spend["b"] == NodeSpend(todayNanos: 100_000, monthNanos: 100_000))
+    }
+
+    @Test(arguments: [
+        (0.0, "1970-01-01", 0.0), (1_796_000_000, "2026-11-30", 1_793_491_200), (951_782_400, "2000-02-29", 949_363_200),
+        (4_107_542_399, "2100-02-28", 4_105_123_200),
+    ])
+    func utcCalendarDays(seconds: Double, day: String, monthStart: Double) {
+        let date = Date(timeIntervalSince1970: seconds)
+        #expect(UTCCalendar.day(date) == day)
+        #expect(UTCCalendar.startOfMonth(date).timeIntervalSince1970 == monthStart)
+    }
+}

@@ -1,0 +1,181 @@
+import FlotillaFakeProvider
+import FlotillaProtocol
+import Foundation
+import GRDB
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Testing
+
+@testable import FlotillaCoordinator
+
+/// The coordinator's real parts and router, driven in-process (HummingbirdTesting), with the fake
+/// provider listening on a loopback port as the upstream. Callers authenticate with node gateway
+/// keys (the in-process channel carries no TLS).
+struct GatewayTestbed {
+    static let providerKey = "sk-test-provider-0123456789"
+
+    let parts: Coordinator.Parts
+    let client: any TestClientProtocol
+    let provider: FakeProvider
+    let providerURL: String
+
+    var services: CoordinatorServices { parts.services }
+
+    /// Runs `body` against a fresh coordinator whose gateway serves `gateway` (its providers'
+    /// `base_url` of `"fake"` replaced by the fake provider's URL), with the provider key set.
+    static func with(
+        gateway: GatewaySpec = Self.defaultGateway, settings: GatewaySettings = GatewaySettings(), setKey: Bool = true,
+        _ body: @Sendable (GatewayTestbed) async throws -> Void
+    ) async throws {
+        let directory = try TemporaryDirectory("flotilla-gateway")
+        defer { directory.remove() }
+        let provider = FakeProvider(key: providerKey)
+        let providerApp = Application(router: provider.router(), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await providerApp.test(.live) { providerClient in
+            let providerURL = "http://127.0.0.1:\(providerClient.port!)/v1"
+            var configuration = CoordinatorConfiguration(dataDirectory: DataDirectory(directory.path), listenPort: 0, eventLoopThreads: 1)
+            configuration.gateway = settings
+            var logger = Logger(label: "test")
+            logger.logLevel = .warning
+            let parts = try await Coordinator(configuration: configuration, logger: logger)
+                .assemble(eventLoops: MultiThreadedEventLoopGroup.singleton)
+            var spec = gateway
+            for index in spec.providers.indices where spec.providers[index].baseURL == "fake" {
+                spec.providers[index].baseURL = providerURL
+            }
+            if let change = try parts.services.gatewayConfig.plan(spec, keysSet: []).1 {
+                try parts.services.gatewayConfig.commit(change)
+            }
+            if setKey {
+                for provider in spec.providers {
+                    try await parts.services.vault.setSecret(provider: provider.name, value: providerKey, now: Date())
+                }
+            }
+            let background = ServiceGroup(configuration: .init(
+                services: parts.background.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }, logger: logger))
+            let app = Application(router: CoordinatorRouter.build(services: parts.services, adminTokenHash: Secrets.hash("admin")))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await background.run() }
+                do {
+                    try await app.test(.router) { client in
+                        try await body(GatewayTestbed(parts: parts, client: client, provider: provider, providerURL: providerURL))
+                    }
+                } catch {
+                    await background.triggerGracefulShutdown()
+                    throw error
+                }
+                await background.triggerGracefulShutdown()
+                try await group.waitForAll()
+            }
+            await parts.services.upstream.shutdown()
+        }
+    }
+
+    /// One OpenAI provider with chat models (one unpriced, one for each fake behaviour), one
+    /// Anthropic provider, and a `restricted` group that may use only `fleet-default`.
+    static let defaultGateway = GatewaySpec(
+        providers: [
+            ProviderSpec(name: "openai", kind: .openai, baseURL: "fake", models: [
+                ModelRoute(name: "fleet-default", upstream: "gpt-4o-mini"),
+                ModelRoute(name: "fleet-embed", upstream: "text-embedding-3-small"),
+                ModelRoute(name: "unpriced", upstream: "gpt-unknown"),
+                ModelRoute(name: "cached", upstream: "fake-cached"),
+                ModelRoute(name: "slow", upstream: "fake-slow"),
+                ModelRoute(name: "dies", upstream: "fake-die"),
+                ModelRoute(name: "hangs", upstream: "fake-hang"),
+                ModelRoute(name: "redirects", upstream: "fake-redirect"),
+                ModelRoute(name: "fails", upstream: "fake-error"),
+                ModelRoute(name: "echoes-key", upstream: "fake-echo-key"),
+            ]),
+            ProviderSpec(name: "anthropic", kind: .anthropic, baseURL: "fake", models: [
+                ModelRoute(name: "claude", upstream: "claude-3-5-haiku-latest"),
+                ModelRoute(name: "claude-dies", upstream: "fake-die"),
+            ]),
+        ],
+        prices: PriceTable(version: 3, models: [
+            "gpt-4o-mini": ModelPrice(inputMicros: 150_000, outputMicros: 600_000, cachedInputMicros: 75_000),
+            "text-embedding-3-small": ModelPrice(inputMicros: 20_000, outputMicros: 0),
+            "claude-3-5-haiku-latest": ModelPrice(inputMicros: 800_000, outputMicros: 4_000_000, cachedInputMicros: 80_000),
+            "fake-cached": ModelPrice(inputMicros: 1_000_000, outputMicros: 2_000_000, cachedInputMicros: 500_000),
+            "fake-slow": ModelPrice(inputMicros: 1_000_000, outputMicros: 1_000_000),
+            "fake-die": ModelPrice(inputMicros: 1_000_000, outputMicros: 1_000_000),
+            "fake-hang": ModelPrice(inputMicros: 1_000_000, outputMicros: 1_000_000),
+            "fake-redirect": ModelPrice(inputMicros: 1_000_000, outputMicros: 1_000_000),
+            "fake-error": ModelPrice(inputMicros: 1_000_000, outputMicros: 1_000_000),
+            "fake-echo-key": ModelPrice(inputMicros: 1_000_000, outputMicros: 1_000_000),
+        ]),
+        groupModels: ["restricted": ["fleet-default"]]
+    )
+
+    /// Enrolls a node in `group` (state `state`) and returns it with its gateway key.
+    func addNode(_ name: String, group: String = "edge", state: NodeAdminState = .active) throws -> (NodeRecord, String) {
+        let secret = Secrets.generateToken()
+        let now = Date()
+        try services.store.insertToken(TokenRecord(
+            id: Secrets.shortID(), tokenHash: Secrets.hash(secret), group: group, uses: 1, requireApproval: state == .pending,
+            createdAt: now, expiresAt: now.addingTimeInterval(3600)))
+        let nodeID = UUID().uuidString.lowercased()
+        let key = NodeKeyService.make(nodeID: nodeID, now: now)
+        var (node, _) = try services.store.enroll(tokenHash: Secrets.hash(secret), name: name, nodeID: nodeID, now: now,
+                                                  gatewayKey: key.record) { (_: String) throws(CoordinatorError) -> IssuedCertificate in
+            IssuedCertificate(pem: "test", expiresAt: now.addingTimeInterval(86_400))
+        }
+        if state == .revoked { node = try services.store.setAdminState(name: name, to: .revoked, at: now) }
+        services.directory.publish(node)
+        services.nodeKeys.publish(key.record)
+        return (node, key.key)
+    }
+
+    /// POSTs JSON `body` to `path` with `key` as the bearer (or as `x-api-key` plus
+    /// `anthropic-version` for Anthropic-style calls).
+    func post(_ path: String, key: String?, body: String, anthropic: Bool = false) async throws -> TestResponse {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let key {
+            if anthropic { headers[HTTPField.Name("x-api-key")!] = key } else { headers[.authorization] = "Bearer " + key }
+        }
+        if anthropic { headers[HTTPField.Name("anthropic-version")!] = "2023-06-01" }
+        return try await client.execute(uri: path, method: .post, headers: headers, body: ByteBuffer(string: body))
+    }
+
+    /// Every usage record, oldest first.
+    func records() throws -> [UsageRecordRow] {
+        try services.store.pool.read { db in try UsageRecordRow.fetchAll(db) }
+    }
+}
+
+/// A usage row as stored, for assertions.
+struct UsageRecordRow: Equatable {
+    var requestID: String
+    var nodeID: String
+    var group: String
+    var provider: String
+    var model: String
+    var upstreamModel: String
+    var inputTokens: Int64
+    var outputTokens: Int64
+    var cachedTokens: Int64
+    var costNanos: Int64
+    var priceVersion: Int64?
+    var status: Int
+    var outcome: String
+    var source: String
+    var errorCode: String?
+    var streamed: Bool
+
+    static func fetchAll(_ db: GRDB.Database) throws -> [UsageRecordRow] {
+        try GRDB.Row.fetchAll(db, sql: "SELECT * FROM usage ORDER BY id").map { row in
+            UsageRecordRow(
+                requestID: row["request_id"], nodeID: row["node_id"], group: row["group_name"], provider: row["provider"],
+                model: row["model"], upstreamModel: row["upstream_model"], inputTokens: row["input_tokens"],
+                outputTokens: row["output_tokens"], cachedTokens: row["cached_tokens"], costNanos: row["cost_nanos"],
+                priceVersion: row["price_version"], status: row["status"], outcome: row["outcome"], source: row["usage_source"],
+                errorCode: row["error_code"], streamed: (row["streamed"] as Int64) != 0
+            )
+        }
+    }
+}
