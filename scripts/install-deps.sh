@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Flotilla builds against, if any are missing:
 # libcurl and OpenSSL (node agent), SQLite (coordinator), pkg-config, and for the board
-# architectures: the Debian archive keyring (signed sysroots), qemu-user-static, file.
+# architectures: the Debian archive keyring (signed sysroots), qemu-user-static, file; and
+# python3-venv when the machine's Python cannot make a virtualenv (gateway SDK tests).
 set -euo pipefail
 
 PACKAGES=(libcurl4-openssl-dev libssl-dev libsqlite3-dev pkg-config debian-archive-keyring qemu-user-static file)
@@ -9,6 +10,8 @@ missing=()
 for package in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
+# The gateway tests need a Python that can make a virtualenv (for the openai/anthropic SDKs).
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then missing+=(python3 python3-venv); fi
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
 SUDO=()

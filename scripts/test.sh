@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: installs missing system packages, builds the node agent with Embedded Swift for
+# Runs every test: installs missing system packages and the Python SDKs the gateway tests use,
+# builds the node agent with Embedded Swift for
 # x86_64, aarch64 and riscv64 (so the Embedded subset can never silently break), builds the package
 # and runs all Swift tests (end-to-end tests with real processes on loopback included), then runs
 # the aarch64 and riscv64 agents under qemu-user against a real coordinator.
@@ -8,6 +9,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 
 scripts/install-deps.sh
+
+# The gateway's end-to-end tests call it with the official openai and anthropic Python SDKs,
+# installed from PyPI into a project-local virtualenv (git-ignored).
+echo "==> Python SDKs for the gateway tests (.venv-test)"
+if [ ! -x .venv-test/bin/python ]; then python3 -m venv .venv-test; fi
+.venv-test/bin/pip install --quiet --disable-pip-version-check openai anthropic
+export FLOTILLA_TEST_PYTHON="$PWD/.venv-test/bin/python"
 
 # Debian testing's Release file on our mirror can lapse between syncs; signatures stay checked.
 export FLOTILLA_SYSROOT_ALLOW_EXPIRED="${FLOTILLA_SYSROOT_ALLOW_EXPIRED:-1}"

@@ -9,7 +9,10 @@ final class ChildProcess: @unchecked Sendable {
     let stdoutPath: String
     let stderrPath: String
 
-    init(_ executable: String, _ arguments: [String], logDirectory: String, label: String) throws {
+    /// Starts `executable`; `environment` entries are added to this process's environment and
+    /// `stdin` (when given) is what the child reads on standard input.
+    init(_ executable: String, _ arguments: [String], logDirectory: String, label: String,
+         environment: [String: String] = [:], stdin: String? = nil) throws {
         stdoutPath = logDirectory + "/\(label).out"
         stderrPath = logDirectory + "/\(label).err"
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
@@ -18,8 +21,23 @@ final class ChildProcess: @unchecked Sendable {
         process.arguments = arguments
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
-        process.standardInput = FileHandle.nullDevice
+        if let stdin {
+            let inputPath = logDirectory + "/\(label).in"
+            _ = FileManager.default.createFile(atPath: inputPath, contents: Data(stdin.utf8), attributes: [.posixPermissions: 0o600])
+            process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: inputPath))
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         try process.run()
+    }
+
+    /// Kills the process at once (SIGKILL), as a power cut or the OOM killer would.
+    func kill9() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
     }
 
     var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
@@ -41,13 +59,15 @@ final class ChildProcess: @unchecked Sendable {
 
     /// Runs a command to completion and returns its exit status and output.
     static func run(
-        _ executable: String, _ arguments: [String], logDirectory: String, timeout: TimeInterval = 60
+        _ executable: String, _ arguments: [String], logDirectory: String, timeout: TimeInterval = 60,
+        environment: [String: String] = [:], stdin: String? = nil
     ) throws -> (status: Int32, stdout: String, stderr: String) {
         let label = "run-\(UUID().uuidString.prefix(8))"
-        let child = try ChildProcess(executable, arguments, logDirectory: logDirectory, label: label)
+        let child = try ChildProcess(executable, arguments, logDirectory: logDirectory, label: label, environment: environment, stdin: stdin)
         let deadline = Date().addingTimeInterval(timeout)
         while child.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
         let status = child.isRunning ? child.stop() : { child.process.waitUntilExit(); return child.process.terminationStatus }()
+        try? FileManager.default.removeItem(atPath: logDirectory + "/\(label).in")
         return (status, child.stdout, child.stderr)
     }
 }

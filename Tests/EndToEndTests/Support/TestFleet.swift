@@ -13,35 +13,70 @@ final class TestFleet: @unchecked Sendable {
     // @unchecked: mutable state (`agents`) is only touched from the test's own task.
     let root: String
     let dataDirectory: String
-    let coordinator: ChildProcess
-    let serverURL: String
+    private(set) var coordinator: ChildProcess
+    private(set) var serverURL: String
     let caPEM: String
+    private let serveArguments: [String]
     private var agents: [ChildProcess] = []
+    private var helpers: [ChildProcess] = []
+    private var starts = 0
 
-    private init(heartbeatInterval: String) throws {
+    private init(heartbeatInterval: String, serveArguments: [String]) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-e2e-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: root + "/logs", withIntermediateDirectories: true)
         dataDirectory = root + "/data"
-        coordinator = try ChildProcess(
-            Binaries.flotilla,
-            ["serve", "--data-dir", dataDirectory, "--listen", "127.0.0.1:0", "--heartbeat-interval", heartbeatInterval],
-            logDirectory: root + "/logs", label: "coordinator"
-        )
+        self.serveArguments = ["serve", "--data-dir", dataDirectory, "--listen", "127.0.0.1:0", "--heartbeat-interval", heartbeatInterval]
+            + serveArguments
+        (coordinator, serverURL) = try Self.startCoordinator(serveArguments: self.serveArguments, root: root, label: "coordinator")
+        caPEM = try String(contentsOfFile: dataDirectory + "/ca.pem", encoding: .utf8)
+    }
+
+    /// Starts `flotilla serve` and waits until it wrote a fresh `admin.url`.
+    private static func startCoordinator(serveArguments: [String], root: String, label: String) throws -> (ChildProcess, String) {
+        let urlFile = root + "/data/admin.url"
+        try? FileManager.default.removeItem(atPath: urlFile)
+        let coordinator = try ChildProcess(Binaries.flotilla, serveArguments, logDirectory: root + "/logs", label: label)
         let deadline = Date().addingTimeInterval(60)
-        while !FileManager.default.fileExists(atPath: dataDirectory + "/admin.url") {
+        while !FileManager.default.fileExists(atPath: urlFile) {
             guard coordinator.isRunning, Date() < deadline else {
                 throw TestFailure("coordinator did not start: \(coordinator.stderr)")
             }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        serverURL = try String(contentsOfFile: dataDirectory + "/admin.url", encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        caPEM = try String(contentsOfFile: dataDirectory + "/ca.pem", encoding: .utf8)
+        let url = try String(contentsOfFile: urlFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        return (coordinator, url)
+    }
+
+    /// Kills the coordinator with SIGKILL: no graceful shutdown, nothing flushed.
+    func killCoordinator() {
+        coordinator.kill9()
+    }
+
+    /// Kills the coordinator with SIGKILL (no graceful shutdown) and starts it again on the same
+    /// data directory (on a new port).
+    func killAndRestartCoordinator() throws {
+        coordinator.kill9()
+        starts += 1
+        (coordinator, serverURL) = try Self.startCoordinator(serveArguments: serveArguments, root: root, label: "coordinator-\(starts)")
+    }
+
+    /// Log output of every coordinator run so far.
+    var coordinatorLogs: String {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root + "/logs")) ?? []
+        return names.filter { $0.hasPrefix("coordinator") }.compactMap { try? String(contentsOfFile: root + "/logs/" + $0, encoding: .utf8) }
+            .joined(separator: "\n")
+    }
+
+    /// Starts a helper process (a fake provider) torn down with the fleet.
+    func startHelper(_ arguments: [String], label: String, environment: [String: String] = [:]) throws -> ChildProcess {
+        let helper = try ChildProcess(Binaries.flotilla, arguments, logDirectory: root + "/logs", label: label, environment: environment)
+        helpers.append(helper)
+        return helper
     }
 
     /// Runs `body` with a fresh fleet and always tears it down.
-    static func with<T>(heartbeatInterval: String = "1s", _ body: (TestFleet) async throws -> T) async throws -> T {
-        let fleet = try TestFleet(heartbeatInterval: heartbeatInterval)
+    static func with<T>(heartbeatInterval: String = "1s", serveArguments: [String] = [], _ body: (TestFleet) async throws -> T) async throws -> T {
+        let fleet = try TestFleet(heartbeatInterval: heartbeatInterval, serveArguments: serveArguments)
         do {
             let result = try await body(fleet)
             fleet.tearDown()
@@ -54,16 +89,17 @@ final class TestFleet: @unchecked Sendable {
 
     private func tearDown() {
         for agent in agents { agent.stop() }
+        for helper in helpers { helper.stop() }
         coordinator.stop()
         try? FileManager.default.removeItem(atPath: root)
     }
 
     // MARK: CLI
 
-    /// Runs `flotilla ARGS --data-dir DIR` and returns status and output.
+    /// Runs `flotilla ARGS --data-dir DIR` (with `stdin` on standard input) and returns status and output.
     @discardableResult
-    func cli(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        try ChildProcess.run(Binaries.flotilla, arguments + ["--data-dir", dataDirectory], logDirectory: root + "/logs")
+    func cli(_ arguments: [String], stdin: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+        try ChildProcess.run(Binaries.flotilla, arguments + ["--data-dir", dataDirectory], logDirectory: root + "/logs", stdin: stdin)
     }
 
     /// `flotilla provision` into a new bundle directory; returns the bundle path.

@@ -1,0 +1,81 @@
+import AsyncHTTPClient
+import Foundation
+import GRDB
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import NIOSSL
+import Synchronization
+import Testing
+
+/// kill -9 of the coordinator while gateway calls are in flight: every call whose caller got its
+/// complete answer has its usage record after the restart.
+@Suite struct GatewayCrashTests {
+    /// Calls started, and the request ids of calls answered completely.
+    final class Tally: Sendable {
+        let started = Mutex(0)
+        let answered = Mutex<[String]>([])
+    }
+
+    @Test func killMinus9WhileCallsAreInFlightLosesNoAnsweredCall() async throws {
+        try await TestFleet.with { fleet in
+            let gateway = try GatewaySetup.prepare(fleet)
+            let key = try String(contentsOfFile: gateway.state + "/gateway.key", encoding: .utf8)
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(fleet.caPEM.utf8)))
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+            let tally = Tally()
+            let url = fleet.serverURL + "/v1/chat/completions"
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<16 {
+                    group.addTask {
+                        var call = 0
+                        while true {
+                            call += 1
+                            let stream = (call + worker) % 2 == 0
+                            var request = HTTPClientRequest(url: url)
+                            request.method = .POST
+                            request.headers.add(name: "authorization", value: "Bearer " + key)
+                            request.headers.add(name: "content-type", value: "application/json")
+                            request.body = .bytes(ByteBuffer(string:
+                                #"{"model":"fleet-default","max_tokens":3,"stream":\#(stream),"messages":[{"role":"user","content":"crash?"}]}"#))
+                            tally.started.withLock { $0 += 1 }
+                            do {
+                                let response = try await client.execute(request, timeout: .seconds(10))
+                                let id = response.headers.first(name: "x-request-id")
+                                let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
+                                let complete = response.status == .ok
+                                    && (stream ? body.hasSuffix("data: [DONE]\n\n")
+                                        : (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["usage"] != nil)
+                                if complete, let id { tally.answered.withLock { $0.append(id) } }
+                            } catch {
+                                return
+                            }
+                        }
+                    }
+                }
+                try await Task.sleep(for: .milliseconds(1500))
+                fleet.killCoordinator()
+                try await group.waitForAll()
+            }
+            try await client.shutdown()
+            let ids = tally.answered.withLock { $0 }
+            #expect(ids.count > 50, "only \(ids.count) calls answered before the kill")
+            #expect(tally.started.withLock { $0 } > ids.count)
+
+            try fleet.killAndRestartCoordinator()
+            let database = try DatabaseQueue(path: fleet.dataDirectory + "/flotilla.sqlite", configuration: {
+                var configuration = Configuration()
+                configuration.readonly = true
+                return configuration
+            }())
+            let stored = try await database.read { db in
+                try Set(String.fetchAll(db, sql: "SELECT request_id FROM usage WHERE outcome = 'ok'"))
+            }
+            let missing = ids.filter { !stored.contains($0) }
+            #expect(missing.isEmpty, "\(missing.count) of \(ids.count) answered calls have no usage record")
+            // And the restarted coordinator serves the same node at once.
+            #expect(try gateway.sdk("chat").steps["openai"]?["error"] is NSNull)
+        }
+    }
+}
