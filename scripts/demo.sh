@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job, locally: builds Flotilla, starts a coordinator on the default data directory
 # (~/.local/share/flotilla, or $FLOTILLA_DATA_DIR) and three node agents (the Embedded Swift
-# build, as shipped to boards) enrolled over loopback. Ctrl-C stops them all; run it again and
+# build, as shipped to boards) enrolled over loopback, applies fleet/ (a signed release, and the
+# LLM gateway with a local fake provider standing in for OpenAI), makes LLM calls from each node
+# with its own gateway key and shows the cost per node. Ctrl-C stops them all; run it again and
 # the same fleet comes back.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -57,9 +59,43 @@ for _ in $(seq 1 50); do
     [ "$("$FLOTILLA" nodes --data-dir "$DATA" --group demo | grep -c ' online ')" -ge 3 ] && break
     sleep 0.2
 done
+# No real provider key here: a local fake provider (OpenAI- and Anthropic-shaped) stands in for
+# OpenAI, and the demo applies a copy of fleet/ whose provider points at it.
+PROVIDER_KEY="sk-demo-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+FLOTILLA_FAKE_PROVIDER_KEY="$PROVIDER_KEY" "$FLOTILLA" bench fake-provider --listen 127.0.0.1:0 \
+    >"$DEMO/logs/provider.out" 2>"$DEMO/logs/provider.log" &
+PIDS+=($!)
+for _ in $(seq 1 100); do [ -s "$DEMO/logs/provider.out" ] && break; sleep 0.1; done
+PROVIDER_URL=$(head -n 1 "$DEMO/logs/provider.out" | awk '{print $NF}')
+[ -n "$PROVIDER_URL" ] || { echo "the fake provider did not start; see $DEMO/logs/provider.log" >&2; exit 1; }
+rm -rf "$DEMO/fleet"
+cp -R "$REPO/fleet" "$DEMO/fleet"
+sed -i "s#https://api.openai.com/v1#$PROVIDER_URL/v1#" "$DEMO/fleet/fleet.yaml"
+
 echo
-echo "==> flotilla apply fleet/ (signed release of the example spec, canary first)"
-"$FLOTILLA" apply "$REPO/fleet" --yes --data-dir "$DATA" || true
+echo "==> flotilla apply fleet/ (signed release of the example spec, canary first; gateway providers and prices)"
+"$FLOTILLA" apply "$DEMO/fleet" --yes --data-dir "$DATA" || true
+echo
+echo "==> flotilla secret set openai (the key from stdin; encrypted at rest, never sent to a node)"
+printf '%s\n' "$PROVIDER_KEY" | "$FLOTILLA" secret set openai --data-dir "$DATA"
+
+echo
+echo "==> LLM calls through the gateway, each node with its own gateway.key (demo-N makes 2N calls)"
+URL=$(cat "$DATA/admin.url")
+for i in 1 2 3; do
+    state="$DEMO/nodes/demo-$i"
+    # Nodes enrolled before the gateway existed fetch their key with their next heartbeat.
+    for _ in $(seq 1 50); do [ -s "$state/gateway.key" ] && break; sleep 0.2; done
+    for n in $(seq 1 $((2 * i))); do
+        # The key goes to curl on stdin (--config -), never on its command line.
+        answer=$(printf 'header = "Authorization: Bearer %s"\n' "$(cat "$state/gateway.key")" | curl -sS --config - \
+            --cacert "$state/ca.pem" -H 'Content-Type: application/json' "$URL/v1/chat/completions" \
+            -d "{\"model\":\"fleet-default\",\"max_tokens\":$((4 * n)),\"messages\":[{\"role\":\"user\",\"content\":\"How is demo-$i?\"}]}")
+        [ "$n" -eq 1 ] && echo "demo-$i: $answer" | cut -c1-160
+    done
+done
+echo
+"$FLOTILLA" usage --by node --data-dir "$DATA"
 echo
 "$FLOTILLA" nodes --data-dir "$DATA"
 echo
@@ -71,8 +107,11 @@ A coordinator (data: $DATA) and 3 node agents are running. In another terminal:
   flotilla nodes                     # fleet view (add --json for scripts)
   flotilla node show demo-1          # one node in detail
   flotilla token list                # enrollment tokens
-  flotilla plan fleet/               # edit fleet/skills or fleet/fleet.yaml, then see the change
-  flotilla apply fleet/              # publish it as a signed release and follow the rollout
+  flotilla usage --by model          # gateway calls, tokens and cost (also --by group|provider, --json)
+  flotilla secret list               # provider keys: names and when set, never values
+  flotilla node rotate-key demo-1    # its old gateway key stops working; the node fetches a new one
+  flotilla plan $DEMO/fleet          # edit skills or fleet.yaml there (a copy of fleet/ whose provider
+  flotilla apply $DEMO/fleet         #   is the local fake one), see the change, publish and follow it
   flotilla rollout list              # releases and their rollouts
   flotilla provision --group lab --out /tmp/lab-bundle   # a bundle for a real board
 Logs: $DEMO/logs. Press Ctrl-C to stop the fleet.

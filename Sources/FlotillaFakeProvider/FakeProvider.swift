@@ -165,7 +165,7 @@ public struct FakeProvider: Sendable {
                 try await writer.write(Self.event(nil, chunk(["role": "assistant", "content": ""])))
                 for index in 0..<words {
                     if model == "fake-slow" { try await Task.sleep(for: .milliseconds(100)) }
-                    if model == "fake-die", index == 2 { throw CancellationError() }
+                    if model == "fake-die", index == 2 { try await Self.die() }
                     try await writer.write(Self.event(nil, chunk(["content": "pong "])))
                 }
                 try await writer.write(Self.event(nil, chunk([:], finish: "stop")))
@@ -197,7 +197,7 @@ public struct FakeProvider: Sendable {
                 try await writer.write(Self.event("ping", ["type": "ping"]))
                 for index in 0..<words {
                     if model == "fake-slow" { try await Task.sleep(for: .milliseconds(100)) }
-                    if model == "fake-die", index == 2 { throw CancellationError() }
+                    if model == "fake-die", index == 2 { try await Self.die() }
                     try await writer.write(Self.event("content_block_delta", ["type": "content_block_delta", "index": 0,
                                                                              "delta": ["type": "text_delta", "text": "pong "]]))
                 }
@@ -208,6 +208,12 @@ public struct FakeProvider: Sendable {
                 try await writer.write(Self.event("message_stop", ["type": "message_stop"]))
             }
         }
+    }
+
+    /// Ends a stream by dropping the connection, after giving what was written time to leave.
+    static func die() async throws {
+        try await Task.sleep(for: .milliseconds(100))
+        throw CancellationError()
     }
 
     static func chatUsage(input: Int, output: Int, cached: Int) -> [String: Any] {

@@ -53,11 +53,11 @@ import Testing
             #expect(record.provider == "openai")
             #expect(record.model == "fleet-default")
             #expect(record.upstreamModel == "gpt-4o-mini")
-            #expect(record.inputTokens == 10 && record.outputTokens == 3)
+            #expect(record.usage.input == 10 && record.usage.output == 3)
             // 10 × 0.15 + 3 × 0.60 USD per million tokens = 3.3e-6 USD = 3300 nano-USD.
             #expect(record.costNanos == 3300)
             #expect(record.priceVersion == 3)
-            #expect(record.outcome == "ok" && record.source == "reported" && record.status == 200)
+            #expect(record.outcome == .ok && record.source == .reported && record.status == 200)
         }
     }
 
@@ -75,8 +75,8 @@ import Testing
             let sent = try #require(bed.provider.received.last)
             #expect(sent.body.hasSuffix(#","stream_options":{"include_usage":true}}"#))
             let record = try #require(try bed.records().last)
-            #expect(record.streamed && record.outcome == "ok" && record.source == "reported")
-            #expect(record.outputTokens == 4)
+            #expect(record.streamed && record.outcome == .ok && record.source == .reported)
+            #expect(record.usage.output == 4)
 
             // A caller that asked for usage gets the chunk; its own options are kept.
             let asked = try await bed.post("/v1/chat/completions", key: key,
@@ -94,7 +94,7 @@ import Testing
             #expect(response.status == .ok)
             let record = try #require(try bed.records().last)
             // 20 input of which 10 cached, 2 output: 10 × 1 + 10 × 0.5 + 2 × 2 USD/M = 19e-6 USD.
-            #expect(record.inputTokens == 20 && record.cachedTokens == 10 && record.outputTokens == 2)
+            #expect(record.usage.input == 20 && record.usage.cached == 10 && record.usage.output == 2)
             #expect(record.costNanos == 19_000)
         }
     }
@@ -104,7 +104,7 @@ import Testing
             let (_, key) = try bed.addNode("board-01")
             let embedded = try await bed.post("/v1/embeddings", key: key, body: #"{"model":"fleet-embed","input":["a","b"]}"#)
             #expect(embedded.status == .ok)
-            #expect(try bed.records().last?.inputTokens == 20)
+            #expect(try bed.records().last?.usage.input == 20)
             #expect(try bed.records().last?.costNanos == 400)
 
             let message = try await bed.post("/v1/messages", key: key, body: #"{"model":"claude","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}"#,
@@ -113,32 +113,38 @@ import Testing
             #expect(try Self.json(message.body)["type"] as? String == "message")
             #expect(bed.provider.received.last?.headers["anthropic-version"] == "2023-06-01")
             var record = try #require(try bed.records().last)
-            #expect(record.inputTokens == 10 && record.outputTokens == 5 && record.source == "reported")
+            #expect(record.usage.input == 10 && record.usage.output == 5 && record.source == .reported)
 
             let stream = try await bed.post("/v1/messages", key: key, body: #"{"model":"claude","max_tokens":6,"stream":true,"messages":[]}"#,
                                             anthropic: true)
             let text = String(buffer: stream.body)
             #expect(text.hasSuffix("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"))
             record = try #require(try bed.records().last)
-            #expect(record.streamed && record.inputTokens == 10 && record.outputTokens == 6 && record.outcome == "ok")
+            #expect(record.streamed && record.usage.input == 10 && record.usage.output == 6 && record.outcome == .ok)
             // 10 × 0.8 + 6 × 4 USD/M.
             #expect(record.costNanos == 32_000)
         }
     }
 
-    @Test func modelsListsWhatTheGroupMayUseInEitherShape() async throws {
+    @Test func modelsListsWhatTheGroupMayUseThroughTheCallersAPI() async throws {
         try await GatewayTestbed.with { bed in
-            let (_, key) = try bed.addNode("board-02", group: "restricted")
-            let openAI = try await bed.client.execute(uri: "/v1/models", method: .get, headers: [.authorization: "Bearer " + key])
+            let (_, restricted) = try bed.addNode("board-02", group: "restricted")
+            let openAI = try await bed.client.execute(uri: "/v1/models", method: .get, headers: [.authorization: "Bearer " + restricted])
             let list = try Self.json(openAI.body)
             #expect(list["object"] as? String == "list")
             #expect((list["data"] as? [[String: Any]])?.map { $0["id"] as? String } == ["fleet-default"])
+
+            let (_, key) = try bed.addNode("board-01")
+            let all = try Self.json(try await bed.client.execute(uri: "/v1/models", method: .get, headers: [.authorization: "Bearer " + key]).body)
+            #expect((all["data"] as? [[String: Any]])?.count == 10)
             let anthropic = try await bed.client.execute(uri: "/v1/models", method: .get, headers: [
                 HTTPField.Name("x-api-key")!: key, HTTPField.Name("anthropic-version")!: "2023-06-01",
             ])
             let page = try Self.json(anthropic.body)
+            #expect((page["data"] as? [[String: Any]])?.map { $0["id"] as? String } == ["claude", "claude-dies"])
             #expect((page["data"] as? [[String: Any]])?.first?["type"] as? String == "model")
             #expect(page["has_more"] as? Bool == false)
+            #expect(page["first_id"] as? String == "claude")
         }
     }
 
@@ -162,7 +168,7 @@ import Testing
             }
             let records = try bed.records()
             #expect(records.count == cases.count)
-            #expect(records.allSatisfy { $0.outcome == "refused" && $0.costNanos == 0 })
+            #expect(records.allSatisfy { $0.outcome == .refused && $0.costNanos == 0 })
             #expect(records.map(\.errorCode) == cases.map(\.4))
             #expect(bed.provider.received.isEmpty)
 
@@ -210,6 +216,7 @@ import Testing
             let anthropic = try await bed.post("/v1/messages", key: key, body: big, anthropic: true)
             #expect(try Self.anthropicError(anthropic) == ("body_too_large", "request_too_large"))
             #expect(bed.provider.received.isEmpty)
+            #expect(try bed.records().map(\.errorCode) == ["body_too_large", "body_too_large"])
         }
     }
 
@@ -219,7 +226,7 @@ import Testing
             let response = try await bed.post("/v1/chat/completions", key: key, body: #"{"model":"fleet-default","messages":[]}"#)
             #expect(response.status == .serviceUnavailable)
             #expect(try Self.openAIError(response).0 == "provider_key_missing")
-            #expect(try bed.records().last?.outcome == "refused")
+            #expect(try bed.records().last?.outcome == .refused)
         }
     }
 
@@ -252,7 +259,7 @@ import Testing
             #expect(!String(buffer: refused.body).contains("abcd"))
 
             let outcomes = try bed.records().map { ($0.outcome, $0.errorCode) }
-            #expect(outcomes.map(\.0) == Array(repeating: "upstream_error", count: 5))
+            #expect(outcomes.map(\.0) == Array(repeating: UsageOutcome.upstreamError, count: 5))
             #expect(outcomes.map(\.1) == ["upstream_timeout", "upstream_error", "upstream_http_500", "upstream_http_400", "upstream_auth_failed"])
         }
     }
@@ -279,12 +286,12 @@ import Testing
             #expect(!text.contains("[DONE]"))
             #expect(text.contains(#""code":"upstream_error""#))
             let record = try #require(try bed.records().last)
-            #expect(record.outcome == "upstream_error" && record.source == "estimated")
+            #expect(record.outcome == .upstreamError && record.source == .estimated)
             // What reached the caller is charged at about 4 bytes of text per token.
             let streamed = text.components(separatedBy: "pong ").count - 1
             #expect(streamed >= 1)
-            #expect(record.outputTokens == Int64((5 * streamed + 3) / 4))
-            #expect(record.inputTokens >= 2)
+            #expect(record.usage.output == Int64((5 * streamed + 3) / 4))
+            #expect(record.usage.input >= 2)
             #expect(record.costNanos > 0)
 
             let anthropic = try await bed.post("/v1/messages", key: key, body: #"{"model":"claude-dies","stream":true,"max_tokens":9,"messages":[]}"#,
@@ -292,9 +299,9 @@ import Testing
             let anthropicText = String(buffer: anthropic.body)
             #expect(anthropicText.contains("event: error"))
             let cut = try #require(try bed.records().last)
-            #expect(cut.outcome == "upstream_error" && cut.source == "partial")
-            #expect(cut.inputTokens == 10)
-            #expect(cut.outputTokens == Int64((5 * (anthropicText.components(separatedBy: "pong ").count - 1) + 3) / 4))
+            #expect(cut.outcome == .upstreamError && cut.source == .partial)
+            #expect(cut.usage.input == 10)
+            #expect(cut.usage.output == Int64((5 * (anthropicText.components(separatedBy: "pong ").count - 1) + 3) / 4))
         }
     }
 }

@@ -30,7 +30,7 @@ struct GatewayTestbed {
     /// `base_url` of `"fake"` replaced by the fake provider's URL), with the provider key set.
     static func with(
         gateway: GatewaySpec = Self.defaultGateway, settings: GatewaySettings = GatewaySettings(), setKey: Bool = true,
-        _ body: @Sendable (GatewayTestbed) async throws -> Void
+        upstreamCAFiles: [String] = [], _ body: @Sendable (GatewayTestbed) async throws -> Void
     ) async throws {
         let directory = try TemporaryDirectory("flotilla-gateway")
         defer { directory.remove() }
@@ -40,6 +40,7 @@ struct GatewayTestbed {
             let providerURL = "http://127.0.0.1:\(providerClient.port!)/v1"
             var configuration = CoordinatorConfiguration(dataDirectory: DataDirectory(directory.path), listenPort: 0, eventLoopThreads: 1)
             configuration.gateway = settings
+            configuration.upstreamCAFiles = upstreamCAFiles
             var logger = Logger(label: "test")
             logger.logLevel = .warning
             let parts = try await Coordinator(configuration: configuration, logger: logger)
@@ -143,39 +144,7 @@ struct GatewayTestbed {
     }
 
     /// Every usage record, oldest first.
-    func records() throws -> [UsageRecordRow] {
-        try services.store.pool.read { db in try UsageRecordRow.fetchAll(db) }
-    }
-}
-
-/// A usage row as stored, for assertions.
-struct UsageRecordRow: Equatable {
-    var requestID: String
-    var nodeID: String
-    var group: String
-    var provider: String
-    var model: String
-    var upstreamModel: String
-    var inputTokens: Int64
-    var outputTokens: Int64
-    var cachedTokens: Int64
-    var costNanos: Int64
-    var priceVersion: Int64?
-    var status: Int
-    var outcome: String
-    var source: String
-    var errorCode: String?
-    var streamed: Bool
-
-    static func fetchAll(_ db: GRDB.Database) throws -> [UsageRecordRow] {
-        try GRDB.Row.fetchAll(db, sql: "SELECT * FROM usage ORDER BY id").map { row in
-            UsageRecordRow(
-                requestID: row["request_id"], nodeID: row["node_id"], group: row["group_name"], provider: row["provider"],
-                model: row["model"], upstreamModel: row["upstream_model"], inputTokens: row["input_tokens"],
-                outputTokens: row["output_tokens"], cachedTokens: row["cached_tokens"], costNanos: row["cost_nanos"],
-                priceVersion: row["price_version"], status: row["status"], outcome: row["outcome"], source: row["usage_source"],
-                errorCode: row["error_code"], streamed: (row["streamed"] as Int64) != 0
-            )
-        }
+    func records() throws -> [UsageRecord] {
+        try services.store.pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM usage ORDER BY id").map(UsageRecord.init(row:)) }
     }
 }

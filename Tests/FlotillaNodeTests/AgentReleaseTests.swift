@@ -131,6 +131,18 @@ import Testing
             return text.split(separator: "\n").compactMap { try? JSONParser().parse(Array($0.utf8)) }
         }
 
+        /// A state directory enrolled with this coordinator's client identity, without a root key.
+        func enrolledState() throws -> String {
+            let state = directory + "/state"
+            try FileIO.makeDirectory(state, mode: 0o700)
+            try NodeState(directory: state).storeEnrollment(
+                keyPEM: Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/client.key"))),
+                certificatePEM: Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/client.pem"))),
+                caPEM: Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/ca.pem"))),
+                identity: NodeIdentity(nodeID: "n-1", name: "board-01", group: "demo", coordinatorURL: "https://127.0.0.1:\(port)"))
+            return state
+        }
+
         func serve(release: TestRelease, signedBy keys: [TestKey], roots: [JSONValue]) throws -> [UInt8] {
             try FileManager.default.createDirectory(atPath: directory + "/blobs", withIntermediateDirectories: true)
             for file in release.files {
@@ -205,13 +217,7 @@ import Testing
         let directory = try TestSupport.temporaryDirectory()
         let coordinator = try Coordinator(directory: directory)
         defer { coordinator.stop() }
-        let state = directory + "/state"
-        try FileIO.makeDirectory(state, mode: 0o700)
-        try NodeState(directory: state).storeEnrollment(
-            keyPEM: Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/client.key"))),
-            certificatePEM: Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/client.pem"))),
-            caPEM: Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/ca.pem"))),
-            identity: NodeIdentity(nodeID: "n-1", name: "board-01", group: "demo", coordinatorURL: "https://127.0.0.1:\(coordinator.port)"))
+        let state = try coordinator.enrolledState()
         #expect(try NodeState(directory: state).loadRootPublicKey() == nil)
         #expect(NodeCommand.run(["run", "--state-dir", state, "--once"].map { Array($0.utf8) }) == 0)
         #expect(NodeCommand.run(["run", "--state-dir", state, "--once", "--runtime", "command", "--workspace", directory]
@@ -225,13 +231,7 @@ import Testing
         let directory = try TestSupport.temporaryDirectory()
         let coordinator = try Coordinator(directory: directory)
         defer { coordinator.stop() }
-        let state = directory + "/state"
-        try FileIO.makeDirectory(state, mode: 0o700)
-        try NodeState(directory: state).storeEnrollment(
-            keyPEM: Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/client.key"))),
-            certificatePEM: Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/client.pem"))),
-            caPEM: Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/ca.pem"))),
-            identity: NodeIdentity(nodeID: "n-1", name: "board-01", group: "demo", coordinatorURL: "https://127.0.0.1:\(coordinator.port)"))
+        let state = try coordinator.enrolledState()
         let run = ["run", "--state-dir", state, "--once"].map { Array($0.utf8) }
         let keyFile = state + "/gateway.key"
 

@@ -35,6 +35,13 @@ struct WireFixtureTests {
         #expect(response.gatewayKey == "flt_gw_6Jq3tV0lX9cB2nR8kP1wZ4yH7sD5fG0aE3uM6iO9eQ2")
     }
 
+    /// The agent reads `POST /v1/gateway-key`'s answer the way the coordinator writes it.
+    @Test func gatewayKeyResponseFixture() throws {
+        let json = try TestSupport.fixtureJSON("gateway-key-response.json")
+        #expect(GatewayKey.validated(try json.requiredString("gateway_key")) == "flt_gw_6Jq3tV0lX9cB2nR8kP1wZ4yH7sD5fG0aE3uM6iO9eQ2")
+        #expect(try json.requiredString("gateway_key_id") == "5b9c0f2e7a1d3c4b")
+    }
+
     @Test func errorFixture() throws {
         let error = try ErrorResponse(json: try TestSupport.fixtureJSON("error.json"))
         #expect(error.code == "token_expired")

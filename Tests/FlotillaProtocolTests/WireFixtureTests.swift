@@ -38,8 +38,15 @@ import Testing
         #expect(Set(names) == [
             "enroll-request.json", "enroll-response.json", "heartbeat-request.json", "heartbeat-response.json",
             "renew-request.json", "renew-response.json", "error.json", "node-conf.json",
-            "root-v1.json", "root-v2.json", "release-v1.json",
+            "root-v1.json", "root-v2.json", "release-v1.json", "gateway-key-response.json",
         ])
+    }
+
+    @Test func gatewayKeyResponse() throws {
+        let response = try Self.decode(GatewayKeyResponse.self, "gateway-key-response.json")
+        #expect(response.gatewayKey.hasPrefix("flt_gw_"))
+        #expect(response.gatewayKeyID.count == GatewayKeyID.hexDigits)
+        try Self.expectRoundTrip(response, "gateway-key-response.json")
     }
 
     @Test func enrollRequest() throws {

@@ -80,52 +80,20 @@ struct HeartbeatBenchmark {
         let body = ByteBuffer(bytes: try JSONEncoder().encode(Self.sampleHeartbeat()))
         let baseline = try dataDirectory.map { try Self.storedHeartbeats(in: $0) }
         progress("driving \(identities.count) mTLS connections for \(Int(duration))s...")
-        let deadline = NIODeadline.now() + .milliseconds(Int64(duration * 1000))
         let started = Date()
-        var futures: [EventLoopFuture<ConnectionResult>] = []
-        for batch in stride(from: 0, to: identities.count, by: 128) {
-            var connects: [EventLoopFuture<any Channel>] = []
-            for node in identities[batch..<min(batch + 128, identities.count)] {
-                let context = try node.tlsContext(caPEM: created.caPEM)
-                let loop = group.next()
-                let done = loop.makePromise(of: ConnectionResult.self)
-                futures.append(done.futureResult)
-                let connect = ClientBootstrap(group: loop)
-                    .channelOption(.socketOption(.so_reuseaddr), value: 1)
-                    .channelInitializer { channel in
-                        channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: nil))
-                            try channel.pipeline.syncOperations.addHandler(
-                                HeartbeatLoadHandler(body: body, host: host, deadline: deadline, done: done)
-                            )
-                        }
-                    }
-                    .connect(host: host, port: port)
-                connect.whenFailure { done.fail($0) }
-                connects.append(connect)
-            }
-            for connect in connects { _ = try? await connect.get() }
-        }
-        var total = ConnectionResult()
-        for future in futures {
-            guard let result = try? await future.get() else {
-                total.failed += 1
-                continue
-            }
-            total.acknowledged += result.acknowledged
-            total.failed += result.failed
-            total.latenciesMicros.append(contentsOf: result.latenciesMicros)
-        }
+        let request = KeepAliveLoad.request(path: "/v1/heartbeat", host: host, body: body)
+        // Connection i presents node i's certificate.
+        let caPEM = created.caPEM
+        let total = try await KeepAliveLoad.drive(
+            group: group, connections: identities.count, host: host, port: port,
+            tls: { [identities] index in try identities[index].tlsContext(caPEM: caPEM) },
+            request: request, duration: duration
+        )
         let elapsed = Date().timeIntervalSince(started)
-        total.latenciesMicros.sort()
-        func percentile(_ p: Double) -> UInt32 {
-            guard !total.latenciesMicros.isEmpty else { return 0 }
-            return total.latenciesMicros[min(total.latenciesMicros.count - 1, Int(Double(total.latenciesMicros.count) * p))]
-        }
         let stored = try dataDirectory.map { try Self.storedHeartbeats(in: $0) - (baseline ?? 0) }
         return Report(
             nodes: identities.count, duration: elapsed, acknowledged: total.acknowledged, failed: total.failed,
-            stored: stored, p50Micros: percentile(0.5), p99Micros: percentile(0.99)
+            stored: stored, p50Micros: total.percentile(0.5), p99Micros: total.percentile(0.99)
         )
     }
 

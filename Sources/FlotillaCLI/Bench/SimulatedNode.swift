@@ -16,6 +16,8 @@ struct SimulatedNode: Sendable {
     let name: String
     let certificatePEM: String
     let keyPEM: String
+    /// The gateway key issued at enrollment.
+    var gatewayKey: String? = nil
 
     /// Enrolls `name` with `token` at `serverURL`, trusting `caPEM`.
     static func enroll(name: String, token: String, serverURL: String, http: HTTPClient) async throws -> SimulatedNode {
@@ -41,7 +43,7 @@ struct SimulatedNode: Sendable {
             throw CLIError("enrolling \(name) failed: \(error?.error.message ?? "HTTP \(response.status.code)")", code: error?.error.code)
         }
         let enrolled = try JSONDecoder().decode(EnrollResponse.self, from: data)
-        return SimulatedNode(name: name, certificatePEM: enrolled.certificatePEM, keyPEM: key.pemRepresentation)
+        return SimulatedNode(name: name, certificatePEM: enrolled.certificatePEM, keyPEM: key.pemRepresentation, gatewayKey: enrolled.gatewayKey)
     }
 
     /// A TLS client context presenting this node's certificate and trusting `caPEM`.

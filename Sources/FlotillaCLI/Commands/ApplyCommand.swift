@@ -113,26 +113,26 @@ enum PlanOutput {
     }
 
     static func print(_ gateway: GatewayPlan) {
+        for line in lines(gateway) { Swift.print(line) }
+    }
+
+    /// The gateway part of a plan, one line per change and warning.
+    static func lines(_ gateway: GatewayPlan) -> [String] {
         let prices = gateway.priceVersion.map { "prices v\($0)" } ?? "no prices"
         guard gateway.changed else {
-            Swift.print("gateway (\(prices)): no changes")
-            for warning in gateway.warnings { Swift.print("  ! \(warning)") }
-            return
+            return ["gateway (\(prices)): no changes"] + gateway.warnings.map { "  ! \($0)" }
         }
-        Swift.print("gateway:")
-        for name in gateway.providersAdded { Swift.print("  + provider \(name)") }
-        for name in gateway.providersChanged { Swift.print("  ~ provider \(name)") }
-        for name in gateway.providersRemoved { Swift.print("  - provider \(name)") }
-        for name in gateway.modelsAdded { Swift.print("  + model \(name)") }
-        for name in gateway.modelsChanged { Swift.print("  ~ model \(name)") }
-        for name in gateway.modelsRemoved { Swift.print("  - model \(name)") }
-        for name in gateway.groupsChanged { Swift.print("  ~ models of group \(name)") }
+        var lines = ["gateway:"] + changeLines([
+            ("+", gateway.providersAdded, "provider"), ("~", gateway.providersChanged, "provider"), ("-", gateway.providersRemoved, "provider"),
+            ("+", gateway.modelsAdded, "model"), ("~", gateway.modelsChanged, "model"), ("-", gateway.modelsRemoved, "model"),
+            ("~", gateway.groupsChanged, "models of group"),
+        ])
         if gateway.currentPriceVersion != gateway.priceVersion {
             let from = gateway.currentPriceVersion.map { "v\($0)" } ?? "none"
             let to = gateway.priceVersion.map { "v\($0)" } ?? "none"
-            Swift.print("  ~ prices \(from) -> \(to)")
+            lines.append("  ~ prices \(from) -> \(to)")
         }
-        for warning in gateway.warnings { Swift.print("  ! \(warning)") }
+        return lines + gateway.warnings.map { "  ! \($0)" }
     }
 
     static func printGroups(_ groups: [GroupPlan]) {
@@ -143,12 +143,15 @@ enum PlanOutput {
                 continue
             }
             Swift.print("group \(group.group) (\(current)) -> \(group.nodes.count) node(s)\(group.nodes.isEmpty ? "" : ": " + group.nodes.prefix(10).joined(separator: ", "))\(group.nodes.count > 10 ? ", ..." : "")")
-            for skill in group.skillsAdded { Swift.print("  + skill \(skill)") }
-            for skill in group.skillsChanged { Swift.print("  ~ skill \(skill)") }
-            for skill in group.skillsRemoved { Swift.print("  - skill \(skill)") }
-            for key in group.configAdded { Swift.print("  + config \(key)") }
-            for key in group.configChanged { Swift.print("  ~ config \(key)") }
-            for key in group.configRemoved { Swift.print("  - config \(key)") }
+            for line in changeLines([
+                ("+", group.skillsAdded, "skill"), ("~", group.skillsChanged, "skill"), ("-", group.skillsRemoved, "skill"),
+                ("+", group.configAdded, "config"), ("~", group.configChanged, "config"), ("-", group.configRemoved, "config"),
+            ]) { Swift.print(line) }
         }
+    }
+
+    /// `  + skill greeter`: one line per name, marked added (+), changed (~) or removed (-).
+    static func changeLines(_ changes: [(mark: String, names: [String], what: String)]) -> [String] {
+        changes.flatMap { change in change.names.map { "  \(change.mark) \(change.what) \($0)" } }
     }
 }

@@ -7,7 +7,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print the figures recorded in docs/benchmarks.md.",
-        subcommands: [Heartbeats.self, Rollout.self, FakeProviderCommand.self]
+        subcommands: [Heartbeats.self, Rollout.self, Gateway.self, FakeProviderCommand.self]
     )
 
     struct Heartbeats: AsyncParsableCommand {
@@ -104,6 +104,47 @@ struct BenchCommand: AsyncParsableCommand {
             print("coordinator counts applied: \(report.rolloutApplied)")
             if report.rolloutApplied < report.nodes {
                 throw CLIError("the coordinator recorded \(report.rolloutApplied) applied reports for \(report.nodes) nodes")
+            }
+        }
+    }
+
+    struct Gateway: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "gateway",
+            abstract: "Latency the gateway adds and metered calls/s, against calling the same fake provider directly.",
+            discussion: """
+                Starts the fake provider and a coordinator (this binary) on a temporary data directory, publishes a \
+                gateway configuration, sets the provider key and enrolls one node. Then calls the provider directly \
+                and through the gateway (node key or mutual TLS, metering on), one call at a time for latency and \
+                over many keep-alive connections for throughput, alternating the two so noise hits both. Fails if \
+                an acknowledged gateway call has no usage row.
+                """
+        )
+
+        @Option(help: "Connections for the throughput phase.")
+        var concurrency: Int = 64
+
+        @Option(help: "Time per side and phase, e.g. 10s.")
+        var duration: String = "10s"
+
+        @Option(help: "How the node authenticates to the gateway: key or mtls.")
+        var auth: String = "key"
+
+        func run() async throws {
+            guard let seconds = DurationParser.seconds(duration), seconds >= 2 else { throw ValidationError("--duration must be at least 2s") }
+            guard (1...4096).contains(concurrency) else { throw ValidationError("--concurrency must be 1...4096") }
+            guard let mode = GatewayBenchmark.Auth(rawValue: auth) else { throw ValidationError("--auth must be key or mtls") }
+            let report = try await GatewayBenchmark(concurrency: concurrency, seconds: seconds, auth: mode).run { print($0) }
+            func ms(_ micros: UInt32) -> String { String(format: "%.3f", Double(micros) / 1000) }
+            let (d, g) = (report.direct, report.gateway)
+            print("")
+            print("                           direct to provider   through gateway (\(mode.rawValue), metered)   added")
+            print("latency p50, 1 at a time:  \(ms(d.latency.percentile(0.5))) ms             \(ms(g.latency.percentile(0.5))) ms                        \(ms(g.latency.percentile(0.5) &- min(g.latency.percentile(0.5), d.latency.percentile(0.5)))) ms")
+            print("latency p99, 1 at a time:  \(ms(d.latency.percentile(0.99))) ms             \(ms(g.latency.percentile(0.99))) ms                        \(ms(g.latency.percentile(0.99) &- min(g.latency.percentile(0.99), d.latency.percentile(0.99)))) ms")
+            print("calls/s, \(report.concurrency) connections:    \(Int(d.requestsPerSecond))                 \(Int(g.requestsPerSecond))")
+            print("gateway calls acknowledged: \(report.acknowledged) (failed: \(report.failed)); usage rows stored: \(report.stored)")
+            if report.stored < report.acknowledged {
+                throw CLIError("only \(report.stored) of \(report.acknowledged) acknowledged gateway calls have a usage row")
             }
         }
     }

@@ -30,12 +30,14 @@ struct GatewayAPI {
 
     // MARK: Models
 
-    /// The models the caller's group may use, in the caller's API shape.
+    /// The models the caller's group may use through the caller's API (OpenAI-kind models for
+    /// OpenAI clients, Anthropic-kind for Anthropic clients), in that API's list shape.
     func models(_ request: Request, _ context: CoordinatorRequestContext) throws(CoordinatorError) -> Response {
         let node = try context.requireNode()
-        let routes = services.gatewayConfig.catalog.models(group: node.group)
+        let shape = GatewayAPIShape.of(request)
+        let routes = services.gatewayConfig.catalog.models(group: node.group).filter { $0.kind == (shape == .anthropic ? .anthropic : .openai) }
         let body: [String: Any]
-        switch GatewayAPIShape.of(request) {
+        switch shape {
         case .openAI:
             // OpenAI's list shape (`openai-python`: `src/openai/types/model.py`).
             body = ["object": "list", "data": routes.map { ["id": $0.model, "object": "model", "created": 0, "owned_by": $0.provider] }]

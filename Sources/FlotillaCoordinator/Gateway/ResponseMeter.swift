@@ -4,9 +4,9 @@ import NIOCore
 
 /// Reads an upstream answer as it streams through and finds its usage, without buffering it.
 ///
-/// What it forwards and what it holds back makes "metered before answered" hold: the last byte
-/// of a JSON answer and the terminal event of a stream (`data: [DONE]`, `message_stop`) are held
-/// until the caller releases them with `finish()`, after the usage record is durable.
+/// What it forwards and what it holds back makes "metered before answered" hold: the last piece
+/// received of a JSON answer and the terminal event of a stream (`data: [DONE]`, `message_stop`)
+/// are held until the caller releases them with `finish()`, after the usage record is durable.
 ///
 /// Rules followed (the providers' own clients):
 /// - OpenAI streams are server-sent events whose data is a JSON chunk, ending with
@@ -55,12 +55,12 @@ struct ResponseMeter {
     mutating func feed(_ buffer: ByteBuffer) -> ByteBuffer {
         switch mode {
         case .json:
-            let bytes = buffer.readableBytesView
-            usageCapture.feed(bytes)
-            guard !bytes.isEmpty else { return ByteBuffer() }
-            var out = held
-            out.writeBytes(bytes.dropLast())
-            held = ByteBuffer(bytes: [bytes.last!])
+            // The latest piece is held whole (not the answer: one network read of it), so a small
+            // answer goes out in one write after its record is durable.
+            usageCapture.feed(buffer.readableBytesView)
+            guard buffer.readableBytes > 0 else { return ByteBuffer() }
+            let out = held
+            held = buffer
             return out
         case .openAIStream, .anthropicStream:
             pending.append(contentsOf: buffer.readableBytesView)
@@ -78,7 +78,7 @@ struct ResponseMeter {
         }
     }
 
-    /// What was held back (the last JSON byte, the terminal event, an unterminated event);
+    /// What was held back (the last JSON piece, the terminal event, an unterminated event);
     /// call once the usage is durable.
     mutating func finish() -> ByteBuffer {
         var out = held

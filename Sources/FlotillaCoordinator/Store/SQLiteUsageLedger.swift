@@ -135,6 +135,13 @@ final class SQLiteUsageLedger: UsageLedger, Service {
         }
     }
 
+    /// The newest `limit` records, newest first (diagnostics and tests).
+    func recent(limit: Int) async throws(CoordinatorError) -> [UsageRecord] {
+        try store.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM usage ORDER BY id DESC LIMIT ?", arguments: [limit]).map(UsageRecord.init(row:))
+        }
+    }
+
     func count(requestIDs: [String]) async throws(CoordinatorError) -> Int {
         try store.read { db in
             var total = 0
@@ -145,5 +152,30 @@ final class SQLiteUsageLedger: UsageLedger, Service {
             }
             return total
         }
+    }
+}
+
+extension UsageRecord {
+    /// A record as `SQLiteUsageLedger.insert` stored it.
+    init(row: Row) {
+        requestID = row["request_id"]
+        at = Date(timeIntervalSince1970: row["at"])
+        nodeID = row["node_id"]
+        group = row["group_name"]
+        provider = row["provider"]
+        model = row["model"]
+        upstreamModel = row["upstream_model"]
+        endpoint = GatewayEndpoint(rawValue: row["endpoint"]) ?? .chatCompletions
+        streamed = (row["streamed"] as Int64) != 0
+        usage = TokenUsage(input: row["input_tokens"], output: row["output_tokens"], cached: row["cached_tokens"],
+                           cacheWrite: row["cache_write_tokens"])
+        costNanos = row["cost_nanos"]
+        priceVersion = row["price_version"]
+        latencyMs = row["latency_ms"]
+        ttfbMs = row["ttfb_ms"]
+        status = row["status"]
+        outcome = UsageOutcome(rawValue: row["outcome"]) ?? .upstreamError
+        source = UsageSource(rawValue: row["usage_source"]) ?? .estimated
+        errorCode = row["error_code"]
     }
 }

@@ -177,4 +177,9 @@ extension Store {
     package func totalHeartbeats() throws -> Int {
         try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM heartbeats") ?? 0 }
     }
+
+    /// Rows in the usage ledger (the gateway benchmark checks acknowledged calls against it).
+    package func totalUsageRecords() throws -> Int {
+        try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM usage") ?? 0 }
+    }
 }

@@ -1,5 +1,7 @@
 import Foundation
 import NIOCore
+import NIOPosix
+import NIOSSL
 
 /// What one keep-alive connection measured.
 struct ConnectionResult: Sendable {
@@ -9,13 +11,81 @@ struct ConnectionResult: Sendable {
     var latenciesMicros: [UInt32] = []
 }
 
-/// Sends heartbeats back to back on one mutual-TLS keep-alive connection until `deadline`,
-/// counting `200` answers (each one means the heartbeat was committed to disk).
+/// Opens keep-alive connections (plain, TLS or mutual TLS) that each send one pre-serialized
+/// request back to back until a deadline, and sums what they measured. The heartbeat and gateway
+/// benchmarks drive the coordinator (and the gateway's baseline, the provider) with it.
+enum KeepAliveLoad {
+    /// `POST path` with `headers` and `body`, serialized once.
+    static func request(path: String, host: String, headers: [(String, String)] = [], body: ByteBuffer) -> ByteBuffer {
+        var request = ByteBuffer()
+        request.writeString("POST \(path) HTTP/1.1\r\nHost: \(host)\r\nContent-Type: application/json\r\n")
+        for (name, value) in headers { request.writeString("\(name): \(value)\r\n") }
+        request.writeString("Content-Length: \(body.readableBytes)\r\n\r\n")
+        var body = body
+        request.writeBuffer(&body)
+        return request
+    }
+
+    /// Runs `connections` connections to `host:port` for `duration` seconds, connection `i`
+    /// through `tls(i)` when given; latencies come back sorted.
+    static func drive(group: any EventLoopGroup, connections: Int, host: String, port: Int, tls: ((Int) throws -> NIOSSLContext)?,
+                      request: ByteBuffer, duration: Double) async throws -> ConnectionResult {
+        let deadline = NIODeadline.now() + .milliseconds(Int64(duration * 1000))
+        var futures: [EventLoopFuture<ConnectionResult>] = []
+        for batch in stride(from: 0, to: connections, by: 128) {
+            var connects: [EventLoopFuture<any Channel>] = []
+            for index in batch..<min(batch + 128, connections) {
+                let context = try tls?(index)
+                let loop = group.next()
+                let done = loop.makePromise(of: ConnectionResult.self)
+                futures.append(done.futureResult)
+                let connect = ClientBootstrap(group: loop)
+                    .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+                    .channelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            if let context {
+                                try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: nil))
+                            }
+                            try channel.pipeline.syncOperations.addHandler(KeepAliveLoadHandler(request: request, deadline: deadline, done: done))
+                        }
+                    }
+                    .connect(host: host, port: port)
+                connect.whenFailure { done.fail($0) }
+                connects.append(connect)
+            }
+            for connect in connects { _ = try? await connect.get() }
+        }
+        var total = ConnectionResult()
+        for future in futures {
+            guard let result = try? await future.get() else {
+                total.failed += 1
+                continue
+            }
+            total.acknowledged += result.acknowledged
+            total.failed += result.failed
+            total.latenciesMicros.append(contentsOf: result.latenciesMicros)
+        }
+        total.latenciesMicros.sort()
+        return total
+    }
+}
+
+extension ConnectionResult {
+    /// The latency at quantile `p` (0...1) of sorted `latenciesMicros`.
+    func percentile(_ p: Double) -> UInt32 {
+        guard !latenciesMicros.isEmpty else { return 0 }
+        return latenciesMicros[min(latenciesMicros.count - 1, Int(Double(latenciesMicros.count) * p))]
+    }
+}
+
+/// Sends one request back to back on one keep-alive connection until `deadline`, counting `200`
+/// answers (for heartbeats and metered gateway calls alike, each one means a commit to disk).
 ///
 /// It writes a pre-serialized HTTP/1.1 request and frames responses by `Content-Length` itself:
 /// the load generator shares the machine with the coordinator, so it should cost as little as
 /// possible and leave the CPU to the system under test.
-final class HeartbeatLoadHandler: ChannelInboundHandler, RemovableChannelHandler {
+final class KeepAliveLoadHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -28,13 +98,7 @@ final class HeartbeatLoadHandler: ChannelInboundHandler, RemovableChannelHandler
     private var first = true
     private var finished = false
 
-    init(body: ByteBuffer, host: String, deadline: NIODeadline, done: EventLoopPromise<ConnectionResult>) {
-        var request = ByteBuffer()
-        request.writeString(
-            "POST /v1/heartbeat HTTP/1.1\r\nHost: \(host)\r\nContent-Type: application/json\r\nContent-Length: \(body.readableBytes)\r\n\r\n"
-        )
-        var body = body
-        request.writeBuffer(&body)
+    init(request: ByteBuffer, deadline: NIODeadline, done: EventLoopPromise<ConnectionResult>) {
         self.request = request
         self.deadline = deadline
         self.done = done
