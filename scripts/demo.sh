@@ -110,8 +110,8 @@ A coordinator (data: $DATA) and 3 node agents are running. In another terminal:
   flotilla usage --by model          # gateway calls, tokens and cost (also --by group|provider, --json)
   flotilla secret list               # provider keys: names and when set, never values
   flotilla node rotate-key demo-1    # its old gateway key stops working; the node fetches a new one
-  flotilla plan $DEMO/fleet          # edit skills or fleet.yaml there (a copy of fleet/ whose provider
-  flotilla apply $DEMO/fleet         #   is the local fake one), see the change, publish and follow it
+  flotilla plan $DEMO/fleet     # a copy of fleet/ whose provider is the local fake one: edit it,
+  flotilla apply $DEMO/fleet    #   see the change, publish it and follow the rollout
   flotilla rollout list              # releases and their rollouts
   flotilla provision --group lab --out /tmp/lab-bundle   # a bundle for a real board
 Logs: $DEMO/logs. Press Ctrl-C to stop the fleet.
