@@ -27,8 +27,8 @@ import Synchronization
 ///   Keys arrive as `x-api-key`.
 ///
 /// The expected key comes from `FLOTILLA_FAKE_PROVIDER_KEY` (never argv); when set, a request
-/// without it is refused 401. Upstream model ids pick behaviours: `fake-slow` streams a chunk
-/// every 100 ms, `fake-die` drops the connection mid-stream, `fake-hang` answers nothing for 10 s,
+/// without it is refused 401. Upstream model ids pick behaviours: `fake-slow` takes 100 ms per
+/// word (streamed or not), `fake-die` drops the connection mid-stream, `fake-hang` answers nothing for 10 s,
 /// `fake-redirect` answers 307, `fake-error` answers 500, `fake-echo-key` puts the key it got in
 /// a 400 error, `fake-cached` reports cached input tokens. Every request (never the key) is kept
 /// for `GET /_requests`.
@@ -149,6 +149,8 @@ public struct FakeProvider: Sendable {
         case .chat:
             let usage = Self.chatUsage(input: input, output: output, cached: cached)
             guard stream else {
+                // A slow model takes 100 ms per word before its (non-streamed) answer.
+                if model == "fake-slow" { try await Task.sleep(for: .milliseconds(100 * words)) }
                 return Self.json([
                     "id": "chatcmpl-fake", "object": "chat.completion", "created": 1_700_000_000, "model": model,
                     "choices": [["index": 0, "message": ["role": "assistant", "content": Self.text(words)], "finish_reason": "stop"] as [String: Any]],

@@ -103,6 +103,26 @@ import Testing
         }
     }
 
+    /// A caller that stops waiting for a non-streamed answer: the provider still produces (and
+    /// bills) it, so the gateway charges the provider's own usage for it.
+    @Test func aCallerThatGivesUpOnAJSONAnswerIsChargedWhatTheProviderReports() async throws {
+        try await TestFleet.with { fleet in
+            let gateway = try GatewaySetup.prepare(fleet)
+            #expect(try gateway.sdk("give-up").steps["give_up"]?["error"] as? String == "APITimeoutError")
+            var slow: UsageRow?
+            _ = try fleet.eventually(timeout: 15) {
+                slow = try Self.usage(fleet, by: "model").rows.first { $0.key == "slow" }
+                return slow != nil
+            }
+            let row = try #require(slow)
+            #expect(row.calls == 1)
+            #expect(row.outputTokens == 10)
+            #expect(row.inputTokens == 10)
+            // 20 tokens at 1 USD per million tokens.
+            #expect(abs(row.costUSD - 0.00002) < 1e-12)
+        }
+    }
+
     @Test func rotatedBadAndRevokedKeysAreRefusedAndTheNodePicksUpItsNewKey() async throws {
         try await TestFleet.with(heartbeatInterval: "1s") { fleet in
             let gateway = try GatewaySetup.prepare(fleet)

@@ -170,6 +170,7 @@ import Testing
             #expect(records.count == cases.count)
             #expect(records.allSatisfy { $0.outcome == .refused && $0.costNanos == 0 })
             #expect(records.map(\.errorCode) == cases.map(\.4))
+            #expect(records.map(\.model) == ["nope", "fleet-embed", "unpriced", "claude", "", ""])
             #expect(bed.provider.received.isEmpty)
 
             // Anthropic callers get Anthropic's shape.

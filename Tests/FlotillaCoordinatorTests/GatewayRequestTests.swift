@@ -74,4 +74,28 @@ import Testing
         // 400 + 4 ("user") bytes of strings in `messages`.
         #expect(request.estimatedInputTokens == 101)
     }
+
+    @Test(arguments: [#"{"model":"a","model":"b"}"#, #"{"model":"a","stream":false,"stream":true}"#,
+                      #"{"model":"a","stream_options":{},"stream_options":null}"#])
+    func keysTheProviderMightReadDifferentlyMustNotRepeat(body: String) {
+        let error = #expect(throws: CoordinatorError.self) { try GatewayRequest(endpoint: .chatCompletions, body: Array(body.utf8)) }
+        #expect(error?.code == .invalidRequest)
+    }
+
+    @Test func summariesKeepOnlyValidModelNames() throws {
+        #expect(try GatewayRequest(endpoint: .chatCompletions, body: Array(#"{"model":"gpt-4o-mini"}"#.utf8)).summary.model == "gpt-4o-mini")
+        // A JSON escape for ESC (a terminal colour code) and a name far over the length limit.
+        let hostile = #"\u001b[31m"# + String(repeating: "x", count: 500)
+        #expect(try GatewayRequest(endpoint: .chatCompletions, body: Array(#"{"model":"\#(hostile)"}"#.utf8)).summary.model == "(invalid)")
+    }
+
+    @Test func providerKeysAreScrubbedFromAnyBytes() {
+        let key = "sk-abc/def"
+        var body = Data([0xFF, 0xFE]) + Data("key \(key) and \(key.replacingOccurrences(of: "/", with: "\\/"))".utf8)
+        body.append(0xC3)
+        let scrubbed = GatewayAPI.scrub(body, secret: key)
+        #expect(scrubbed.range(of: Data("sk-abc".utf8)) == nil)
+        #expect(scrubbed.prefix(2) == Data([0xFF, 0xFE]))
+        #expect(scrubbed.range(of: Data("[redacted] and [redacted]".utf8)) != nil)
+    }
 }

@@ -119,4 +119,38 @@ import Testing
         #expect(TokenUsage(input: 1, output: 0).costNanos(at: ModelPrice(inputMicros: 1, outputMicros: 0)) == 1)
         #expect(TokenUsage().costNanos(at: price) == 0)
     }
+
+    @Test func aStreamThatIsNotSSEPassesThroughUnparsedPastTheEventLimit() {
+        var meter = ResponseMeter(kind: .openai, stream: true, callerWantsStreamUsage: false)
+        let chunk = String(repeating: "x", count: 64 * 1024)
+        var forwarded = 0
+        for _ in 0..<20 { forwarded += meter.feed(ByteBuffer(string: chunk)).readableBytes }
+        #expect(meter.overflowed)
+        forwarded += meter.finish().readableBytes
+        #expect(forwarded == 20 * 64 * 1024)
+        #expect(meter.charge(estimatedInput: 7) == (TokenUsage(input: 7, output: Int64(20 * 64 * 1024 / 4)), .estimated))
+        #expect(ResponseRelay.endedProperly(meter, kind: .openai))
+    }
+
+    @Test func streamsEndProperlyOnlyWithTheirTerminalEvent() {
+        var anthropic = ResponseMeter(kind: .anthropic, stream: true, callerWantsStreamUsage: false)
+        _ = anthropic.feed(ByteBuffer(string: Self.anthropicStream.dropLast().joined()))
+        #expect(!ResponseRelay.endedProperly(anthropic, kind: .anthropic))
+        var openAI = ResponseMeter(kind: .openai, stream: true, callerWantsStreamUsage: false)
+        _ = openAI.feed(ByteBuffer(string: Self.openAIStream(usage: true).replacingOccurrences(of: "data: [DONE]\n\n", with: "")))
+        #expect(ResponseRelay.endedProperly(openAI, kind: .openai))
+        var cut = ResponseMeter(kind: .openai, stream: true, callerWantsStreamUsage: false)
+        _ = cut.feed(ByteBuffer(string: Self.openAIStream(usage: false).replacingOccurrences(of: "data: [DONE]\n\n", with: "")))
+        #expect(!ResponseRelay.endedProperly(cut, kind: .openai))
+    }
+
+    @Test func bogusProviderCountsAreClampedAndCostsSaturate() {
+        var meter = ResponseMeter(kind: .openai, stream: false, callerWantsStreamUsage: false)
+        _ = meter.feed(ByteBuffer(string: #"{"usage":{"prompt_tokens":1e30,"completion_tokens":-5}}"#))
+        _ = meter.finish()
+        let (usage, _) = meter.charge(estimatedInput: 0)
+        #expect(usage == TokenUsage(input: UsageParsing.maxTokens, output: 0))
+        let expensive = ModelPrice(inputMicros: 10_000 * 1_000_000, outputMicros: 10_000 * 1_000_000)
+        #expect(TokenUsage(input: UsageParsing.maxTokens, output: UsageParsing.maxTokens).costNanos(at: expensive) == TokenUsage.maxCostNanos)
+    }
 }

@@ -114,6 +114,17 @@ def cancel(base, state):
     stream.close()
 
 
+def give_up(base, state):
+    """Asks the slow model for a non-streamed answer and stops waiting after half a second."""
+    oa, _ = clients(base, state)
+    try:
+        oa.with_options(timeout=0.5).chat.completions.create(
+            model="slow", messages=[{"role": "user", "content": "take your time"}], max_tokens=10)
+        out(step="give_up", error=None)
+    except openai.APITimeoutError as e:
+        out(step="give_up", error=type(e).__name__)
+
+
 def chat(base, state, mtls=False, key=None):
     oa, an = clients(base, state, mtls=mtls, key=key)
     try:
@@ -134,6 +145,8 @@ if __name__ == "__main__":
         calls(base, state)
     elif scenario == "cancel":
         cancel(base, state)
+    elif scenario == "give-up":
+        give_up(base, state)
     elif scenario == "chat":
         chat(base, state)
     elif scenario == "mtls":

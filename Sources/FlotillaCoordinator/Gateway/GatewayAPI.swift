@@ -54,45 +54,18 @@ struct GatewayAPI {
 
     // MARK: Proxy
 
-    /// What is known about a call as it proceeds, for its usage record.
-    struct Call: Sendable {
-        var requestID: String
-        var started: ContinuousClock.Instant
-        var at: Date
-        var node: AuthenticatedNode
-        var endpoint: GatewayEndpoint
-        var shape: GatewayAPIShape
-        var request: GatewayRequest?
-        var route: GatewayCatalog.Route?
-
-        func record(status: Int, outcome: UsageOutcome, usage: TokenUsage = TokenUsage(), source: UsageSource = .none,
-                    ttfb: Duration? = nil, errorCode: String? = nil) -> UsageRecord {
-            let cost = route?.price.map { usage.costNanos(at: $0) } ?? 0
-            return UsageRecord(
-                requestID: requestID, at: at, nodeID: node.id, group: node.group, provider: route?.provider ?? "",
-                model: request?.model ?? "", upstreamModel: route?.upstream ?? "", endpoint: endpoint,
-                streamed: request?.stream ?? false, usage: usage, costNanos: cost, priceVersion: route?.priceVersion,
-                latencyMs: Self.milliseconds(ContinuousClock.now - started), ttfbMs: ttfb.map(Self.milliseconds),
-                status: status, outcome: outcome, source: source, errorCode: errorCode
-            )
-        }
-
-        static func milliseconds(_ duration: Duration) -> Double {
-            Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-        }
-    }
-
     func proxy(_ endpoint: GatewayEndpoint, _ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
-        var call = Call(
+        var call = GatewayCall(
             requestID: GatewayRequestID.next(), started: .now, at: Date(), node: try context.requireNode(), endpoint: endpoint,
             shape: endpoint == .messages ? .anthropic : .openAI
         )
         let upstream: HTTPClientResponse
         let key: String
         do throws(CoordinatorError) {
-            let body = try await JSONBody.collect(request, limit: services.gatewaySettings.maxBodyBytes)
-            let parsed = try GatewayRequest(endpoint: endpoint, body: Array(body.readableBytesView))
-            call.request = parsed
+            let parsed = try GatewayRequest(
+                endpoint: endpoint, body: Array(try await JSONBody.collect(request, limit: services.gatewaySettings.maxBodyBytes).readableBytesView)
+            )
+            call.request = parsed.summary
             let route = try services.gatewayConfig.catalog.route(
                 model: parsed.model, group: call.node.group, api: endpoint == .messages ? .anthropic : .openai
             )
@@ -117,17 +90,18 @@ struct GatewayAPI {
         guard (200..<300).contains(status) else {
             return try await upstreamFailure(upstream, call: call, key: key)
         }
+        // What the answer is comes from the provider's content type, not from what was asked.
+        let contentType = upstream.headers.first(name: "content-type") ?? "application/json"
+        let streamed = contentType.lowercased().hasPrefix("text/event-stream")
+        let relay = ResponseRelay(call: call, upstream: upstream, streamed: streamed, ledger: services.ledger, logger: services.logger)
         var headers: HTTPFields = [:]
-        headers[.contentType] = upstream.headers.first(name: "content-type") ?? (call.request!.stream ? "text/event-stream" : "application/json")
+        headers[.contentType] = contentType
         headers[GatewayHeaders.requestID] = call.requestID
         if let upstreamID = upstream.headers.first(name: "x-request-id") ?? upstream.headers.first(name: "request-id") {
             headers[GatewayHeaders.upstreamRequestID] = upstreamID
         }
-        if call.request!.stream {
-            headers[.cacheControl] = "no-cache"
-        }
-        let contentLength = call.request!.stream ? nil : upstream.headers.first(name: "content-length").flatMap { Int($0) }
-        let relay = ResponseRelay(call: call, upstream: upstream, ledger: services.ledger, logger: services.logger)
+        if streamed { headers[.cacheControl] = "no-cache" }
+        let contentLength = streamed ? nil : upstream.headers.first(name: "content-length").flatMap { Int($0) }
         return Response(
             status: HTTPResponse.Status(code: status), headers: headers,
             body: ResponseBody(contentLength: contentLength) { writer in try await relay.run(&writer) }
@@ -137,7 +111,7 @@ struct GatewayAPI {
     /// A non-2xx answer from the provider: passed on in its own (same-API) shape, except that a
     /// refused provider key becomes `upstream_auth_failed` and a redirect `upstream_error`. The
     /// body is read (at most 64 KiB) and the provider key scrubbed from it before it goes out.
-    private func upstreamFailure(_ upstream: HTTPClientResponse, call: Call, key: String) async throws(CoordinatorError) -> Response {
+    private func upstreamFailure(_ upstream: HTTPClientResponse, call: GatewayCall, key: String) async throws(CoordinatorError) -> Response {
         let status = Int(upstream.status.code)
         var body = Data()
         do {
@@ -165,11 +139,19 @@ struct GatewayAPI {
         return Response(status: HTTPResponse.Status(code: status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(data: scrubbed)))
     }
 
-    /// `data` with every occurrence of `secret` replaced, so a provider that echoes the key in an
-    /// error does not hand it to a node.
+    /// `data` with every occurrence of `secret` (as sent, and JSON-escaped) replaced, byte for
+    /// byte, so a provider that echoes the key in an error does not hand it to a node whatever the
+    /// body's encoding.
     static func scrub(_ data: Data, secret: String) -> Data {
-        guard !secret.isEmpty, let text = String(data: data, encoding: .utf8), text.contains(secret) else { return data }
-        return Data(text.replacingOccurrences(of: secret, with: "[redacted]").utf8)
+        guard !secret.isEmpty else { return data }
+        var result = data
+        for form in Set([secret, secret.replacingOccurrences(of: "/", with: "\\/")]) {
+            let needle = Data(form.utf8)
+            while let range = result.range(of: needle) {
+                result.replaceSubrange(range, with: Data("[redacted]".utf8))
+            }
+        }
+        return result
     }
 }
 

@@ -22,6 +22,10 @@ struct GatewayRequest: Sendable {
         guard let spans = JSONSpans(body) else {
             throw CoordinatorError(.invalidRequest, "the request body must be a JSON object")
         }
+        // A key given twice could be read differently by the gateway and the provider.
+        for key in ["model", "stream", "stream_options"] where spans.members.filter({ $0.key == key }).count > 1 {
+            throw CoordinatorError(.invalidRequest, "'\(key)' appears more than once in the request body")
+        }
         guard let model = spans.string("model", in: body), !model.isEmpty else {
             throw CoordinatorError(.invalidRequest, "the request body needs a 'model' string")
         }
@@ -36,6 +40,13 @@ struct GatewayRequest: Sendable {
             callerWantsStreamUsage = false
         }
         maxOutputTokens = spans.integer("max_completion_tokens", in: body) ?? spans.integer("max_tokens", in: body)
+    }
+
+    /// What the usage record and estimates need once the body is gone.
+    var summary: RequestSummary {
+        RequestSummary(model: GatewayRules.isValidModelName(model) ? model : "(invalid)", stream: stream,
+                       callerWantsStreamUsage: callerWantsStreamUsage, maxOutputTokens: maxOutputTokens,
+                       estimatedInputTokens: estimatedInputTokens)
     }
 
     /// The body to send upstream.

@@ -41,7 +41,12 @@ struct ResponseMeter {
     private(set) var sawTerminal = false
     /// The upstream reported an error inside a 2xx stream.
     private(set) var sawErrorEvent = false
+    /// Bytes of an event not complete yet, and where the search for its end resumes.
     private var pending: [UInt8] = []
+    private var scanned = 0
+    /// Set when an event grew past `maxEventBytes` (a provider not speaking SSE after all): the
+    /// rest passes through unparsed and is charged by estimate.
+    private(set) var overflowed = false
     private var held = ByteBuffer()
     private var usageCapture = TopLevelUsageCapture()
 
@@ -63,20 +68,37 @@ struct ResponseMeter {
             held = buffer
             return out
         case .openAIStream, .anthropicStream:
+            if overflowed {
+                generatedBytes += buffer.readableBytes
+                return buffer
+            }
             pending.append(contentsOf: buffer.readableBytesView)
             var out = ByteBuffer()
-            while let end = Self.eventEnd(pending) {
-                let event = Array(pending[..<end])
-                pending.removeFirst(end)
+            var consumed = 0
+            while let end = Self.eventEnd(pending, from: max(consumed, scanned)) {
+                let event = Array(pending[consumed..<end])
+                consumed = end
                 if sawTerminal {
                     held.writeBytes(event)
                 } else if let forward = handle(event) {
                     out.writeBytes(forward)
                 }
             }
+            pending.removeFirst(consumed)
+            // The next search starts just before the end (a separator may straddle the pieces).
+            scanned = max(0, pending.count - 3)
+            if pending.count > Self.maxEventBytes {
+                overflowed = true
+                generatedBytes += pending.count
+                out.writeBytes(pending)
+                pending.removeAll()
+            }
             return out
         }
     }
+
+    /// Longest server-sent event the meter parses (usage chunks are a few hundred bytes).
+    static let maxEventBytes = 1 << 20
 
     /// What was held back (the last JSON piece, the terminal event, an unterminated event);
     /// call once the usage is durable.
@@ -95,6 +117,7 @@ struct ResponseMeter {
     /// The usage to charge and how it was obtained, given an estimate of the request's input.
     func charge(estimatedInput: Int64) -> (TokenUsage, UsageSource) {
         let estimatedOutput = Int64((generatedBytes + 3) / 4)
+        if overflowed { return (TokenUsage(input: reported?.input ?? estimatedInput, output: estimatedOutput), .estimated) }
         switch mode {
         case .anthropicStream:
             guard var usage = reported else {
@@ -184,9 +207,10 @@ struct ResponseMeter {
         return false
     }
 
-    /// The end (exclusive) of the first complete event in `bytes`, blank line included.
-    static func eventEnd(_ bytes: [UInt8]) -> Int? {
-        var index = 0
+    /// The end (exclusive) of the first complete event in `bytes` whose blank line starts at or
+    /// after `start`.
+    static func eventEnd(_ bytes: [UInt8], from start: Int = 0) -> Int? {
+        var index = start
         while index + 1 < bytes.count {
             if bytes[index] == 0x0A, bytes[index + 1] == 0x0A { return index + 2 }
             if bytes[index] == 0x0D, index + 3 < bytes.count, bytes[index + 1] == 0x0A, bytes[index + 2] == 0x0D, bytes[index + 3] == 0x0A {

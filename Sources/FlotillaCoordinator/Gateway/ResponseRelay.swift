@@ -5,24 +5,60 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// Streams a provider's 2xx answer to the caller and meters it.
 ///
 /// Bytes go out as they arrive, except what `ResponseMeter` holds back: the caller gets its last
 /// byte (or terminal event) only after the call's usage record is durable, so a crash can never
-/// lose the record of an answer someone received. Every other ending is charged too: a caller
-/// that goes away (its write fails; the provider request is cancelled at once), a provider that
-/// dies, stalls past the idle timeout or sends an error event mid-stream.
-struct ResponseRelay: Sendable {
-    let call: GatewayAPI.Call
+/// lose the record of an answer someone received. Every other ending is charged too:
+/// - a caller that goes away mid-stream (its write fails): the provider request is cancelled at
+///   once and what was streamed is charged; for a JSON answer the rest is still read (not sent)
+///   so the provider's own usage is charged, since the provider has produced it anyway (a caller
+///   that vanished while the provider worked is often only noticed here, or not at all when the
+///   operating system accepted the answer's bytes: then the call is recorded `ok`, at the
+///   provider's own usage);
+/// - a caller whose connection was already gone when the answer's headers were written, so the
+///   server never started the body: the guard in `deinit` charges an estimate;
+/// - a provider that dies, stalls past the idle timeout, or sends an error event mid-stream.
+final class ResponseRelay: Sendable {
+    let call: GatewayCall
     let upstream: HTTPClientResponse
+    /// Whether the provider answered with server-sent events (from its content type).
+    let streamed: Bool
     let ledger: any UsageLedger
     let logger: Logger
+    /// Set once the call's record is written or queued.
+    private let recorded = Atomic(false)
+
+    init(call: GatewayCall, upstream: HTTPClientResponse, streamed: Bool, ledger: any UsageLedger, logger: Logger) {
+        self.call = call
+        self.upstream = upstream
+        self.streamed = streamed
+        self.ledger = ledger
+        self.logger = logger
+    }
+
+    /// Runs when the server never started the answer's body (the caller's connection was gone
+    /// when its headers were written): the call is still charged, with an estimate, through the
+    /// ledger's queue since nothing can wait here.
+    deinit {
+        guard !recorded.load(ordering: .acquiring) else { return }
+        let request = call.request
+        ledger.recordEventually(call.record(
+            status: Int(upstream.status.code), outcome: .clientCancelled,
+            usage: TokenUsage(input: request?.estimatedInputTokens ?? 0, output: request?.maxOutputTokens ?? 0),
+            source: .estimated, errorCode: "caller_gone"
+        ))
+    }
+
+    private func meter() -> ResponseMeter {
+        ResponseMeter(kind: call.route!.kind, stream: streamed, callerWantsStreamUsage: call.request?.callerWantsStreamUsage ?? false)
+    }
 
     func run(_ writer: inout any ResponseBodyWriter) async throws {
-        let request = call.request!
         let route = call.route!
-        var meter = ResponseMeter(kind: route.kind, stream: request.stream, callerWantsStreamUsage: request.callerWantsStreamUsage)
+        var meter = meter()
         var firstByte: Duration?
         var callerGone = false
         var upstreamFailure: CoordinatorError?
@@ -30,34 +66,31 @@ struct ResponseRelay: Sendable {
             for try await chunk in upstream.body {
                 if firstByte == nil { firstByte = ContinuousClock.now - call.started }
                 let out = meter.feed(chunk)
-                guard out.readableBytes > 0 else { continue }
+                if callerGone || out.readableBytes == 0 { continue }
                 do {
                     try await writer.write(out)
                 } catch {
                     callerGone = true
-                    break
+                    // A stream is cut at once (the provider stops generating); a JSON answer is
+                    // complete on the provider's side already: read on to charge its usage.
+                    if streamed { break }
                 }
             }
         } catch {
             upstreamFailure = UpstreamClient.describeMidAnswer(error, provider: route.provider)
         }
         let tail = meter.finish()
-        if upstreamFailure == nil, !callerGone, request.stream, !meter.sawTerminal, meter.reported == nil {
+        if upstreamFailure == nil, !callerGone, streamed, !Self.endedProperly(meter, kind: route.kind) {
             upstreamFailure = CoordinatorError(.upstreamError, "provider '\(route.provider)' ended the stream early")
         }
-        let (usage, source) = meter.charge(estimatedInput: request.estimatedInputTokens)
         let outcome: UsageOutcome =
             callerGone ? .clientCancelled : (upstreamFailure != nil || meter.sawErrorEvent) ? .upstreamError : .ok
-        let record = call.record(
-            status: Int(upstream.status.code), outcome: outcome, usage: usage, source: source, ttfb: firstByte,
-            errorCode: upstreamFailure?.code.rawValue ?? (meter.sawErrorEvent ? "upstream_stream_error" : nil)
-        )
-        try await ledger.record(record)
+        try await write(meter, outcome: outcome, ttfb: firstByte, failure: upstreamFailure)
         if callerGone {
             logger.debug("gateway caller went away", metadata: ["request_id": "\(call.requestID)"])
             return
         }
-        if let upstreamFailure, request.stream {
+        if let upstreamFailure, streamed {
             // Tell the client in its SDK's terms rather than ending the stream silently.
             try await writer.write(Self.errorEvent(upstreamFailure, shape: call.shape))
         } else if upstreamFailure == nil {
@@ -67,6 +100,23 @@ struct ResponseRelay: Sendable {
             throw upstreamFailure!
         }
         try await writer.finish(nil)
+    }
+
+    /// A stream ended as its API says: Anthropic with `message_stop`; OpenAI with `[DONE]`, or at
+    /// least its usage chunk (some compatible servers leave `[DONE]` out).
+    static func endedProperly(_ meter: ResponseMeter, kind: ProviderKind) -> Bool {
+        meter.overflowed || (kind == .anthropic ? meter.sawTerminal : (meter.sawTerminal || meter.reported != nil))
+    }
+
+    /// Writes the call's record, durable when this returns.
+    private func write(_ meter: ResponseMeter, outcome: UsageOutcome, ttfb: Duration?, failure: CoordinatorError?) async throws {
+        let (usage, source) = meter.charge(estimatedInput: call.request?.estimatedInputTokens ?? 0)
+        let record = call.record(
+            status: Int(upstream.status.code), outcome: outcome, usage: usage, source: source, ttfb: ttfb,
+            errorCode: failure?.code.rawValue ?? (meter.sawErrorEvent ? "upstream_stream_error" : nil)
+        )
+        recorded.store(true, ordering: .releasing)
+        try await ledger.record(record)
     }
 
     /// A server-sent event that makes the caller's SDK raise: OpenAI's SDK raises on a chunk with

@@ -18,13 +18,21 @@ struct TokenUsage: Sendable, Equatable {
     var cacheWrite: Int64 = 0
 
     /// The cost at `price` in billionths of a USD, rounded up: tokens × (millionths of a USD
-    /// per million tokens) / 1000.
+    /// per million tokens) / 1000. Saturates at `maxCostNanos` instead of overflowing.
     func costNanos(at price: ModelPrice) -> Int64 {
         let uncached = max(0, input - cached - cacheWrite)
-        let total = uncached * price.inputMicros + cached * price.cachedInputMicros
-            + cacheWrite * price.cacheWriteMicros + output * price.outputMicros
-        return (total + 999) / 1000
+        var total: Int64 = 0
+        for (tokens, micros) in [(uncached, price.inputMicros), (cached, price.cachedInputMicros),
+                                 (cacheWrite, price.cacheWriteMicros), (output, price.outputMicros)] {
+            let (product, overflow) = max(0, tokens).multipliedReportingOverflow(by: max(0, micros))
+            guard !overflow, product <= Self.maxCostNanos * 1000 - total else { return Self.maxCostNanos }
+            total += product
+        }
+        return min((total + 999) / 1000, Self.maxCostNanos)
     }
+
+    /// One million USD: no single call costs more (keeps every sum far from overflowing).
+    static let maxCostNanos: Int64 = 1_000_000 * 1_000_000_000
 }
 
 /// One gateway call as the ledger keeps it.
@@ -84,6 +92,9 @@ struct NodeSpend: Sendable, Equatable {
 protocol UsageLedger: Sendable {
     /// Appends `record`; returns once it is durable.
     func record(_ record: UsageRecord) async throws(CoordinatorError)
+    /// Queues `record` to be appended with the next commit, without waiting: only for a call
+    /// abandoned where nothing can wait (its answer was never started).
+    func recordEventually(_ record: UsageRecord)
     /// Sums per group key (node ids when grouping by node), most expensive first.
     func aggregate(_ query: UsageQuery) async throws(CoordinatorError) -> [UsageAggregate]
     /// Every node's spend on the UTC day `today` and since the month's first day.

@@ -16,9 +16,15 @@ enum UsageParsing {
         (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any]
     }
 
+    /// Most tokens one count may claim: a provider (or a compatible server) reporting more, or a
+    /// negative count, is clamped, so a bogus number can neither overflow the cost nor credit it.
+    static let maxTokens: Int64 = 1_000_000_000
+
     static func int(_ value: Any?) -> Int64? {
-        if let number = value as? NSNumber { return number.int64Value }
-        return nil
+        guard let number = value as? NSNumber else { return nil }
+        let double = number.doubleValue
+        guard double.isFinite else { return nil }
+        return min(max(0, double >= Double(maxTokens) ? maxTokens : number.int64Value), maxTokens)
     }
 
     /// OpenAI's `usage`.

@@ -36,6 +36,22 @@ final class SQLiteUsageLedger: UsageLedger, Service {
         }
     }
 
+    /// Reads on GRDB's reader threads rather than blocking Swift's shared pool: a report over a
+    /// long range must not stall gateway calls.
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(CoordinatorError) -> T {
+        do {
+            return try await store.pool.read(body)
+        } catch {
+            throw .internal("usage read failed: \(error)")
+        }
+    }
+
+    func recordEventually(_ record: UsageRecord) {
+        if !queue.enqueue(record) {
+            logger.error("usage record dropped: the coordinator is shutting down", metadata: ["request_id": "\(record.requestID)"])
+        }
+    }
+
     static func insert(_ db: Database, _ records: [UsageRecord]) throws {
         let append = try db.cachedStatement(sql: """
             INSERT INTO usage (request_id, at, node_id, group_name, provider, model, upstream_model, endpoint, streamed,
@@ -110,8 +126,9 @@ final class SQLiteUsageLedger: UsageLedger, Service {
             arguments += [group]
         }
         sql += " GROUP BY key ORDER BY cost DESC, calls DESC, key"
-        return try store.read { db in
-            try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+        let (query, values) = (sql, arguments)
+        return try await read { db in
+            try Row.fetchAll(db, sql: query, arguments: values).map { row in
                 UsageAggregate(key: row["key"], calls: row["calls"], refused: row["refused"], failed: row["failed"],
                                inputTokens: row["input"], outputTokens: row["output"], cachedTokens: row["cached"],
                                costNanos: row["cost"])
@@ -122,7 +139,7 @@ final class SQLiteUsageLedger: UsageLedger, Service {
     func nodeSpend(today: Date) async throws(CoordinatorError) -> [String: NodeSpend] {
         let day = UTCCalendar.day(today)
         let monthStart = UTCCalendar.day(UTCCalendar.startOfMonth(today))
-        return try store.read { db in
+        return try await read { db in
             var result: [String: NodeSpend] = [:]
             let rows = try Row.fetchAll(db, sql: """
                 SELECT node_id, SUM(CASE WHEN day = ? THEN cost_nanos ELSE 0 END) AS today, SUM(cost_nanos) AS month
@@ -137,13 +154,13 @@ final class SQLiteUsageLedger: UsageLedger, Service {
 
     /// The newest `limit` records, newest first (diagnostics and tests).
     func recent(limit: Int) async throws(CoordinatorError) -> [UsageRecord] {
-        try store.read { db in
+        try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM usage ORDER BY id DESC LIMIT ?", arguments: [limit]).map(UsageRecord.init(row:))
         }
     }
 
     func count(requestIDs: [String]) async throws(CoordinatorError) -> Int {
-        try store.read { db in
+        try await read { db in
             var total = 0
             for chunk in stride(from: 0, to: requestIDs.count, by: 500).map({ Array(requestIDs[$0..<min($0 + 500, requestIDs.count)]) }) {
                 let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")

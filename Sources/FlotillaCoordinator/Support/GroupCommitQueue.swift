@@ -10,7 +10,8 @@ import Synchronization
 final class GroupCommitQueue<Entry: Sendable>: Sendable {
     private struct Pending {
         var entries: [Entry] = []
-        var waiters: [CheckedContinuation<Void, any Error>] = []
+        /// One per entry; nil for entries queued without a waiter (`enqueue`).
+        var waiters: [CheckedContinuation<Void, any Error>?] = []
         var closed = false
     }
 
@@ -46,6 +47,20 @@ final class GroupCommitQueue<Entry: Sendable>: Sendable {
         }
     }
 
+    /// Queues `entry` for the next commit without waiting for it, for callers that cannot wait
+    /// (a `deinit`). Returns false when the queue has shut down and the entry was not taken.
+    @discardableResult
+    func enqueue(_ entry: Entry) -> Bool {
+        let accepted = pending.withLock { p in
+            guard !p.closed else { return false }
+            p.entries.append(entry)
+            p.waiters.append(nil)
+            return true
+        }
+        if accepted { wake.yield() }
+        return accepted
+    }
+
     /// Commits batches until graceful shutdown, then refuses new entries and commits what is left.
     func run(onError: @escaping @Sendable (_ count: Int, _ error: any Error) -> Void) async {
         await cancelWhenGracefulShutdown {
@@ -57,7 +72,7 @@ final class GroupCommitQueue<Entry: Sendable>: Sendable {
 
     private func drain(onError: @Sendable (Int, any Error) -> Void) async {
         while true {
-            let (entries, waiters) = pending.withLock { p -> ([Entry], [CheckedContinuation<Void, any Error>]) in
+            let (entries, waiters) = pending.withLock { p -> ([Entry], [CheckedContinuation<Void, any Error>?]) in
                 let n = min(p.entries.count, maxBatch)
                 let batch = (Array(p.entries.prefix(n)), Array(p.waiters.prefix(n)))
                 p.entries.removeFirst(n)
@@ -67,10 +82,10 @@ final class GroupCommitQueue<Entry: Sendable>: Sendable {
             if entries.isEmpty { return }
             do {
                 try await commit(entries)
-                for waiter in waiters { waiter.resume() }
+                for waiter in waiters { waiter?.resume() }
             } catch {
                 onError(entries.count, error)
-                for waiter in waiters { waiter.resume(throwing: error) }
+                for waiter in waiters { waiter?.resume(throwing: error) }
             }
         }
     }
