@@ -18,6 +18,10 @@ public struct FleetSpec: Sendable, Equatable {
     public var rollout: RolloutPolicy
     /// LLM providers of the gateway (`providers:`), in the order written.
     public var providers: [ProviderSpec]
+    /// Spending limits (`budgets:`); nil when not given.
+    public var budgets: BudgetSpec?
+    /// Rate limits (`limits:`); nil when not given.
+    public var limits: LimitSpec?
     /// The groups in the order written.
     public var groups: [Group]
 
@@ -67,8 +71,11 @@ public struct FleetSpec: Sendable, Equatable {
     }
 
     public init(version: Int = FleetSpec.supportedVersion, expiresAfterSeconds: Int64 = FleetSpec.defaultExpiresAfterSeconds,
-                rollout: RolloutPolicy = RolloutPolicy(), providers: [ProviderSpec] = [], groups: [Group]) {
+                rollout: RolloutPolicy = RolloutPolicy(), providers: [ProviderSpec] = [], budgets: BudgetSpec? = nil,
+                limits: LimitSpec? = nil, groups: [Group]) {
         self.providers = providers
+        self.budgets = budgets
+        self.limits = limits
         self.version = version
         self.expiresAfterSeconds = expiresAfterSeconds
         self.rollout = rollout

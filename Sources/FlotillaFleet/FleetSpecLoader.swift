@@ -70,7 +70,8 @@ public struct FleetSpecLoader: Sendable {
         if let error = FleetSpecError.combining(problems) { throw error }
         var groupModels: [String: [String]] = [:]
         for group in spec.groups { if let models = group.models { groupModels[group.name] = models } }
-        let gateway = GatewaySpec(providers: spec.providers, prices: prices, groupModels: groupModels)
+        let gateway = GatewaySpec(providers: spec.providers, prices: prices, groupModels: groupModels,
+                                  budgets: spec.budgets, limits: spec.limits)
         return LoadedFleet(spec: spec, publishGroups: publishGroups, expiresAfterSeconds: spec.expiresAfterSeconds,
                            gateway: gateway, warnings: warnings)
     }

@@ -7,12 +7,12 @@ import Yams
 /// ```yaml
 /// version: 3
 /// models:
-///   gpt-4o-mini: {input: 0.15, output: 0.60, cached_input: 0.075}
+///   gpt-4o-mini: {input: 0.15, output: 0.60, cached_input: 0.075, max_output: 16384}
 /// default: {input: 1.00, output: 4.00}     # optional: models not listed
 /// ```
 public enum PriceFile {
     static let topLevelKeys = ["version", "models", "default"]
-    static let priceKeys = ["input", "output", "cached_input", "cache_write"]
+    static let priceKeys = ["input", "output", "cached_input", "cache_write", "max_output"]
     /// Highest price accepted, USD per million tokens: catches a price written per token.
     static let maxPriceMicros: Int64 = 10_000 * 1_000_000
 
@@ -40,13 +40,7 @@ public enum PriceFile {
     /// Parses a decimal USD amount (`0.15`, `3`, `0.075`) into millionths, exactly: at most six
     /// decimals, no exponent, not negative.
     public static func micros(_ text: String) -> Int64? {
-        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let whole = parts.first, !whole.isEmpty, whole.count <= 7, whole.allSatisfy({ $0 >= "0" && $0 <= "9" }) else { return nil }
-        var fraction = parts.count == 2 ? String(parts[1]) : ""
-        guard fraction.count <= 6, fraction.allSatisfy({ $0 >= "0" && $0 <= "9" }), parts.count == 1 || !fraction.isEmpty else { return nil }
-        fraction += String(repeating: "0", count: 6 - fraction.count)
-        guard let w = Int64(whole), let f = Int64(fraction) else { return nil }
-        return w * 1_000_000 + f
+        DecimalAmount.parse(text, decimals: 6)
     }
 }
 
@@ -88,8 +82,15 @@ extension SpecReader {
         guard let fields = mapping(node, path, what: "a mapping with input and output (USD per million tokens)") else { return nil }
         rejectUnknownKeys(fields, path, allowed: PriceFile.priceKeys)
         var values: [String: Int64] = [:]
+        var maxOutput: Int64?
         for field in fields where PriceFile.priceKeys.contains(field.key) {
             let fieldPath = Self.join(path, field.key)
+            if field.key == "max_output" {
+                if let tokens = integer(field.value, fieldPath) {
+                    if (1...10_000_000).contains(tokens) { maxOutput = tokens } else { problem(field.value, fieldPath, "must be 1 to 10000000 tokens") }
+                }
+                continue
+            }
             guard case .scalar(let scalar) = field.value, scalar.style == .plain,
                   let micros = PriceFile.micros(scalar.string) else {
                 problem(field.value, fieldPath, "expected a price in USD per million tokens, like 0.15 (at most 6 decimals, not negative)")
@@ -105,6 +106,7 @@ extension SpecReader {
             problem(node, Self.join(path, required), "required (USD per million tokens)")
         }
         guard let input = values["input"], let output = values["output"] else { return nil }
-        return ModelPrice(inputMicros: input, outputMicros: output, cachedInputMicros: values["cached_input"], cacheWriteMicros: values["cache_write"])
+        return ModelPrice(inputMicros: input, outputMicros: output, cachedInputMicros: values["cached_input"],
+                          cacheWriteMicros: values["cache_write"], maxOutputTokens: maxOutput)
     }
 }

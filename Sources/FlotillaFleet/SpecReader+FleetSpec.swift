@@ -3,14 +3,9 @@ import Yams
 
 extension SpecReader {
     /// Top-level keys of `fleet.yaml`.
-    static let topLevelKeys = ["version", "release", "rollout", "providers", "groups"]
-    /// Top-level keys a later schema adds (budgets, rate limits): accepted and ignored so a spec
-    /// can be written ahead of the coordinator that reads them.
-    static let reservedTopLevelKeys = ["budgets", "limits"]
+    static let topLevelKeys = ["version", "release", "rollout", "providers", "budgets", "limits", "groups"]
     /// Keys of one group.
     static let groupKeys = ["members", "runtime", "config", "skills", "models", "rollout"]
-    /// Per-group keys a later schema adds; accepted and ignored.
-    static let reservedGroupKeys = ["budget", "limits"]
     /// Bounds of `release.expires_after`.
     static let expiresAfterRange: ClosedRange<Int64> = 60...(365 * 86_400)
 
@@ -18,7 +13,7 @@ extension SpecReader {
     /// say why). Problems that leave the rest readable are recorded and reading goes on.
     mutating func readSpec(_ root: Node) -> FleetSpec? {
         guard let entries = mapping(root, "", what: "a mapping with version, release, rollout and groups") else { return nil }
-        rejectUnknownKeys(entries, "", allowed: Self.topLevelKeys, reserved: Self.reservedTopLevelKeys)
+        rejectUnknownKeys(entries, "", allowed: Self.topLevelKeys)
         func entry(_ key: String) -> Entry? { entries.first { $0.key == key } }
 
         guard let versionEntry = entry("version") else {
@@ -52,6 +47,8 @@ extension SpecReader {
         }
 
         let providers = entry("providers").map { readProviders($0.value) } ?? []
+        let budgets = entry("budgets").flatMap { readBudgets($0.value) }
+        let limits = entry("limits").flatMap { readLimits($0.value) }
 
         guard let groupsEntry = entry("groups") else {
             problem(root, "groups", "required: a mapping of group names to what their nodes run")
@@ -73,7 +70,8 @@ extension SpecReader {
             }
             groups[index].models = kept
         }
-        return FleetSpec(version: Int(version), expiresAfterSeconds: expires, rollout: rollout, providers: providers, groups: groups)
+        return FleetSpec(version: Int(version), expiresAfterSeconds: expires, rollout: rollout, providers: providers,
+                         budgets: budgets, limits: limits, groups: groups)
     }
 
     /// The `groups:` mapping. A node may be an extra member of one group only.
@@ -118,7 +116,11 @@ extension SpecReader {
             return (group, memberLines)
         }
         guard let fields = mapping(entry.value, path) else { return nil }
-        rejectUnknownKeys(fields, path, allowed: Self.groupKeys, reserved: Self.reservedGroupKeys)
+        for field in fields where ["budget", "budgets", "limits"].contains(field.key) {
+            let scope = field.key == "limits" ? "limits" : "budgets"
+            problem(field.keyNode, Self.join(path, field.key), "a group's \(scope) go under the top-level '\(scope):', as \(scope).groups.\(entry.key)")
+        }
+        rejectUnknownKeys(fields.filter { !["budget", "budgets", "limits"].contains($0.key) }, path, allowed: Self.groupKeys)
         for field in fields {
             let fieldPath = Self.join(path, field.key)
             switch field.key {

@@ -69,10 +69,9 @@ struct SpecReader {
         return entries
     }
 
-    /// Records a problem for each key not in `allowed`; keys in `reserved` are accepted and left
-    /// for a later schema version to read.
-    mutating func rejectUnknownKeys(_ entries: [Entry], _ path: String, allowed: [String], reserved: [String] = []) {
-        for entry in entries where !allowed.contains(entry.key) && !reserved.contains(entry.key) {
+    /// Records a problem for each key not in `allowed`.
+    mutating func rejectUnknownKeys(_ entries: [Entry], _ path: String, allowed: [String]) {
+        for entry in entries where !allowed.contains(entry.key) {
             let expected = allowed.joined(separator: ", ")
             problem(entry.keyNode, Self.join(path, entry.key), "unknown key '\(entry.key)' (expected one of: \(expected))")
         }

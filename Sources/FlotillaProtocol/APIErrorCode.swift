@@ -44,6 +44,9 @@ public enum APIErrorCode: String, Sendable, Codable, CaseIterable {
     /// Gateway: the provider answered something the gateway does not pass on (a redirect, a
     /// broken stream).
     case upstreamError = "upstream_error"
+    /// Gateway: the call could cost more than a budget has left this period (HTTP 429 with
+    /// `Retry-After` until the period resets).
+    case budgetExceeded = "budget_exceeded"
     case `internal`
 
     /// The HTTP status that accompanies this code.
@@ -58,7 +61,7 @@ public enum APIErrorCode: String, Sendable, Codable, CaseIterable {
         case .methodNotAllowed: 405
         case .nameTaken, .conflict, .rootKeyOffline: 409
         case .bodyTooLarge: 413
-        case .rateLimited: 429
+        case .rateLimited, .budgetExceeded: 429
         case .modelWrongAPI: 400
         case .invalidAPIKey: 401
         case .modelNotAllowed, .modelNotPriced: 403

@@ -148,6 +148,9 @@ public struct NodeView: Codable, Sendable, Equatable {
     public var costMonthUSD: Double
     /// Id of the node's current gateway key; nil until the node has fetched one.
     public var gatewayKeyID: String?
+    /// The highest share of a budget limit spent, over the node's own, its group's and the
+    /// fleet's budgets in the current periods; nil when none applies.
+    public var budgetUsedPercent: Double?
 
     public init(
         id: String, name: String, group: String, status: NodeStatus, enrolledAt: String, lastSeen: String?,
@@ -155,8 +158,9 @@ public struct NodeView: Codable, Sendable, Equatable {
         load5m: Double?, load15m: Double?, cpuPercent: Double?, memTotalBytes: Int64?, memAvailableBytes: Int64?,
         diskTotalBytes: Int64?, diskFreeBytes: Int64?, temperatureC: Double?, temperatures: [TemperatureReading],
         certificateExpiresAt: String?, releaseVersion: Int64? = nil, releaseStatus: String? = nil, releaseError: String? = nil,
-        costTodayUSD: Double = 0, costMonthUSD: Double = 0, gatewayKeyID: String? = nil
+        costTodayUSD: Double = 0, costMonthUSD: Double = 0, gatewayKeyID: String? = nil, budgetUsedPercent: Double? = nil
     ) {
+        self.budgetUsedPercent = budgetUsedPercent
         self.costTodayUSD = costTodayUSD
         self.costMonthUSD = costMonthUSD
         self.gatewayKeyID = gatewayKeyID
@@ -208,6 +212,7 @@ public struct NodeView: Codable, Sendable, Equatable {
         case costTodayUSD = "cost_today_usd"
         case costMonthUSD = "cost_month_usd"
         case gatewayKeyID = "gateway_key_id"
+        case budgetUsedPercent = "budget_used_percent"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -239,6 +244,7 @@ public struct NodeView: Codable, Sendable, Equatable {
         costTodayUSD = try c.decodeIfPresent(Double.self, forKey: .costTodayUSD) ?? 0
         costMonthUSD = try c.decodeIfPresent(Double.self, forKey: .costMonthUSD) ?? 0
         gatewayKeyID = try c.decodeIfPresent(String.self, forKey: .gatewayKeyID)
+        budgetUsedPercent = try c.decodeIfPresent(Double.self, forKey: .budgetUsedPercent)
     }
 
     /// Encodes nil readings as JSON `null` rather than omitting them, so `--json` consumers can rely
@@ -272,5 +278,6 @@ public struct NodeView: Codable, Sendable, Equatable {
         try c.encode(costTodayUSD, forKey: .costTodayUSD)
         try c.encode(costMonthUSD, forKey: .costMonthUSD)
         try c.encode(gatewayKeyID, forKey: .gatewayKeyID)
+        try c.encode(budgetUsedPercent, forKey: .budgetUsedPercent)
     }
 }

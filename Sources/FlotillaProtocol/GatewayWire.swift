@@ -49,12 +49,19 @@ public struct ProviderSpec: Codable, Sendable, Equatable {
 public struct ModelPrice: Codable, Sendable, Equatable {
     public var inputMicros: Int64
     public var outputMicros: Int64
+    /// The model's longest answer in tokens (budgets reserve it for calls without `max_tokens`);
+    /// nil: `ModelPrice.defaultMaxOutputTokens`.
+    public var maxOutputTokens: Int64? = nil
+    /// What is reserved for a model whose `max_output` is not given.
+    public static let defaultMaxOutputTokens: Int64 = 16_384
     /// Input tokens served from the provider's prompt cache; the input price when not given.
     public var cachedInputMicros: Int64
     /// Input tokens written to Anthropic's prompt cache; the input price when not given.
     public var cacheWriteMicros: Int64
 
-    public init(inputMicros: Int64, outputMicros: Int64, cachedInputMicros: Int64? = nil, cacheWriteMicros: Int64? = nil) {
+    public init(inputMicros: Int64, outputMicros: Int64, cachedInputMicros: Int64? = nil, cacheWriteMicros: Int64? = nil,
+                maxOutputTokens: Int64? = nil) {
+        self.maxOutputTokens = maxOutputTokens
         self.inputMicros = inputMicros
         self.outputMicros = outputMicros
         self.cachedInputMicros = cachedInputMicros ?? inputMicros
@@ -66,6 +73,7 @@ public struct ModelPrice: Codable, Sendable, Equatable {
         case outputMicros = "output_micros"
         case cachedInputMicros = "cached_input_micros"
         case cacheWriteMicros = "cache_write_micros"
+        case maxOutputTokens = "max_output_tokens"
     }
 }
 
@@ -103,15 +111,22 @@ public struct GatewaySpec: Codable, Sendable, Equatable {
     public var prices: PriceTable?
     /// Group name → model names it may use. A group that is not listed may use every model.
     public var groupModels: [String: [String]]
+    /// Spending limits; nil: none.
+    public var budgets: BudgetSpec?
+    /// Rate limits; nil: none.
+    public var limits: LimitSpec?
 
-    public init(providers: [ProviderSpec] = [], prices: PriceTable? = nil, groupModels: [String: [String]] = [:]) {
+    public init(providers: [ProviderSpec] = [], prices: PriceTable? = nil, groupModels: [String: [String]] = [:],
+                budgets: BudgetSpec? = nil, limits: LimitSpec? = nil) {
         self.providers = providers
         self.prices = prices
         self.groupModels = groupModels
+        self.budgets = budgets
+        self.limits = limits
     }
 
     enum CodingKeys: String, CodingKey {
-        case providers, prices
+        case providers, prices, budgets, limits
         case groupModels = "group_models"
     }
 }
@@ -127,6 +142,11 @@ public struct GatewayPlan: Codable, Sendable, Equatable {
     public var modelsRemoved: [String]
     /// Groups whose model allowlist changes.
     public var groupsChanged: [String]
+    /// Budget scopes (`fleet`, `group demo`, `node demo-1`, `node default`, `soft_threshold`,
+    /// `time_zone`) whose limits change.
+    public var budgetsChanged: [String] = []
+    /// Rate-limit scopes whose limits change.
+    public var limitsChanged: [String] = []
     public var currentPriceVersion: Int64?
     public var priceVersion: Int64?
     /// Things that do not stop a publish but will refuse calls (unpriced models, keys not set).
@@ -159,6 +179,8 @@ public struct GatewayPlan: Codable, Sendable, Equatable {
         case modelsChanged = "models_changed"
         case modelsRemoved = "models_removed"
         case groupsChanged = "groups_changed"
+        case budgetsChanged = "budgets_changed"
+        case limitsChanged = "limits_changed"
         case currentPriceVersion = "current_price_version"
         case priceVersion = "price_version"
     }
@@ -178,5 +200,82 @@ public struct GatewayView: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case spec
         case keysSet = "keys_set"
+    }
+}
+
+/// Daily and monthly spending limits of one scope, in billionths of a USD (so sums stay exact).
+public struct BudgetLimit: Codable, Sendable, Equatable {
+    public var dailyNanos: Int64?
+    public var monthlyNanos: Int64?
+
+    public init(dailyNanos: Int64? = nil, monthlyNanos: Int64? = nil) {
+        self.dailyNanos = dailyNanos
+        self.monthlyNanos = monthlyNanos
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case dailyNanos = "daily_nanos"
+        case monthlyNanos = "monthly_nanos"
+    }
+}
+
+/// `budgets:` of the fleet spec: USD limits per calendar day and month for the fleet, groups and
+/// nodes (`nodes.default` applies to every node without an entry of its own).
+public struct BudgetSpec: Codable, Sendable, Equatable {
+    public var fleet: BudgetLimit?
+    public var groups: [String: BudgetLimit]
+    /// By node name; `default` for every other node.
+    public var nodes: [String: BudgetLimit]
+    /// Share of a limit at which a `budget_soft_threshold` event is raised once per period.
+    public var softThresholdPercent: Double
+    /// IANA time zone of the calendar periods (`UTC`, `Europe/Berlin`).
+    public var timeZone: String
+
+    public init(fleet: BudgetLimit? = nil, groups: [String: BudgetLimit] = [:], nodes: [String: BudgetLimit] = [:],
+                softThresholdPercent: Double = 80, timeZone: String = "UTC") {
+        self.fleet = fleet
+        self.groups = groups
+        self.nodes = nodes
+        self.softThresholdPercent = softThresholdPercent
+        self.timeZone = timeZone
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case fleet, groups, nodes
+        case softThresholdPercent = "soft_threshold_percent"
+        case timeZone = "time_zone"
+    }
+}
+
+/// Per-minute limits of one scope; `maxInFlight` applies to nodes only.
+public struct RateLimit: Codable, Sendable, Equatable {
+    public var requestsPerMinute: Int?
+    public var tokensPerMinute: Int?
+    public var maxInFlight: Int?
+
+    public init(requestsPerMinute: Int? = nil, tokensPerMinute: Int? = nil, maxInFlight: Int? = nil) {
+        self.requestsPerMinute = requestsPerMinute
+        self.tokensPerMinute = tokensPerMinute
+        self.maxInFlight = maxInFlight
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case requestsPerMinute = "requests_per_minute"
+        case tokensPerMinute = "tokens_per_minute"
+        case maxInFlight = "max_in_flight"
+    }
+}
+
+/// `limits:` of the fleet spec: request and token rates for the fleet, groups and nodes.
+public struct LimitSpec: Codable, Sendable, Equatable {
+    public var fleet: RateLimit?
+    public var groups: [String: RateLimit]
+    /// By node name; `default` for every other node.
+    public var nodes: [String: RateLimit]
+
+    public init(fleet: RateLimit? = nil, groups: [String: RateLimit] = [:], nodes: [String: RateLimit] = [:]) {
+        self.fleet = fleet
+        self.groups = groups
+        self.nodes = nodes
     }
 }

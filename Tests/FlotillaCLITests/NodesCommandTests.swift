@@ -14,7 +14,7 @@ import Testing
             load1m: 0.25, load5m: 0.5, load15m: 1.75, cpuPercent: 12.5, memTotalBytes: 268_435_456,
             memAvailableBytes: 134_217_728, diskTotalBytes: 31_914_983_424, diskFreeBytes: 20_401_094_656,
             temperatureC: 48.312, temperatures: [TemperatureReading(zone: "thermal_zone0", type: "cpu-thermal", celsius: 48.312)],
-            certificateExpiresAt: "2027-02-14T08:00:00Z", costTodayUSD: 0.0421, costMonthUSD: 12.5
+            certificateExpiresAt: "2027-02-14T08:00:00Z", costTodayUSD: 0.0421, costMonthUSD: 12.5, budgetUsedPercent: 62.5
         )
     }
 
@@ -26,8 +26,8 @@ import Testing
         let output = NodesCommand.table([Self.view(name: "board-01")], now: Self.now)
         let lines = output.split(separator: "\n")
         #expect(lines.count == 2)
-        #expect(Self.columns(lines[0]) == ["NAME", "GROUP", "STATUS", "LAST SEEN", "ARCH", "VERSION", "CPU%", "MEM", "DISK FREE", "TEMP", "RELEASE", "COST TODAY", "COST MONTH"])
-        #expect(Self.columns(lines[1]) == ["board-01", "edge", "online", "4s ago", "aarch64", "0.1.0", "12.5", "50% of 256M", "19G", "48.3°C", "-", "$0.0421", "$12.50"])
+        #expect(Self.columns(lines[0]) == ["NAME", "GROUP", "STATUS", "LAST SEEN", "ARCH", "VERSION", "CPU%", "MEM", "DISK FREE", "TEMP", "RELEASE", "COST TODAY", "COST MONTH", "BUDGET %"])
+        #expect(Self.columns(lines[1]) == ["board-01", "edge", "online", "4s ago", "aarch64", "0.1.0", "12.5", "50% of 256M", "19G", "48.3°C", "-", "$0.0421", "$12.50", "62.5%"])
         // Columns line up: each header starts where its cell starts.
         let header = String(lines[0])
         let row = String(lines[1])
@@ -47,7 +47,7 @@ import Testing
         )
         let lines = NodesCommand.table([Self.view(name: "board-01"), silent], now: Self.now).split(separator: "\n")
         #expect(lines.count == 3)
-        #expect(Self.columns(lines[2]) == ["silent", "edge", "offline", "never", "-", "-", "-", "-", "-", "-", "-", "$0", "$0"])
+        #expect(Self.columns(lines[2]) == ["silent", "edge", "offline", "never", "-", "-", "-", "-", "-", "-", "-", "$0", "$0", "-"])
     }
 
     @Test func emptyFleetIsJustTheHeader() {

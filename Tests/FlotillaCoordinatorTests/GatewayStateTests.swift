@@ -162,7 +162,7 @@ import Testing
 
     @Test func ledgerCommitsConcurrentRecordsAndSumsThem() async throws {
         let fixture = try StoreFixture()
-        let ledger = SQLiteUsageLedger(store: fixture.store, logger: Logger(label: "test"))
+        let ledger = try SQLiteUsageLedger(store: fixture.store, logger: Logger(label: "test"))
         let group = ServiceGroup(services: [ledger], logger: Logger(label: "test"))
         let now = Date(timeIntervalSince1970: 1_796_000_000)  // 2026-11-30T00:53:20Z
         let yesterday = now.addingTimeInterval(-86_400)

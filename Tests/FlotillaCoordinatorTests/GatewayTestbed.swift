@@ -30,7 +30,8 @@ struct GatewayTestbed {
     /// `base_url` of `"fake"` replaced by the fake provider's URL), with the provider key set.
     static func with(
         gateway: GatewaySpec = Self.defaultGateway, settings: GatewaySettings = GatewaySettings(), setKey: Bool = true,
-        upstreamCAFiles: [String] = [], _ body: @Sendable (GatewayTestbed) async throws -> Void
+        upstreamCAFiles: [String] = [], configure: @Sendable (inout CoordinatorConfiguration) -> Void = { _ in },
+        _ body: @Sendable (GatewayTestbed) async throws -> Void
     ) async throws {
         let directory = try TemporaryDirectory("flotilla-gateway")
         defer { directory.remove() }
@@ -41,6 +42,7 @@ struct GatewayTestbed {
             var configuration = CoordinatorConfiguration(dataDirectory: DataDirectory(directory.path), listenPort: 0, eventLoopThreads: 1)
             configuration.gateway = settings
             configuration.upstreamCAFiles = upstreamCAFiles
+            configure(&configuration)
             var logger = Logger(label: "test")
             logger.logLevel = .warning
             let parts = try await Coordinator(configuration: configuration, logger: logger)

@@ -117,18 +117,26 @@ import Testing
         #expect(skill.files.first { $0.path == "run" }?.mode == expected)
     }
 
-    @Test func reservedKeysAreTolerated() throws {
+    /// The keys once reserved for budgets and limits now mean something: wrong shapes are errors,
+    /// and per-group keys point to where a group's budget goes.
+    @Test func formerlyReservedKeysAreChecked() throws {
         let fleet = try TemporaryFleet(spec: """
             version: 1
             budgets: {monthly_tokens: 1000000}
             limits: {rpm: 60}
             groups:
               demo:
-                budget: {daily_tokens: 5000}
+                budget: {daily: 5}
                 limits: {rpm: 10}
 
             """)
-        #expect(try Self.load(fleet).publishGroups.map(\.name) == ["demo"])
+        let error = #expect(throws: FleetSpecError.self) { try FleetSpecLoader(directory: fleet.directory).load() }
+        #expect(error?.problems.map(\.message) == [
+            "budgets.monthly_tokens: unknown key 'monthly_tokens' (expected one of: fleet, groups, nodes, soft_threshold, time_zone)",
+            "limits.rpm: unknown key 'rpm' (expected one of: fleet, groups, nodes)",
+            "groups.demo.budget: a group's budgets go under the top-level 'budgets:', as budgets.groups.demo",
+            "groups.demo.limits: a group's limits go under the top-level 'limits:', as limits.groups.demo",
+        ])
     }
 
     @Test func unusedBrokenSkillIsAWarning() throws {

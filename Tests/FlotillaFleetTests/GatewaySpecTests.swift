@@ -134,7 +134,7 @@ import Testing
          "3: models.m.input: over 10000 USD per million tokens; prices are per million tokens, not per token"),
         ("version: 1\nmodels:\n  m: {input: 1}\n", "3: models.m.output: required (USD per million tokens)"),
         ("version: 1\nmodels:\n  m: {input: 1, output: 1, currency: EUR}\n",
-         "3: models.m.currency: unknown key 'currency' (expected one of: input, output, cached_input, cache_write)"),
+         "3: models.m.currency: unknown key 'currency' (expected one of: input, output, cached_input, cache_write, max_output)"),
         ("version: 1\nmodels:\n  m: {input: \"0.1\", output: 1}\n",
          "3: models.m.input: expected a price in USD per million tokens, like 0.15 (at most 6 decimals, not negative)"),
     ])

@@ -125,7 +125,8 @@ enum PlanOutput {
         var lines = ["gateway:"] + changeLines([
             ("+", gateway.providersAdded, "provider"), ("~", gateway.providersChanged, "provider"), ("-", gateway.providersRemoved, "provider"),
             ("+", gateway.modelsAdded, "model"), ("~", gateway.modelsChanged, "model"), ("-", gateway.modelsRemoved, "model"),
-            ("~", gateway.groupsChanged, "models of group"),
+            ("~", gateway.groupsChanged, "models of group"), ("~", gateway.budgetsChanged, "budget"),
+            ("~", gateway.limitsChanged, "limits"),
         ])
         if gateway.currentPriceVersion != gateway.priceVersion {
             let from = gateway.currentPriceVersion.map { "v\($0)" } ?? "none"

@@ -83,11 +83,23 @@ struct AdminAPI {
         let now = Date()
         var views = try services.store.nodeViews(group: group, name: name, now: now, interval: services.heartbeatInterval)
         let spend = try await services.ledger.nodeSpend(today: now)
+        let budgets = services.gatewayConfig.catalog.spec.budgets
+        var nodes: [(NodeRecord, String)] = []
+        for view in views {
+            guard let node = services.directory.node(id: view.id) else { continue }
+            nodes.append((node, services.effectiveGroup(of: node)))
+        }
+        let checks = nodes.flatMap { BudgetPolicy.checks(budgets, node: $0.0, group: $0.1, at: services.metering.clock()) }
+        let figures = checks.isEmpty ? [:] : await services.ledger.counters(Array(Set(checks.map(\.key))))
+        let groups = Dictionary(nodes.map { ($0.0.id, $0) }, uniquingKeysWith: { a, _ in a })
         for index in views.indices {
             let node = spend[views[index].id] ?? NodeSpend()
             views[index].costTodayUSD = Double(node.todayNanos) / 1e9
             views[index].costMonthUSD = Double(node.monthNanos) / 1e9
             views[index].gatewayKeyID = services.nodeKeys.keyID(nodeID: views[index].id)
+            if let (record, group) = groups[views[index].id] {
+                views[index].budgetUsedPercent = AdminBudgetAPI.budgetUsedPercent(services, node: record, group: group, figures: figures)
+            }
         }
         return views
     }

@@ -15,7 +15,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             if error.code == .internal {
                 context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error.message)"])
             }
-            return CoordinatorError.jsonResponse(code: error.code, message: error.message, headers: [:])
+            return CoordinatorError.jsonResponse(code: error.code, message: error.message, headers: CoordinatorError.retryHeaders(error.retryAfter))
         } catch is NIOTooManyBytesError {
             return CoordinatorError.jsonResponse(code: .bodyTooLarge, message: "request body is too large", headers: [:])
         } catch let error as HTTPError {

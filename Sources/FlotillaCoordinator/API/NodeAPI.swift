@@ -19,7 +19,19 @@ struct NodeAPI {
             .post("/v1/renew") { request, context in try await renew(request, context) }
     }
 
+    /// Enrolls a board; failed attempts count against the caller's address (`EnrollThrottle`).
     func enroll(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
+        let source = context.remoteAddress
+        try services.enrollThrottle.check(source)
+        do {
+            return try await enrollChecked(request, context)
+        } catch {
+            if error.code != .internal { services.enrollThrottle.failed(source) }
+            throw error
+        }
+    }
+
+    private func enrollChecked(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let body = try await JSONBody.decode(EnrollRequest.self, from: request, limit: WireLimits.nodeBodyBytes)
         guard NameRules.isValidNodeName(body.name) else {
             throw .invalidRequest("node name must be 1-63 of A-Z a-z 0-9 . _ - and start with a letter or digit")

@@ -68,8 +68,7 @@ struct NodeAuthMiddleware: RouterMiddleware {
         case .pending, .active:
             break
         }
-        let group = services.releases.board.desired(nodeID: node.id, group: node.group)?.group ?? node.group
-        return AuthenticatedNode(record: node, group: group, credential: credential, certificate: certificate)
+        return AuthenticatedNode(record: node, group: services.effectiveGroup(of: node), credential: credential, certificate: certificate)
     }
 
     /// The key from `Authorization: Bearer` or `x-api-key`, if either is there.

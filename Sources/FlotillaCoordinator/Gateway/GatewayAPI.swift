@@ -66,7 +66,8 @@ struct GatewayAPI {
                 endpoint: endpoint, body: Array(try await JSONBody.collect(request, limit: services.gatewaySettings.maxBodyBytes).readableBytesView)
             )
             call.request = parsed.summary
-            let route = try services.gatewayConfig.catalog.route(
+            let catalog = services.gatewayConfig.catalog
+            let route = try catalog.route(
                 model: parsed.model, group: call.node.group, api: endpoint == .messages ? .anthropic : .openai
             )
             call.route = route
@@ -74,6 +75,7 @@ struct GatewayAPI {
                 throw CoordinatorError(.providerKeyMissing, "provider '\(route.provider)' has no key on the coordinator (flotilla secret set \(route.provider))")
             }
             key = secret
+            call.admission = try await services.metering.admit(call, request: parsed.summary, route: route, catalog: catalog)
             upstream = try await services.upstream.send(
                 route: route, endpoint: endpoint, key: key, body: parsed.forwardBody(upstreamModel: route.upstream),
                 stream: parsed.stream, callerHeaders: request.headers
@@ -81,10 +83,10 @@ struct GatewayAPI {
         } catch {
             let outcome: UsageOutcome = error.code.httpStatus >= 502 && error.code != .providerKeyMissing ? .upstreamError : .refused
             if error.code != .internal {
-                try await services.ledger.record(call.record(status: error.code.httpStatus, outcome: outcome, errorCode: error.code.rawValue))
+                try await services.metering.finish(call.admission, call.record(status: error.code.httpStatus, outcome: outcome, errorCode: error.code.rawValue))
             }
             services.logger.debug("gateway call refused", metadata: ["request_id": "\(call.requestID)", "code": "\(error.code.rawValue)"])
-            return call.shape.response(error, requestID: call.requestID)
+            return call.shape.response(error, requestID: call.requestID, headers: call.admission?.headers ?? [:])
         }
         let status = Int(upstream.status.code)
         guard (200..<300).contains(status) else {
@@ -93,8 +95,8 @@ struct GatewayAPI {
         // What the answer is comes from the provider's content type, not from what was asked.
         let contentType = upstream.headers.first(name: "content-type") ?? "application/json"
         let streamed = contentType.lowercased().hasPrefix("text/event-stream")
-        let relay = ResponseRelay(call: call, upstream: upstream, streamed: streamed, ledger: services.ledger, logger: services.logger)
-        var headers: HTTPFields = [:]
+        let relay = ResponseRelay(call: call, upstream: upstream, streamed: streamed, metering: services.metering, logger: services.logger)
+        var headers = call.admission?.headers ?? [:]
         headers[.contentType] = contentType
         headers[GatewayHeaders.requestID] = call.requestID
         if let upstreamID = upstream.headers.first(name: "x-request-id") ?? upstream.headers.first(name: "request-id") {
@@ -127,12 +129,12 @@ struct GatewayAPI {
             error = CoordinatorError(.upstreamError, "provider '\(provider)' answered HTTP \(status)")
         }
         if let error {
-            try await services.ledger.record(call.record(status: error.code.httpStatus, outcome: .upstreamError, errorCode: error.code.rawValue))
-            return call.shape.response(error, requestID: call.requestID)
+            try await services.metering.finish(call.admission, call.record(status: error.code.httpStatus, outcome: .upstreamError, errorCode: error.code.rawValue))
+            return call.shape.response(error, requestID: call.requestID, headers: call.admission?.headers ?? [:])
         }
         let scrubbed = Self.scrub(body, secret: key)
-        try await services.ledger.record(call.record(status: status, outcome: .upstreamError, errorCode: "upstream_http_\(status)"))
-        var headers: HTTPFields = [:]
+        try await services.metering.finish(call.admission, call.record(status: status, outcome: .upstreamError, errorCode: "upstream_http_\(status)"))
+        var headers = call.admission?.headers ?? [:]
         headers[.contentType] = upstream.headers.first(name: "content-type") ?? "application/json"
         headers[GatewayHeaders.requestID] = call.requestID
         if let retry = upstream.headers.first(name: "retry-after") { headers[.retryAfter] = retry }

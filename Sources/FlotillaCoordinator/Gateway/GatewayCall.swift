@@ -11,6 +11,8 @@ struct RequestSummary: Sendable {
     var callerWantsStreamUsage: Bool
     var maxOutputTokens: Int64?
     var estimatedInputTokens: Int64
+    /// No fewer tokens than the provider can bill for the input (budget reservations).
+    var inputUpperBoundTokens: Int64
 }
 
 /// One gateway call as it proceeds: who made it, what they asked for, where it went, and how to
@@ -24,6 +26,8 @@ struct GatewayCall: Sendable {
     var shape: GatewayAPIShape
     var request: RequestSummary?
     var route: GatewayCatalog.Route?
+    /// What the call holds once admitted (rate-limit ticket, budget reservation).
+    var admission: Admission?
 
     /// The usage record of the call ending now with `status` and `outcome`.
     func record(status: Int, outcome: UsageOutcome, usage: TokenUsage = TokenUsage(), source: UsageSource = .none,

@@ -83,11 +83,37 @@ final class GatewayConfigService: Sendable {
             groupsChanged: groups.filter { old.groupModels[$0] != new.groupModels[$0] }.sorted(),
             currentPriceVersion: old.prices?.version, priceVersion: new.prices?.version
         )
+        plan.budgetsChanged = Self.budgetChanges(old.budgets, new.budgets)
+        plan.limitsChanged = Self.limitChanges(old.limits, new.limits)
         plan.changed = !plan.providersAdded.isEmpty || !plan.providersChanged.isEmpty || !plan.providersRemoved.isEmpty
             || !plan.modelsAdded.isEmpty || !plan.modelsChanged.isEmpty || !plan.modelsRemoved.isEmpty
             || !plan.groupsChanged.isEmpty || old.prices != new.prices
             || old.providers.map(\.name) != new.providers.map(\.name)
+            || !plan.budgetsChanged.isEmpty || !plan.limitsChanged.isEmpty
         return plan
+    }
+
+    /// The budget scopes whose limits differ (`fleet`, `group demo`, `node default`, …).
+    static func budgetChanges(_ old: BudgetSpec?, _ new: BudgetSpec?) -> [String] {
+        let (a, b) = (old ?? BudgetSpec(), new ?? BudgetSpec())
+        var changed = scopeChanges(a.fleet, b.fleet, a.groups, b.groups, a.nodes, b.nodes)
+        if a.softThresholdPercent != b.softThresholdPercent { changed.append("soft_threshold") }
+        if a.timeZone != b.timeZone { changed.append("time_zone") }
+        return changed
+    }
+
+    /// The rate-limit scopes whose limits differ.
+    static func limitChanges(_ old: LimitSpec?, _ new: LimitSpec?) -> [String] {
+        let (a, b) = (old ?? LimitSpec(), new ?? LimitSpec())
+        return scopeChanges(a.fleet, b.fleet, a.groups, b.groups, a.nodes, b.nodes)
+    }
+
+    private static func scopeChanges<T: Equatable>(_ oldFleet: T?, _ newFleet: T?, _ oldGroups: [String: T], _ newGroups: [String: T],
+                                                   _ oldNodes: [String: T], _ newNodes: [String: T]) -> [String] {
+        var changed = oldFleet != newFleet ? ["fleet"] : []
+        changed += Set(oldGroups.keys).union(newGroups.keys).filter { oldGroups[$0] != newGroups[$0] }.sorted().map { "group \($0)" }
+        changed += Set(oldNodes.keys).union(newNodes.keys).filter { oldNodes[$0] != newNodes[$0] }.sorted().map { "node \($0)" }
+        return changed
     }
 
     static func warnings(_ spec: GatewaySpec, keysSet: Set<String>) -> [String] {
@@ -133,6 +159,8 @@ enum GatewayValidation {
             }
             if let price = prices.defaultPrice { try check(price, "default") }
         }
+        if let budgets = spec.budgets { try validate(budgets) }
+        if let limits = spec.limits { try validate(limits) }
         for (group, models) in spec.groupModels {
             guard NameRules.isValidGroupName(group) else { throw CoordinatorError(.invalidSpec, "invalid group name '\(group)'") }
             for model in models where !modelNames.contains(model) {
@@ -141,11 +169,52 @@ enum GatewayValidation {
         }
     }
 
+    private static func validate(_ budgets: BudgetSpec) throws(CoordinatorError) {
+        guard budgets.softThresholdPercent > 0, budgets.softThresholdPercent <= 100 else {
+            throw CoordinatorError(.invalidSpec, "budgets.soft_threshold must be more than 0% and at most 100%")
+        }
+        guard TimeZone(identifier: budgets.timeZone) != nil else {
+            throw CoordinatorError(.invalidSpec, "budgets.time_zone: unknown time zone '\(budgets.timeZone)'")
+        }
+        let limits = [("fleet", budgets.fleet)] + budgets.groups.map { ("group \($0.key)", $0.value) } + budgets.nodes.map { ("node \($0.key)", $0.value) }
+        for (scope, limit) in limits {
+            for value in [limit?.dailyNanos, limit?.monthlyNanos].compactMap({ $0 }) where value <= 0 {
+                throw CoordinatorError(.invalidSpec, "budgets: the limit of \(scope) must be more than 0")
+            }
+        }
+        try names(budgets.groups.keys, budgets.nodes.keys, in: "budgets")
+    }
+
+    private static func validate(_ limits: LimitSpec) throws(CoordinatorError) {
+        let scopes = [("fleet", limits.fleet)] + limits.groups.map { ("group \($0.key)", $0.value) }
+        for (scope, limit) in scopes + limits.nodes.map({ ("node \($0.key)", $0.value) }) {
+            for value in [limit?.requestsPerMinute, limit?.tokensPerMinute, limit?.maxInFlight].compactMap({ $0 }) where value < 1 {
+                throw CoordinatorError(.invalidSpec, "limits of \(scope) must be at least 1")
+            }
+        }
+        for (scope, limit) in scopes where limit?.maxInFlight != nil {
+            throw CoordinatorError(.invalidSpec, "limits: max_in_flight is per node, not for \(scope)")
+        }
+        try names(limits.groups.keys, limits.nodes.keys, in: "limits")
+    }
+
+    private static func names(_ groups: some Collection<String>, _ nodes: some Collection<String>, in section: String) throws(CoordinatorError) {
+        for group in groups where !NameRules.isValidGroupName(group) {
+            throw CoordinatorError(.invalidSpec, "\(section).groups: invalid group name '\(group)'")
+        }
+        for node in nodes where !NameRules.isValidNodeName(node) {
+            throw CoordinatorError(.invalidSpec, "\(section).nodes: invalid node name '\(node)'")
+        }
+    }
+
     private static func check(_ price: ModelPrice, _ model: String) throws(CoordinatorError) {
         let limit: Int64 = 10_000 * 1_000_000
         for value in [price.inputMicros, price.outputMicros, price.cachedInputMicros, price.cacheWriteMicros]
         where value < 0 || value > limit {
             throw CoordinatorError(.invalidSpec, "prices.\(model): prices must be between 0 and 10000 USD per million tokens")
+        }
+        if let tokens = price.maxOutputTokens, tokens < 1 || tokens > 10_000_000 {
+            throw CoordinatorError(.invalidSpec, "prices.\(model): max_output must be 1 to 10000000 tokens")
         }
     }
 }

@@ -33,7 +33,9 @@ enum GatewayAPIShape: Sendable {
                 case 500...: "api_error"
                 default: "invalid_request_error"
                 }
-            return ["error": ["message": message, "type": type, "param": NSNull(), "code": code.rawValue] as [String: Any]]
+            // OpenAI's out-of-money error type, so clients that handle it handle budgets too.
+            let shown = code == .budgetExceeded ? "insufficient_quota" : type
+            return ["error": ["message": message, "type": shown, "param": NSNull(), "code": code.rawValue] as [String: Any]]
         case .anthropic:
             let type: String =
                 switch status {
@@ -49,12 +51,13 @@ enum GatewayAPIShape: Sendable {
         }
     }
 
-    /// An error response in this shape.
+    /// An error response in this shape (with `headers` and the error's own).
     func response(_ error: CoordinatorError, requestID: String?, headers: HTTPFields = [:]) -> Response {
         let data = (try? JSONSerialization.data(withJSONObject: errorBody(error.code, error.message), options: [.sortedKeys])) ?? Data()
         var fields = headers
         fields[.contentType] = "application/json"
         if let requestID { fields[GatewayHeaders.requestID] = requestID }
+        for field in CoordinatorError.retryHeaders(error.retryAfter) + error.headers { fields[field.name] = field.value }
         return Response(status: HTTPResponse.Status(code: error.code.httpStatus), headers: fields,
                         body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }

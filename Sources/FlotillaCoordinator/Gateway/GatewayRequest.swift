@@ -46,7 +46,7 @@ struct GatewayRequest: Sendable {
     var summary: RequestSummary {
         RequestSummary(model: GatewayRules.isValidModelName(model) ? model : "(invalid)", stream: stream,
                        callerWantsStreamUsage: callerWantsStreamUsage, maxOutputTokens: maxOutputTokens,
-                       estimatedInputTokens: estimatedInputTokens)
+                       estimatedInputTokens: estimatedInputTokens, inputUpperBoundTokens: inputUpperBoundTokens)
     }
 
     /// The body to send upstream.
@@ -98,6 +98,29 @@ struct GatewayRequest: Sendable {
             bytes += Self.stringBytes(body, member.value)
         }
         return Int64((bytes + 3) / 4)
+    }
+
+    /// Tokens an image (a base64 blob) may count as input at most: providers bill images by their
+    /// pixels, well under this (OpenAI about 1,100 at high detail, Anthropic about 1,600).
+    static let tokensPerBlob = 5_000
+
+    /// At least as many input tokens as the request can be billed for: a token is never less
+    /// than a byte of the body, except base64 blobs (images), which count `tokensPerBlob` each.
+    /// Budgets reserve against this so that a call can never cost more than was reserved.
+    var inputUpperBoundTokens: Int64 {
+        var total = body.count
+        JSONByteScanner.forEachString(in: body, 0..<body.count) { string, isKey in
+            guard !isKey, string.count >= 1024, Self.isBase64Blob(body[string]) else { return }
+            total += Self.tokensPerBlob - string.count
+        }
+        return Int64(max(0, total))
+    }
+
+    /// A `data:…;base64,…` URL or a long run of base64 characters.
+    static func isBase64Blob(_ bytes: ArraySlice<UInt8>) -> Bool {
+        if bytes.starts(with: "data:".utf8) { return true }
+        return bytes.allSatisfy { ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39)
+            || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: "\\") }
     }
 
     /// The number of bytes inside the string values (not the keys) in `range`.

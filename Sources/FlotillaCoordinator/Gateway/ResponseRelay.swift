@@ -26,16 +26,16 @@ final class ResponseRelay: Sendable {
     let upstream: HTTPClientResponse
     /// Whether the provider answered with server-sent events (from its content type).
     let streamed: Bool
-    let ledger: any UsageLedger
+    let metering: GatewayMetering
     let logger: Logger
     /// Set once the call's record is written or queued.
     private let recorded = Atomic(false)
 
-    init(call: GatewayCall, upstream: HTTPClientResponse, streamed: Bool, ledger: any UsageLedger, logger: Logger) {
+    init(call: GatewayCall, upstream: HTTPClientResponse, streamed: Bool, metering: GatewayMetering, logger: Logger) {
         self.call = call
         self.upstream = upstream
         self.streamed = streamed
-        self.ledger = ledger
+        self.metering = metering
         self.logger = logger
     }
 
@@ -45,7 +45,7 @@ final class ResponseRelay: Sendable {
     deinit {
         guard !recorded.load(ordering: .acquiring) else { return }
         let request = call.request
-        ledger.recordEventually(call.record(
+        metering.finishEventually(call.admission, call.record(
             status: Int(upstream.status.code), outcome: .clientCancelled,
             usage: TokenUsage(input: request?.estimatedInputTokens ?? 0, output: request?.maxOutputTokens ?? 0),
             source: .estimated, errorCode: "caller_gone"
@@ -116,7 +116,7 @@ final class ResponseRelay: Sendable {
             errorCode: failure?.code.rawValue ?? (meter.sawErrorEvent ? "upstream_stream_error" : nil)
         )
         recorded.store(true, ordering: .releasing)
-        try await ledger.record(record)
+        try await metering.finish(call.admission, record)
     }
 
     /// A server-sent event that makes the caller's SDK raise: OpenAI's SDK raises on a chunk with

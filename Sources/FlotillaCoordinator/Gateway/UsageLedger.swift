@@ -87,18 +87,68 @@ struct NodeSpend: Sendable, Equatable {
     var monthNanos: Int64 = 0
 }
 
-/// The usage ledger: one record per gateway call, durable before the caller has its answer.
-/// Budgets build on it. The SQLite implementation is `SQLiteUsageLedger` (group commit).
+/// A budget counter's figures.
+struct CounterState: Sendable, Equatable {
+    var spentNanos: Int64 = 0
+    /// Held by calls in flight (their worst case).
+    var reservedNanos: Int64 = 0
+}
+
+/// What a call holds on its budget counters while it is in flight: its worst-case cost on each.
+struct Reservation: Sendable, Equatable {
+    var requestID: String
+    var at: Date
+    var nodeID: String
+    var group: String
+    var amountNanos: Int64
+    var checks: [BudgetCheck]
+}
+
+/// Whether a reservation was taken, or the counter it would have overrun.
+enum ReservationResult: Sendable, Equatable {
+    case reserved
+    case refused(BudgetCheck, CounterState)
+}
+
+/// A reservation that never settled (its coordinator stopped mid-call): charged at its amount.
+struct UnsettledReservation: Sendable, Equatable {
+    var requestID: String
+    var at: Date
+    var nodeID: String
+    var group: String
+    var amountNanos: Int64
+}
+
+/// The usage ledger: one record per gateway call, durable before the caller has its answer, and
+/// the budget counters calls reserve against before they are forwarded. The SQLite
+/// implementation is `SQLiteUsageLedger` (group commit, counters in memory and on disk); a
+/// shared database backend checks and reserves in its own transactions.
 protocol UsageLedger: Sendable {
-    /// Appends `record`; returns once it is durable.
-    func record(_ record: UsageRecord) async throws(CoordinatorError)
-    /// Queues `record` to be appended with the next commit, without waiting: only for a call
-    /// abandoned where nothing can wait (its answer was never started).
-    func recordEventually(_ record: UsageRecord)
+    /// Checks every counter of `reservation` and, when the amount fits under all of them, holds
+    /// it on all of them; returns once the reservation is durable, or the counter it would overrun.
+    func reserve(_ reservation: Reservation) async throws(CoordinatorError) -> ReservationResult
+    /// Appends `record` and settles `settling` (its hold released, the record's cost charged) in
+    /// one transaction; returns once durable, with the settled counters' figures.
+    @discardableResult
+    func record(_ record: UsageRecord, settling: Reservation?) async throws(CoordinatorError) -> [BudgetCounterKey: CounterState]
+    /// Queues `record` (and its settlement) to be appended with the next commit, without waiting:
+    /// only for a call abandoned where nothing can wait (its answer was never started).
+    func recordEventually(_ record: UsageRecord, settling: Reservation?)
+    /// The figures of `keys` (zero for counters never charged).
+    func counters(_ keys: [BudgetCounterKey]) async -> [BudgetCounterKey: CounterState]
+    /// Reservations that never settled, newest first.
+    func unsettledReservations() async throws(CoordinatorError) -> [UnsettledReservation]
     /// Sums per group key (node ids when grouping by node), most expensive first.
     func aggregate(_ query: UsageQuery) async throws(CoordinatorError) -> [UsageAggregate]
     /// Every node's spend on the UTC day `today` and since the month's first day.
     func nodeSpend(today: Date) async throws(CoordinatorError) -> [String: NodeSpend]
     /// How many records carry `requestID` (benchmarks and crash tests check acknowledged calls).
     func count(requestIDs: [String]) async throws(CoordinatorError) -> Int
+}
+
+extension UsageLedger {
+    /// Appends a record of a call that reserved nothing.
+    func record(_ record: UsageRecord) async throws(CoordinatorError) {
+        try await self.record(record, settling: nil)
+    }
 }

@@ -1,6 +1,7 @@
 import Synchronization
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
@@ -65,7 +66,9 @@ public struct Coordinator {
         let vault = try SQLiteSecretVault(store: store, masterKey: masterKey)
         let nodeKeys = NodeKeyService(store: SQLiteNodeKeyStore(store: store))
         try await nodeKeys.load()
-        let ledger = SQLiteUsageLedger(store: store, logger: logger)
+        let ledger = try SQLiteUsageLedger(store: store, logger: logger)
+        let metering = GatewayMetering(ledger: ledger, events: SQLiteEventLog(store: store), limiter: RateLimiter(now: configuration.rateClock),
+                                       logger: logger, clock: configuration.clock)
         let upstream = UpstreamClient(
             eventLoopGroup: eventLoops, timeouts: configuration.gateway.timeouts,
             extraTrustRoots: try configuration.upstreamTrustRoots()
@@ -73,7 +76,9 @@ public struct Coordinator {
         let services = CoordinatorServices(
             store: store, ca: ca, directory: NodeDirectory(try store.nodes()), writer: writer,
             identities: PeerIdentityCache(ca: ca), releases: releases, reports: reports, rollouts: rollouts,
-            nodeKeys: nodeKeys, vault: vault, ledger: ledger, gatewayConfig: try GatewayConfigService(store: store),
+            nodeKeys: nodeKeys, vault: vault, ledger: ledger, metering: metering,
+            enrollThrottle: EnrollThrottle(limiter: RateLimiter(now: configuration.rateClock), failuresPerMinute: configuration.enrollFailuresPerMinute),
+            gatewayConfig: try GatewayConfigService(store: store),
             upstream: upstream, gatewaySettings: configuration.gateway,
             heartbeatInterval: configuration.heartbeatInterval,
             nodeCertificateValidity: configuration.nodeCertificateValidity,
@@ -82,7 +87,8 @@ public struct Coordinator {
         )
         let retention = RetentionService(store: store, retention: configuration.retention, period: .seconds(3600), logger: logger)
         return Parts(
-            services: services, background: [writer, reports, rollouts, retention, ledger], adminTokenHash: adminHash,
+            services: services, background: [writer, reports, rollouts, retention, ledger, MeteringEventsService(metering: metering)],
+            adminTokenHash: adminHash,
             bootstrap: Bootstrap(createdAdminToken: createdToken, caFingerprint: ca.fingerprint), server: server, ca: ca, port: port
         )
     }
@@ -115,11 +121,11 @@ public struct Coordinator {
         let tls = try Self.tlsConfiguration(server: server, ca: ca)
         let app = Application(
             router: router,
-            server: try .tls(
-                .http1(configuration: .init(idleTimeout: .seconds(120))),
-                configuration: TLSChannelConfiguration(tlsConfiguration: tls) { _ in .certificateVerified }
+            server: Self.serverBuilder(tls: tls, handshakeTimeout: configuration.handshakeTimeout),
+            configuration: .init(
+                address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: nil,
+                availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections, logger: logger)
             ),
-            configuration: .init(address: .hostname(configuration.listenHost, port: configuration.listenPort), serverName: nil),
             onServerRunning: { [configuration, logger] channel in
                 let bound = channel.localAddress?.port ?? configuration.listenPort
                 port.value = bound
@@ -154,6 +160,18 @@ public struct Coordinator {
         await upstream.shutdown()
         try await eventLoops.shutdownGracefully()
         logger.info("coordinator stopped")
+    }
+
+    /// HTTP/1.1 over TLS with a deadline on the handshake: a connection must finish its TLS
+    /// handshake within `handshakeTimeout`, then may stay idle up to 120 s between requests.
+    static func serverBuilder(tls: TLSConfiguration, handshakeTimeout: TimeAmount) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in
+            let http = HTTP1Channel(responder: responder, configuration: .init(idleTimeout: .seconds(120)))
+            return try TLSChannel(
+                HandshakeDeadlineChannel(base: http, timeout: handshakeTimeout),
+                configuration: TLSChannelConfiguration(tlsConfiguration: tls) { _ in .certificateVerified }
+            )
+        }
     }
 
     static func tlsConfiguration(server: ServerIdentity, ca: CertificateAuthority) throws -> TLSConfiguration {

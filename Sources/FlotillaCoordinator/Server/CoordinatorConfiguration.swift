@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import NIOSSL
 
 /// Settings of one coordinator process (`flotilla serve`).
@@ -21,6 +22,16 @@ public struct CoordinatorConfiguration: Sendable {
     public var gateway = GatewaySettings()
     /// PEM files of CAs the gateway trusts for providers besides the system trust store.
     public var upstreamCAFiles: [String] = []
+    /// Wall-clock time for budget periods; tests move it to the next day.
+    public var clock: @Sendable () -> Date = { Date() }
+    /// Monotonic seconds for rate limits; tests advance it.
+    public var rateClock: @Sendable () -> Double = { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+    /// A connection must finish its TLS handshake within this.
+    public var handshakeTimeout: TimeAmount = .seconds(10)
+    /// Most connections the listener holds open at once; more wait in the accept backlog.
+    public var maxConnections = 10_000
+    /// Failed enrollment attempts one source address may make per minute before `rate_limited`.
+    public var enrollFailuresPerMinute = 20
 
     public init(
         dataDirectory: DataDirectory, listenHost: String = "127.0.0.1", listenPort: Int = 7443, hostnames: [String] = [],

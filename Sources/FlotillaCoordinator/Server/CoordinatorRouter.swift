@@ -14,6 +14,7 @@ enum CoordinatorRouter {
         AdminAPI(services: services).addRoutes(to: admin)
         AdminReleaseAPI(services: services).addRoutes(to: admin)
         AdminGatewayAPI(services: services).addRoutes(to: admin)
+        AdminBudgetAPI(services: services).addRoutes(to: admin)
         return router
     }
 }

@@ -1,3 +1,4 @@
+import FlotillaProtocol
 import Foundation
 import Logging
 
@@ -16,8 +17,12 @@ struct CoordinatorServices: Sendable {
     let nodeKeys: NodeKeyService
     /// Provider keys, sealed at rest.
     let vault: any SecretVault
-    /// One record per gateway call.
+    /// One record per gateway call, and the budget counters.
     let ledger: any UsageLedger
+    /// Rate limits, budget reservations and settlement of gateway calls.
+    let metering: GatewayMetering
+    /// Failed enrollments per source address.
+    let enrollThrottle: EnrollThrottle
     /// Providers, prices and group model lists in force.
     let gatewayConfig: GatewayConfigService
     let upstream: UpstreamClient
@@ -38,5 +43,37 @@ public struct GatewaySettings: Sendable {
     public init(maxBodyBytes: Int = 4 * 1024 * 1024, timeouts: UpstreamTimeouts = UpstreamTimeouts()) {
         self.maxBodyBytes = maxBodyBytes
         self.timeouts = timeouts
+    }
+}
+
+extension CoordinatorServices {
+    /// The group whose releases, models, budgets and limits apply to `node`: the group of its
+    /// assigned release when it is a listed member of another group, else its enrolled group.
+    func effectiveGroup(of node: NodeRecord) -> String {
+        releases.board.desired(nodeID: node.id, group: node.group)?.group ?? node.group
+    }
+}
+
+/// Failed enrollment attempts per source address: past the limit, the address gets
+/// `rate_limited` (with `Retry-After`) until its bucket refills, so tokens cannot be guessed fast.
+struct EnrollThrottle: Sendable {
+    let limiter: RateLimiter
+    let failuresPerMinute: Int
+
+    private func scope(_ source: String) -> RateLimiter.Scope {
+        RateLimiter.Scope(key: "enroll:" + source, label: "enrollment from \(source)", limit: RateLimit(requestsPerMinute: failuresPerMinute))
+    }
+
+    /// Throws `rate_limited` while `source` has used up its failures.
+    func check(_ source: String) throws(CoordinatorError) {
+        if let wait = limiter.wait(scope(source)) {
+            throw CoordinatorError(.rateLimited, "too many failed enrollments from this address; retry in \(GatewayMetering.seconds(wait))",
+                                   retryAfter: wait)
+        }
+    }
+
+    /// Counts a failed attempt of `source`.
+    func failed(_ source: String) {
+        limiter.charge(scope(source))
     }
 }

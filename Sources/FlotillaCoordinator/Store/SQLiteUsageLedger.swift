@@ -4,19 +4,38 @@ import GRDB
 import Logging
 import ServiceLifecycle
 
-/// `UsageLedger` in the coordinator's SQLite file. Records go through a `GroupCommitQueue`: a
-/// call waits for the transaction holding its record, and under load many calls share one fsync.
-/// Each commit appends to `usage` and adds to the day's roll-up in `usage_daily`.
+/// `UsageLedger` in the coordinator's SQLite file. Records and reservations go through one
+/// `GroupCommitQueue` (so a reservation is always on disk before its settlement): a call waits
+/// for the transaction holding its entry, and under load many calls share one fsync. Each commit
+/// appends to `usage`, adds to the day's roll-up in `usage_daily`, and applies the batch's
+/// reservations and settlements to `budget_counters` (one write per counter per batch). The
+/// counters' authority in memory is a `BudgetBook`.
 final class SQLiteUsageLedger: UsageLedger, Service {
-    private let store: Store
-    private let queue: GroupCommitQueue<UsageRecord>
+    /// One queued write.
+    enum Entry: Sendable {
+        case reserve(Reservation)
+        case usage(UsageRecord, settling: Reservation?)
+    }
+
+    let store: Store
+    private let queue: GroupCommitQueue<Entry>
+    private let book: BudgetBook
     private let logger: Logger
 
-    init(store: Store, logger: Logger, maxBatch: Int = 4096) {
+    /// Opens the ledger: reservations left open by a coordinator that stopped mid-call are charged
+    /// at their amount and kept as unsettled, then the current counters are loaded.
+    init(store: Store, logger: Logger, maxBatch: Int = 4096, now: Date = Date()) throws(CoordinatorError) {
         self.store = store
         self.logger = logger
-        queue = GroupCommitQueue(maxBatch: maxBatch) { records in
-            try await store.pool.write { db in try Self.insert(db, records) }
+        let unsettled = try store.write { db in try Self.chargeOpenReservations(db, now: now) }
+        if unsettled > 0 {
+            logger.warning("charged unsettled budget reservations at their reserved amount", metadata: ["count": "\(unsettled)"])
+        }
+        let book = BudgetBook(try store.read { db in try Self.loadCounters(db, now: now) })
+        self.book = book
+        queue = GroupCommitQueue(maxBatch: maxBatch) { entries in
+            try await store.pool.write { db in try Self.apply(db, entries) }
+            for case .usage(let record, let reservation?) in entries { book.settle(reservation, costNanos: record.costNanos) }
         }
     }
 
@@ -26,14 +45,59 @@ final class SQLiteUsageLedger: UsageLedger, Service {
         }
     }
 
-    func record(_ record: UsageRecord) async throws(CoordinatorError) {
+    func reserve(_ reservation: Reservation) async throws(CoordinatorError) -> ReservationResult {
+        let result = book.tryReserve(reservation)
+        guard result == .reserved else { return result }
         do {
-            try await queue.submit { record }
+            try await submit(.reserve(reservation))
+        } catch {
+            book.settle(reservation, costNanos: 0)
+            throw error
+        }
+        return .reserved
+    }
+
+    @discardableResult
+    func record(_ record: UsageRecord, settling reservation: Reservation?) async throws(CoordinatorError) -> [BudgetCounterKey: CounterState] {
+        try await submit(.usage(record, settling: reservation))
+        return book.figures(reservation?.checks.map(\.key) ?? [])
+    }
+
+    func counters(_ keys: [BudgetCounterKey]) async -> [BudgetCounterKey: CounterState] {
+        book.figures(keys)
+    }
+
+    private func submit(_ entry: Entry) async throws(CoordinatorError) {
+        do {
+            try await queue.submit { entry }
         } catch let error as CoordinatorError {
             throw error
         } catch {
             throw .internal("usage not stored: \(error)")
         }
+    }
+
+    /// One transaction's worth of entries.
+    static func apply(_ db: Database, _ entries: [Entry]) throws {
+        var records: [UsageRecord] = []
+        var deltas: [BudgetCounterKey: CounterState] = [:]
+        for entry in entries {
+            switch entry {
+            case .reserve(let reservation):
+                try insertReservation(db, reservation)
+                for check in reservation.checks { deltas[check.key, default: CounterState()].reservedNanos += reservation.amountNanos }
+            case .usage(let record, let reservation):
+                records.append(record)
+                guard let reservation else { continue }
+                try db.execute(sql: "DELETE FROM budget_reservations WHERE request_id = ?", arguments: [reservation.requestID])
+                for check in reservation.checks {
+                    deltas[check.key, default: CounterState()].reservedNanos -= reservation.amountNanos
+                    deltas[check.key, default: CounterState()].spentNanos += record.costNanos
+                }
+            }
+        }
+        try insert(db, records)
+        try addToCounters(db, deltas)
     }
 
     /// Reads on GRDB's reader threads rather than blocking Swift's shared pool: a report over a
@@ -46,8 +110,8 @@ final class SQLiteUsageLedger: UsageLedger, Service {
         }
     }
 
-    func recordEventually(_ record: UsageRecord) {
-        if !queue.enqueue(record) {
+    func recordEventually(_ record: UsageRecord, settling reservation: Reservation?) {
+        if !queue.enqueue(.usage(record, settling: reservation)) {
             logger.error("usage record dropped: the coordinator is shutting down", metadata: ["request_id": "\(record.requestID)"])
         }
     }

@@ -97,6 +97,10 @@ public final class Store: Sendable {
         migrator.registerMigration("v3-gateway") { db in
             try db.execute(sql: Self.gatewaySchema)
         }
+        migrator.registerMigration("v4-budgets") { db in
+            try db.execute(sql: SQLiteUsageLedger.budgetSchema)
+            try db.execute(sql: SQLiteEventLog.schema)
+        }
         return migrator
     }
 

@@ -11,10 +11,26 @@ import NIOCore
 public struct CoordinatorError: Error, Sendable, Equatable, CustomStringConvertible {
     public var code: APIErrorCode
     public var message: String
+    /// Seconds after which the same request can succeed (429s): sent as `Retry-After` (whole
+    /// seconds, rounded up) and `retry-after-ms`.
+    public var retryAfter: Double?
+    /// More headers for the response (the gateway's `x-ratelimit-*`).
+    public var headers: HTTPFields
 
-    public init(_ code: APIErrorCode, _ message: String) {
+    public init(_ code: APIErrorCode, _ message: String, retryAfter: Double? = nil, headers: HTTPFields = [:]) {
         self.code = code
         self.message = message
+        self.retryAfter = retryAfter
+        self.headers = headers
+    }
+
+    /// `Retry-After` and `retry-after-ms` (read by the OpenAI and Anthropic SDKs) for `seconds`.
+    static func retryHeaders(_ seconds: Double?) -> HTTPFields {
+        guard let seconds else { return [:] }
+        var fields = HTTPFields()
+        fields[.retryAfter] = String(Int(max(1, seconds.rounded(.up))))
+        fields[HTTPField.Name("retry-after-ms")!] = String(Int(max(1, (seconds * 1000).rounded(.up))))
+        return fields
     }
 
     public var description: String { "\(code.rawValue): \(message)" }
@@ -28,7 +44,7 @@ extension CoordinatorError: HTTPResponseError {
     public var status: HTTPResponse.Status { HTTPResponse.Status(code: code.httpStatus) }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        Self.jsonResponse(code: code, message: message, headers: [:])
+        Self.jsonResponse(code: code, message: message, headers: Self.retryHeaders(retryAfter))
     }
 
     /// Renders an error body; also used for errors raised outside the router (404, 413).

@@ -1,0 +1,61 @@
+import FlotillaProtocol
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Admin endpoints of budgets and events.
+struct AdminBudgetAPI {
+    let services: CoordinatorServices
+
+    func addRoutes(to group: RouterGroup<CoordinatorRequestContext>) {
+        group.get("budgets") { _, _ in try await budgets() }
+        group.get("events") { request, _ in try await events(request) }
+    }
+
+    /// Every budget scope in force with its spend, holds and state in the current periods, and
+    /// the reservations charged unsettled after a restart.
+    func budgets() async throws(CoordinatorError) -> Response {
+        let spec = services.gatewayConfig.catalog.spec.budgets
+        let nodes = try services.store.nodes().filter { $0.adminState != .revoked }
+        let checks = BudgetPolicy.allChecks(spec, nodes: nodes, at: services.metering.clock())
+        let figures = await services.ledger.counters(checks.map(\.key))
+        let scopes = checks.map { check in
+            let state = figures[check.key] ?? CounterState()
+            return BudgetScopeView(
+                scope: check.label, period: check.key.period, periodKey: check.key.periodKey,
+                spentUSD: Double(state.spentNanos) / 1e9, reservedUSD: Double(state.reservedNanos) / 1e9,
+                limitUSD: Double(check.limitNanos) / 1e9, percent: Double(state.spentNanos) / Double(check.limitNanos) * 100,
+                state: BudgetPolicy.state(state, check), resetsAt: Timestamps.rfc3339(check.resetsAt)
+            )
+        }
+        let unsettled = try await services.ledger.unsettledReservations().map {
+            UnsettledView(requestID: $0.requestID, at: Timestamps.rfc3339($0.at), node: services.directory.node(id: $0.nodeID)?.name ?? $0.nodeID,
+                          group: $0.group, chargedUSD: Double($0.amountNanos) / 1e9)
+        }
+        return try encode(BudgetsReport(timeZone: spec?.timeZone ?? "UTC", softThresholdPercent: spec?.softThresholdPercent ?? 80,
+                                        scopes: scopes, unsettled: unsettled))
+    }
+
+    /// `?since_seconds=N` (default 7 days).
+    func events(_ request: Request) async throws(CoordinatorError) -> Response {
+        var since = 7 * 86_400.0
+        if let text = request.uri.queryParameters.get("since_seconds") {
+            guard let value = Double(text), value > 0, value.isFinite else { throw .invalidRequest("since_seconds must be a positive number") }
+            since = value
+        }
+        let events = try await services.metering.events.events(since: Date().addingTimeInterval(-since), limit: 10_000)
+        return try encode(events.map { EventView(at: Timestamps.rfc3339($0.at), kind: $0.kind, scope: $0.scope, message: $0.message) })
+    }
+
+    /// The highest share of a limit the node has spent, over its own, its group's and the fleet's
+    /// budgets in the current periods; nil without budgets.
+    static func budgetUsedPercent(_ services: CoordinatorServices, node: NodeRecord, group: String,
+                                  figures: [BudgetCounterKey: CounterState]) -> Double? {
+        let checks = BudgetPolicy.checks(services.gatewayConfig.catalog.spec.budgets, node: node, group: group, at: services.metering.clock())
+        return checks.map { Double((figures[$0.key] ?? CounterState()).spentNanos) / Double($0.limitNanos) * 100 }.max()
+    }
+
+    private func encode(_ value: some Encodable) throws(CoordinatorError) -> Response {
+        do { return try JSONBody.response(value, status: .ok) } catch { throw .internal("cannot encode response: \(error)") }
+    }
+}

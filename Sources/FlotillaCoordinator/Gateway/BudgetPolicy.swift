@@ -1,0 +1,117 @@
+import FlotillaProtocol
+import Foundation
+
+/// A budget period.
+enum BudgetPeriod: String, Sendable, CaseIterable {
+    case daily
+    case monthly
+}
+
+/// One budget counter: a scope's spend in one calendar period (`2026-11-30`, `2026-11`).
+struct BudgetCounterKey: Hashable, Sendable, Codable {
+    /// `fleet`, `group:NAME` or `node:ID`.
+    var scope: String
+    var period: String
+    var periodKey: String
+}
+
+/// A counter a call must fit under, with the limit in force and when its period resets.
+struct BudgetCheck: Sendable, Equatable {
+    var key: BudgetCounterKey
+    var limitNanos: Int64
+    var resetsAt: Date
+    /// For people: `node demo-1`, `group demo`, `fleet`.
+    var label: String
+    /// Share of the limit at which the soft-threshold event is raised.
+    var softPercent: Double = 80
+}
+
+/// The calendar periods of budgets in one time zone.
+struct BudgetCalendar: Sendable {
+    let calendar: Calendar
+
+    init(timeZone identifier: String) {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: identifier) ?? TimeZone(identifier: "UTC")!
+        self.calendar = calendar
+    }
+
+    /// The key of `now`'s day or month, and when that period ends.
+    func period(_ period: BudgetPeriod, at now: Date) -> (key: String, resetsAt: Date) {
+        let parts = calendar.dateComponents([.year, .month, .day], from: now)
+        let (year, month, day) = (parts.year ?? 1970, parts.month ?? 1, parts.day ?? 1)
+        switch period {
+        case .daily:
+            let start = calendar.startOfDay(for: now)
+            let end = calendar.date(byAdding: .day, value: 1, to: start) ?? now.addingTimeInterval(86_400)
+            return (String(format: "%04d-%02d-%02d", year, month, day), end)
+        case .monthly:
+            let start = calendar.date(from: DateComponents(year: year, month: month, day: 1)) ?? now
+            let end = calendar.date(byAdding: .month, value: 1, to: start) ?? now.addingTimeInterval(31 * 86_400)
+            return (String(format: "%04d-%02d", year, month), end)
+        }
+    }
+}
+
+/// Which budgets a call must fit under, and what it may cost at most.
+enum BudgetPolicy {
+    /// The counters of `node` (its own entry or `nodes.default`), its group and the fleet, for
+    /// each period that has a limit.
+    static func checks(_ budgets: BudgetSpec?, node: NodeRecord, group: String, at now: Date) -> [BudgetCheck] {
+        guard let budgets else { return [] }
+        var scopes: [(scope: String, label: String, limit: BudgetLimit)] = []
+        if let limit = budgets.nodes[node.name] ?? budgets.nodes["default"] { scopes.append(("node:\(node.id)", "node \(node.name)", limit)) }
+        if let limit = budgets.groups[group] { scopes.append(("group:\(group)", "group \(group)", limit)) }
+        if let limit = budgets.fleet { scopes.append(("fleet", "fleet", limit)) }
+        return checks(scopes, budgets, at: now)
+    }
+
+    /// Every budget scope in force: the fleet, each group with a budget, and each of `nodes` with
+    /// its own or the default budget.
+    static func allChecks(_ budgets: BudgetSpec?, nodes: [NodeRecord], at now: Date) -> [BudgetCheck] {
+        guard let budgets else { return [] }
+        var scopes: [(scope: String, label: String, limit: BudgetLimit)] = []
+        if let limit = budgets.fleet { scopes.append(("fleet", "fleet", limit)) }
+        for (group, limit) in budgets.groups.sorted(by: { $0.key < $1.key }) { scopes.append(("group:\(group)", "group \(group)", limit)) }
+        for node in nodes.sorted(by: { $0.name < $1.name }) {
+            if let limit = budgets.nodes[node.name] ?? budgets.nodes["default"] { scopes.append(("node:\(node.id)", "node \(node.name)", limit)) }
+        }
+        return checks(scopes, budgets, at: now)
+    }
+
+    private static func checks(_ scopes: [(scope: String, label: String, limit: BudgetLimit)], _ budgets: BudgetSpec, at now: Date) -> [BudgetCheck] {
+        let calendar = BudgetCalendar(timeZone: budgets.timeZone)
+        var checks: [BudgetCheck] = []
+        for (scope, label, limit) in scopes {
+            for (period, nanos) in [(BudgetPeriod.daily, limit.dailyNanos), (.monthly, limit.monthlyNanos)] {
+                guard let nanos else { continue }
+                let (key, resetsAt) = calendar.period(period, at: now)
+                checks.append(BudgetCheck(key: BudgetCounterKey(scope: scope, period: period.rawValue, periodKey: key),
+                                          limitNanos: nanos, resetsAt: resetsAt, label: label, softPercent: budgets.softThresholdPercent))
+            }
+        }
+        return checks
+    }
+
+    /// The most a call can cost: every input token at the input price (no cache discount) plus
+    /// its output cap (`max_tokens`, clamped to the model's maximum; the maximum without one) at
+    /// the output price.
+    static func worstCaseNanos(_ request: RequestSummary, price: ModelPrice) -> Int64 {
+        let maximum = price.maxOutputTokens ?? ModelPrice.defaultMaxOutputTokens
+        let output = min(max(0, request.maxOutputTokens ?? maximum), maximum)
+        let usage = TokenUsage(input: request.inputUpperBoundTokens, output: output)
+        return usage.costNanos(at: ModelPrice(inputMicros: price.inputMicros, outputMicros: price.outputMicros))
+    }
+
+    /// Where a counter stands against its limit.
+    static func state(_ figures: CounterState, _ check: BudgetCheck) -> BudgetState {
+        let spent = Double(figures.spentNanos)
+        if spent >= Double(check.limitNanos) { return .exhausted }
+        return spent >= Double(check.limitNanos) * check.softPercent / 100 ? .softExceeded : .ok
+    }
+
+    /// `$1.25` for people.
+    static func dollars(_ nanos: Int64) -> String {
+        String(format: "$%.4f", Double(nanos) / 1e9)
+    }
+}
