@@ -110,8 +110,11 @@ enum BudgetPolicy {
         return spent >= Double(check.limitNanos) * check.softPercent / 100 ? .softExceeded : .ok
     }
 
-    /// `$1.25` for people.
+    /// `$1.25`, `$0.0421`, `$0.000018` for people: small amounts keep their digits.
     static func dollars(_ nanos: Int64) -> String {
-        String(format: "$%.4f", Double(nanos) / 1e9)
+        let value = Double(nanos) / 1e9
+        if value == 0 { return "$0" }
+        if value >= 1 { return String(format: "$%.2f", value) }
+        return String(format: value >= 0.01 ? "$%.4f" : "$%.9f", value).replacingOccurrences(of: "0+$", with: "", options: .regularExpression)
     }
 }

@@ -103,17 +103,53 @@ struct GatewayRequest: Sendable {
     /// Tokens an image (a base64 blob) may count as input at most: providers bill images by their
     /// pixels, well under this (OpenAI about 1,100 at high detail, Anthropic about 1,600).
     static let tokensPerBlob = 5_000
+    /// Tokens the chat format may add around each message or part (role markers, separators) and
+    /// once for the reply; providers document 3–4 per message.
+    static let tokensPerObject = 10
+    /// Top-level members that set how the call runs and are not billed as input.
+    static let settingMembers: Set<String> = [
+        "model", "stream", "stream_options", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k", "n",
+        "seed", "user", "metadata", "presence_penalty", "frequency_penalty", "logprobs", "top_logprobs", "logit_bias",
+        "parallel_tool_calls", "store", "service_tier", "encoding_format", "dimensions", "stop", "stop_sequences",
+    ]
 
-    /// At least as many input tokens as the request can be billed for: a token is never less
-    /// than a byte of the body, except base64 blobs (images), which count `tokensPerBlob` each.
-    /// Budgets reserve against this so that a call can never cost more than was reserved.
+    /// At least as many input tokens as the request can be billed for: a token is never less than
+    /// a byte of text, so every string and number of the billed members counts byte for byte,
+    /// plus `tokensPerObject` per object or list element and once more, except base64 blobs
+    /// (images), which count `tokensPerBlob` each. Budgets reserve against this, so a call can
+    /// never cost more than was reserved.
     var inputUpperBoundTokens: Int64 {
-        var total = body.count
-        JSONByteScanner.forEachString(in: body, 0..<body.count) { string, isKey in
-            guard !isKey, string.count >= 1024, Self.isBase64Blob(body[string]) else { return }
-            total += Self.tokensPerBlob - string.count
+        var total = Self.tokensPerObject
+        for member in spans.members where !Self.settingMembers.contains(member.key) {
+            JSONByteScanner.forEachString(in: body, member.value) { string, isKey in
+                guard !isKey else { return }
+                total += string.count >= 1024 && Self.isBase64Blob(body[string]) ? Self.tokensPerBlob : string.count
+            }
+            for byte in body[member.value] {
+                if byte == UInt8(ascii: "{") || byte == UInt8(ascii: ",") { total += Self.tokensPerObject }
+            }
+            total += Self.scalarBytes(body, member.value)
         }
-        return Int64(max(0, total))
+        return Int64(total)
+    }
+
+    /// Bytes of the numbers and literals (outside strings) in `range`.
+    static func scalarBytes(_ bytes: [UInt8], _ range: Range<Int>) -> Int {
+        var total = 0
+        var inString = false
+        var index = range.lowerBound
+        while index < range.upperBound {
+            let byte = bytes[index]
+            if inString {
+                if byte == UInt8(ascii: "\\") { index += 1 } else if byte == UInt8(ascii: "\"") { inString = false }
+            } else if byte == UInt8(ascii: "\"") {
+                inString = true
+            } else if (byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x7A) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") {
+                total += 1
+            }
+            index += 1
+        }
+        return total
     }
 
     /// A `data:…;base64,…` URL or a long run of base64 characters.

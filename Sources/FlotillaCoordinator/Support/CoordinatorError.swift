@@ -28,8 +28,9 @@ public struct CoordinatorError: Error, Sendable, Equatable, CustomStringConverti
     static func retryHeaders(_ seconds: Double?) -> HTTPFields {
         guard let seconds else { return [:] }
         var fields = HTTPFields()
-        fields[.retryAfter] = String(Int(max(1, seconds.rounded(.up))))
-        fields[HTTPField.Name("retry-after-ms")!] = String(Int(max(1, (seconds * 1000).rounded(.up))))
+        // Rounded up (a retry before it would fail), after shedding floating-point dust.
+        fields[.retryAfter] = String(Int(max(1, (seconds - 1e-9).rounded(.up))))
+        fields[HTTPField.Name("retry-after-ms")!] = String(Int(max(1, (seconds * 1000 - 1e-6).rounded(.up))))
         return fields
     }
 
