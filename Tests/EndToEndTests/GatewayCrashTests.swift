@@ -6,6 +6,7 @@ import NIOFoundationCompat
 import NIOHTTP1
 import NIOSSL
 import Synchronization
+import FlotillaProtocol
 import Testing
 
 /// kill -9 of the coordinator while gateway calls are in flight: every call whose caller got its
@@ -79,6 +80,66 @@ import Testing
             let missing = ids.filter { !stored.contains($0) }
             #expect(missing.isEmpty, "\(missing.count) of \(ids.count) answered calls have no usage record")
             // And the restarted coordinator serves the same node at once.
+            #expect(try gateway.sdk("chat").steps["openai"]?["error"] is NSNull)
+        }
+    }
+
+    /// 200 calls against a node budget that affords about 50, and kill -9 in the middle: after the
+    /// restart no limit is exceeded, the reservations in flight are charged and listed as
+    /// unsettled, and calls proceed (here after the budget is raised).
+    @Test func killMinus9DuringABudgetedRunExceedsNoLimitAndChargesWhatWasInFlight() async throws {
+        // A call costs 10 × 0.15 + 3 × 0.60 = 3.3 micro-USD; 50 of them 165.
+        let budget = "budgets:\n  nodes:\n    default: {daily: 0.000165}\n"
+        try await TestFleet.with { fleet in
+            let gateway = try GatewaySetup.prepare(fleet, extraSpec: budget)
+            let key = try String(contentsOfFile: gateway.state + "/gateway.key", encoding: .utf8)
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(fleet.caPEM.utf8)))
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+            let tally = Tally()
+            let url = fleet.serverURL + "/v1/chat/completions"
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<16 {
+                    group.addTask {
+                        while tally.started.withLock({ started in started < 200 ? { started += 1; return true }() : false }) {
+                            var request = HTTPClientRequest(url: url)
+                            request.method = .POST
+                            request.headers.add(name: "authorization", value: "Bearer " + key)
+                            request.headers.add(name: "content-type", value: "application/json")
+                            request.body = .bytes(ByteBuffer(string:
+                                #"{"model":"fleet-default","max_tokens":3,"stream":\#(worker % 2 == 0),"messages":[{"role":"user","content":"crash?"}]}"#))
+                            do {
+                                let response = try await client.execute(request, timeout: .seconds(10))
+                                _ = try await response.body.collect(upTo: 1 << 20)
+                                if response.status == .ok { tally.answered.withLock { $0.append("ok") } }
+                            } catch {
+                                return
+                            }
+                        }
+                    }
+                }
+                let deadline = ContinuousClock.now + .seconds(120)
+                while tally.answered.withLock({ $0.count }) < 10, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+                fleet.killCoordinator()
+                try await group.waitForAll()
+            }
+            try await client.shutdown()
+
+            try fleet.killAndRestartCoordinator()
+            let report = try JSONDecoder().decode(BudgetsReport.self, from: Data(try fleet.cli(["budgets", "--json"]).stdout.utf8))
+            let node = try #require(report.scopes.first { $0.scope == "node node-1" })
+            #expect(node.spentUSD <= node.limitUSD + 1e-12, "spent \(node.spentUSD) of \(node.limitUSD)")
+            #expect(node.reservedUSD == 0)
+            #expect(report.unsettled.allSatisfy { $0.node == "node-1" && $0.chargedUSD > 0 })
+            let charged = report.unsettled.reduce(0) { $0 + $1.chargedUSD }
+            let usage = try GatewayEndToEndTests.usage(fleet, by: "node").total.costUSD
+            #expect(abs(node.spentUSD - (usage + charged)) < 1e-9, "spend = usage records + unsettled charges")
+
+            // Raising the budget lets calls through again; nothing is left blocking.
+            try GatewaySetup.writeSpec(fleet, providerURL: gateway.providerURL, extraSpec: "budgets:\n  nodes:\n    default: {daily: 1}\n")
+            #expect(try fleet.cli(["apply", fleet.root + "/spec", "--yes"]).status == 0)
             #expect(try gateway.sdk("chat").steps["openai"]?["error"] is NSNull)
         }
     }

@@ -15,7 +15,8 @@ struct GatewaySetup {
     let state: String
     let bundle: String
 
-    static func prepare(_ fleet: TestFleet, extraModels: String = "") throws -> GatewaySetup {
+    /// Sets up the gateway; `extraSpec` is added to fleet.yaml's top level (budgets, limits).
+    static func prepare(_ fleet: TestFleet, extraModels: String = "", extraSpec: String = "") throws -> GatewaySetup {
         let provider = try fleet.startHelper(["bench", "fake-provider"], label: "provider",
                                              environment: ["FLOTILLA_FAKE_PROVIDER_KEY": providerKey])
         let deadline = Date().addingTimeInterval(30)
@@ -29,20 +30,7 @@ struct GatewaySetup {
         let url = providerURL!
         let spec = fleet.root + "/spec"
         try FileManager.default.createDirectory(atPath: spec, withIntermediateDirectories: true)
-        try """
-            version: 1
-            providers:
-              openai:
-                kind: openai
-                base_url: \(url)/v1
-                models: {fleet-default: gpt-4o-mini, fleet-embed: text-embedding-3-small, unpriced: gpt-unpriced, slow: fake-slow\(extraModels)}
-              claude:
-                kind: anthropic
-                base_url: \(url)/v1
-                models: {claude: claude-3-5-haiku-latest}
-            groups: {}
-
-            """.write(toFile: spec + "/fleet.yaml", atomically: true, encoding: .utf8)
+        try writeSpec(fleet, providerURL: url, extraModels: extraModels, extraSpec: extraSpec)
         try """
             version: 1
             models:
@@ -64,6 +52,25 @@ struct GatewaySetup {
         let (state, status, stderr) = try fleet.enroll(bundle: bundle, name: "node-1")
         guard status == 0 else { throw TestFailure("enroll failed: \(stderr)") }
         return GatewaySetup(fleet: fleet, providerURL: url, state: state, bundle: bundle)
+    }
+
+    /// Writes the test fleet.yaml (a stand-in for editing it) under `fleet.root/spec`.
+    static func writeSpec(_ fleet: TestFleet, providerURL url: String, extraModels: String = "", extraSpec: String = "") throws {
+        try """
+            version: 1
+            providers:
+              openai:
+                kind: openai
+                base_url: \(url)/v1
+                models: {fleet-default: gpt-4o-mini, fleet-embed: text-embedding-3-small, unpriced: gpt-unpriced, slow: fake-slow\(extraModels)}
+              claude:
+                kind: anthropic
+                base_url: \(url)/v1
+                models: {claude: claude-3-5-haiku-latest}
+            \(extraSpec)
+            groups: {}
+
+            """.write(toFile: fleet.root + "/spec/fleet.yaml", atomically: true, encoding: .utf8)
     }
 
     /// The project-local Python with the official SDKs (`scripts/test.sh` creates it).
