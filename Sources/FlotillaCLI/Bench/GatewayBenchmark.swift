@@ -18,7 +18,9 @@ struct GatewayBenchmark {
         case mtls
     }
 
+    /// One thing measured: its latencies one call at a time and its throughput.
     struct Side: Sendable {
+        var name: String
         var latency = ConnectionResult()
         var throughput = ConnectionResult()
         var throughputSeconds = 0.0
@@ -26,8 +28,9 @@ struct GatewayBenchmark {
     }
 
     struct Report: Sendable {
-        var direct: Side
-        var gateway: Side
+        /// Direct to the provider, through the gateway, and (with `budgets`) through the gateway
+        /// with budgets and rate limits on.
+        var sides: [Side]
         var concurrency: Int
         var acknowledged: Int
         var stored: Int
@@ -39,6 +42,15 @@ struct GatewayBenchmark {
     let concurrency: Int
     let seconds: Double
     let auth: Auth
+    /// Also measure the gateway with budgets and rate limits on (limits far above the load).
+    let budgets: Bool
+
+    /// What one side sends where, and the gateway configuration it needs (published before each
+    /// of its rounds).
+    private struct Plan {
+        var target: Target
+        var gateway: GatewaySpec?
+    }
 
     func run(progress: (String) -> Void) async throws -> Report {
         let temp = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-bench-gateway-\(getpid())").path
@@ -51,7 +63,8 @@ struct GatewayBenchmark {
         }
         let connection = try AdminConnection.resolve(server: nil, token: nil, caFile: nil, dataDir: temp, defaultDataDir: temp)
         progress("provider \(provider.url); coordinator \(connection.serverURL)")
-        let node = try await setUp(connection: connection, providerURL: provider.url)
+        let plain = Self.spec(providerURL: provider.url)
+        let node = try await setUp(connection: connection, spec: plain)
 
         let group = MultiThreadedEventLoopGroup.singleton
         let direct = try Self.target(url: provider.url, path: "/v1/chat/completions", authorization: "Bearer " + Self.providerKey,
@@ -63,53 +76,56 @@ struct GatewayBenchmark {
         let gateway = try Self.target(url: connection.serverURL, path: "/v1/chat/completions",
                                       authorization: auth == .key ? "Bearer " + (node.gatewayKey ?? "") : nil,
                                       model: "fleet-default", tls: gatewayTLS)
+        var plans = [Plan(target: direct, gateway: nil), Plan(target: gateway, gateway: plain)]
+        var names = ["direct to provider", "through gateway (\(auth.rawValue), metered)"]
+        if budgets {
+            plans.append(Plan(target: gateway, gateway: Self.spec(providerURL: provider.url, withBudgets: true)))
+            names.append("+ budgets and rate limits")
+        }
+        var report = Report(sides: names.map { Side(name: $0) }, concurrency: concurrency, acknowledged: 0, stored: 0, failed: 0)
         let storedBefore = try Self.storedUsage(temp)
 
-        progress("warming up...")
-        var acknowledged = 0
-        var failed = 0
-        for target in [direct, gateway] {
-            let warm = try await target.drive(group: group, connections: 4, seconds: 1)
-            guard warm.acknowledged > 0 else { throw CLIError("warm-up calls failed: \(warm.failed) refused") }
-            if target.isGateway { acknowledged += warm.acknowledged }
+        func publish(_ spec: GatewaySpec?) async throws {
+            guard let spec else { return }
+            _ = try await AdminClient.with(connection) { client in
+                try await client.post("/admin/v1/releases", body: PublishRequest(dryRun: false, groups: [], gateway: spec), as: PublishResponse.self)
+            }
+        }
+        func count(_ plan: Plan, _ result: ConnectionResult) {
+            guard plan.target.isGateway else { return }
+            report.acknowledged += result.acknowledged
+            report.failed += result.failed
         }
 
-        var report = Report(direct: Side(), gateway: Side(), concurrency: concurrency, acknowledged: 0, stored: 0, failed: 0)
+        progress("warming up...")
+        for plan in plans {
+            try await publish(plan.gateway)
+            let warm = try await plan.target.drive(group: group, connections: 4, seconds: 1)
+            guard warm.acknowledged > 0 else { throw CLIError("warm-up calls failed: \(warm.failed) refused") }
+            count(plan, warm)
+        }
         let rounds = 4
         progress("latency: one call at a time, \(rounds) alternating rounds of \(String(format: "%.1f", seconds / Double(rounds))) s each side...")
         for _ in 0..<rounds {
-            for target in [direct, gateway] {
-                let result = try await target.drive(group: group, connections: 1, seconds: seconds / Double(rounds))
-                if target.isGateway {
-                    report.gateway.latency.merge(result)
-                    acknowledged += result.acknowledged
-                    failed += result.failed
-                } else {
-                    report.direct.latency.merge(result)
-                }
+            for (index, plan) in plans.enumerated() {
+                try await publish(plan.gateway)
+                let result = try await plan.target.drive(group: group, connections: 1, seconds: seconds / Double(rounds))
+                report.sides[index].latency.merge(result)
+                count(plan, result)
             }
         }
         progress("throughput: \(concurrency) connections, 2 alternating rounds of \(String(format: "%.1f", seconds / 2)) s each side...")
         for _ in 0..<2 {
-            for target in [direct, gateway] {
+            for (index, plan) in plans.enumerated() {
+                try await publish(plan.gateway)
                 let started = Date()
-                let result = try await target.drive(group: group, connections: concurrency, seconds: seconds / 2)
-                let elapsed = Date().timeIntervalSince(started)
-                if target.isGateway {
-                    report.gateway.throughput.merge(result)
-                    report.gateway.throughputSeconds += elapsed
-                    acknowledged += result.acknowledged
-                    failed += result.failed
-                } else {
-                    report.direct.throughput.merge(result)
-                    report.direct.throughputSeconds += elapsed
-                }
+                let result = try await plan.target.drive(group: group, connections: concurrency, seconds: seconds / 2)
+                report.sides[index].throughput.merge(result)
+                report.sides[index].throughputSeconds += Date().timeIntervalSince(started)
+                count(plan, result)
             }
         }
-        report.direct.latency.latenciesMicros.sort()
-        report.gateway.latency.latenciesMicros.sort()
-        report.acknowledged = acknowledged
-        report.failed = failed
+        for index in report.sides.indices { report.sides[index].latency.latenciesMicros.sort() }
         // Records are durable before their answers; give the queue a moment for calls whose
         // answers were still in flight at a round's deadline, then count.
         try await Task.sleep(for: .milliseconds(500))
@@ -117,14 +133,26 @@ struct GatewayBenchmark {
         return report
     }
 
-    /// Publishes a gateway configuration pointing at the provider, sets its key, and enrolls one
-    /// node (which gets its gateway key at enrollment).
-    private func setUp(connection: AdminConnection, providerURL: String) async throws -> SimulatedNode {
-        let spec = GatewaySpec(
+    /// The benchmark's gateway configuration: one provider and model; with budgets and limits
+    /// on every scope, far above what the run can spend or send.
+    static func spec(providerURL: String, withBudgets: Bool = false) -> GatewaySpec {
+        var spec = GatewaySpec(
             providers: [ProviderSpec(name: "bench", kind: .openai, baseURL: providerURL + "/v1",
                                      models: [ModelRoute(name: "fleet-default", upstream: "gpt-4o-mini")])],
             prices: PriceTable(version: 1, models: ["gpt-4o-mini": ModelPrice(inputMicros: 150_000, outputMicros: 600_000)])
         )
+        guard withBudgets else { return spec }
+        let budget = BudgetLimit(dailyNanos: 1_000_000 * 1_000_000_000, monthlyNanos: 10_000_000 * 1_000_000_000)
+        spec.budgets = BudgetSpec(fleet: budget, groups: ["bench": budget], nodes: ["default": budget])
+        let limit = RateLimit(requestsPerMinute: 100_000_000, tokensPerMinute: 1_000_000_000)
+        spec.limits = LimitSpec(fleet: limit, groups: ["bench": limit],
+                                nodes: ["default": RateLimit(requestsPerMinute: 100_000_000, tokensPerMinute: 1_000_000_000, maxInFlight: 10_000)])
+        return spec
+    }
+
+    /// Publishes `spec`, sets the provider key, and enrolls one node (which gets its gateway key
+    /// at enrollment).
+    private func setUp(connection: AdminConnection, spec: GatewaySpec) async throws -> SimulatedNode {
         return try await AdminClient.with(connection) { client in
             _ = try await client.post("/admin/v1/releases", body: PublishRequest(dryRun: false, groups: [], gateway: spec), as: PublishResponse.self)
             _ = try await client.put("/admin/v1/secrets/bench", body: SetSecretRequest(value: Self.providerKey), as: SecretInfo.self)

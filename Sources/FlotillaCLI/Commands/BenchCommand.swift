@@ -130,18 +130,29 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "How the node authenticates to the gateway: key or mtls.")
         var auth: String = "key"
 
+        @Flag(help: "Also measure the gateway with budgets and rate limits on every scope (set far above the load).")
+        var budgets = false
+
         func run() async throws {
             guard let seconds = DurationParser.seconds(duration), seconds >= 2 else { throw ValidationError("--duration must be at least 2s") }
             guard (1...4096).contains(concurrency) else { throw ValidationError("--concurrency must be 1...4096") }
             guard let mode = GatewayBenchmark.Auth(rawValue: auth) else { throw ValidationError("--auth must be key or mtls") }
-            let report = try await GatewayBenchmark(concurrency: concurrency, seconds: seconds, auth: mode).run { print($0) }
-            func ms(_ micros: UInt32) -> String { String(format: "%.3f", Double(micros) / 1000) }
-            let (d, g) = (report.direct, report.gateway)
+            let report = try await GatewayBenchmark(concurrency: concurrency, seconds: seconds, auth: mode, budgets: budgets).run { print($0) }
+            func ms(_ micros: UInt32) -> String { String(format: "%.3f ms", Double(micros) / 1000) }
+            let direct = report.sides[0]
+            var table = TextTable(headers: ["", "p50 (1 at a time)", "p99", "added p50", "added p99", "calls/s (\(report.concurrency) conns)"])
+            for side in report.sides {
+                let (p50, p99) = (side.latency.percentile(0.5), side.latency.percentile(0.99))
+                let added = side.name == direct.name ? ["-", "-"] : [ms(p50 &- min(p50, direct.latency.percentile(0.5))),
+                                                                       ms(p99 &- min(p99, direct.latency.percentile(0.99)))]
+                table.add([side.name, ms(p50), ms(p99)] + added + [String(Int(side.requestsPerSecond))])
+            }
             print("")
-            print("                           direct to provider   through gateway (\(mode.rawValue), metered)   added")
-            print("latency p50, 1 at a time:  \(ms(d.latency.percentile(0.5))) ms             \(ms(g.latency.percentile(0.5))) ms                        \(ms(g.latency.percentile(0.5) &- min(g.latency.percentile(0.5), d.latency.percentile(0.5)))) ms")
-            print("latency p99, 1 at a time:  \(ms(d.latency.percentile(0.99))) ms             \(ms(g.latency.percentile(0.99))) ms                        \(ms(g.latency.percentile(0.99) &- min(g.latency.percentile(0.99), d.latency.percentile(0.99)))) ms")
-            print("calls/s, \(report.concurrency) connections:    \(Int(d.requestsPerSecond))                 \(Int(g.requestsPerSecond))")
+            print(table.render())
+            if report.sides.count == 3, report.sides[1].requestsPerSecond > 0 {
+                let cost = 1 - report.sides[2].requestsPerSecond / report.sides[1].requestsPerSecond
+                print("budgets and rate limits cost \(String(format: "%.1f", cost * 100))% of the gateway's calls/s")
+            }
             print("gateway calls acknowledged: \(report.acknowledged) (failed: \(report.failed)); usage rows stored: \(report.stored)")
             if report.stored < report.acknowledged {
                 throw CLIError("only \(report.stored) of \(report.acknowledged) acknowledged gateway calls have a usage row")

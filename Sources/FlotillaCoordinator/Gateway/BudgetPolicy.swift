@@ -1,5 +1,6 @@
 import FlotillaProtocol
 import Foundation
+import Synchronization
 
 /// A budget period.
 enum BudgetPeriod: String, Sendable, CaseIterable {
@@ -29,11 +30,30 @@ struct BudgetCheck: Sendable, Equatable {
 /// The calendar periods of budgets in one time zone.
 struct BudgetCalendar: Sendable {
     let calendar: Calendar
+    let identifier: String
 
     init(timeZone identifier: String) {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: identifier) ?? TimeZone(identifier: "UTC")!
         self.calendar = calendar
+        self.identifier = identifier
+    }
+
+    /// The periods of the current day, reused until the day ends (every call asks; the calendar
+    /// arithmetic is done once a day).
+    private static let current = Mutex<(zone: String, validFrom: Date, until: Date, day: (String, Date), month: (String, Date))?>(nil)
+
+    /// `period(.daily/.monthly, at: now)` from the cache when `now` is in the cached day.
+    static func periods(timeZone: String, at now: Date) -> (day: (key: String, resetsAt: Date), month: (key: String, resetsAt: Date)) {
+        if let cached = current.withLock({ $0 }), cached.zone == timeZone, now >= cached.validFrom, now < cached.until {
+            return (cached.day, cached.month)
+        }
+        let calendar = BudgetCalendar(timeZone: timeZone)
+        let day = calendar.period(.daily, at: now)
+        let month = calendar.period(.monthly, at: now)
+        let start = calendar.calendar.startOfDay(for: now)
+        current.withLock { $0 = (timeZone, start, day.resetsAt, day, month) }
+        return (day, month)
     }
 
     /// The key of `now`'s day or month, and when that period ends.
@@ -80,12 +100,12 @@ enum BudgetPolicy {
     }
 
     private static func checks(_ scopes: [(scope: String, label: String, limit: BudgetLimit)], _ budgets: BudgetSpec, at now: Date) -> [BudgetCheck] {
-        let calendar = BudgetCalendar(timeZone: budgets.timeZone)
+        let periods = BudgetCalendar.periods(timeZone: budgets.timeZone, at: now)
         var checks: [BudgetCheck] = []
         for (scope, label, limit) in scopes {
             for (period, nanos) in [(BudgetPeriod.daily, limit.dailyNanos), (.monthly, limit.monthlyNanos)] {
                 guard let nanos else { continue }
-                let (key, resetsAt) = calendar.period(period, at: now)
+                let (key, resetsAt) = period == .daily ? periods.day : periods.month
                 checks.append(BudgetCheck(key: BudgetCounterKey(scope: scope, period: period.rawValue, periodKey: key),
                                           limitNanos: nanos, resetsAt: resetsAt, label: label, softPercent: budgets.softThresholdPercent))
             }

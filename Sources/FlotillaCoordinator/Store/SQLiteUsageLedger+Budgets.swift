@@ -28,16 +28,27 @@ extension SQLiteUsageLedger {
         ) WITHOUT ROWID;
         """
 
+    /// `scope|period|key` lines: the counters a reservation holds (scopes and keys never hold
+    /// `|` or a newline).
+    static func encode(_ keys: [BudgetCounterKey]) -> Data {
+        Data(keys.map { "\($0.scope)|\($0.period)|\($0.periodKey)" }.joined(separator: "\n").utf8)
+    }
+
+    static func decode(_ data: Data) -> [BudgetCounterKey] {
+        String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { line in
+            let parts = line.split(separator: "|", omittingEmptySubsequences: false)
+            return parts.count == 3 ? BudgetCounterKey(scope: String(parts[0]), period: String(parts[1]), periodKey: String(parts[2])) : nil
+        }
+    }
+
     static func insertReservation(_ db: Database, _ reservation: Reservation) throws {
-        let keys = try JSONEncoder().encode(reservation.checks.map(\.key))
-        try db.execute(
-            sql: """
-                INSERT INTO budget_reservations (request_id, at, node_id, group_name, amount_nanos, counters, state)
-                VALUES (?, ?, ?, ?, ?, ?, 'open')
-                """,
-            arguments: [reservation.requestID, reservation.at.timeIntervalSince1970, reservation.nodeID, reservation.group,
-                        reservation.amountNanos, keys]
-        )
+        let keys = encode(reservation.checks.map(\.key))
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO budget_reservations (request_id, at, node_id, group_name, amount_nanos, counters, state)
+            VALUES (?, ?, ?, ?, ?, ?, 'open')
+            """)
+        try insert.execute(arguments: [reservation.requestID, reservation.at.timeIntervalSince1970, reservation.nodeID, reservation.group,
+                                       reservation.amountNanos, keys])
     }
 
     /// Adds each delta to its counter, creating counters as needed.
@@ -60,7 +71,7 @@ extension SQLiteUsageLedger {
         var deltas: [BudgetCounterKey: CounterState] = [:]
         for row in rows {
             let amount: Int64 = row["amount_nanos"]
-            let keys = (try? JSONDecoder().decode([BudgetCounterKey].self, from: row["counters"] as Data)) ?? []
+            let keys = decode(row["counters"] as Data)
             for key in keys {
                 deltas[key, default: CounterState()].reservedNanos -= amount
                 deltas[key, default: CounterState()].spentNanos += amount

@@ -89,7 +89,7 @@ final class SQLiteUsageLedger: UsageLedger, Service {
             case .usage(let record, let reservation):
                 records.append(record)
                 guard let reservation else { continue }
-                try db.execute(sql: "DELETE FROM budget_reservations WHERE request_id = ?", arguments: [reservation.requestID])
+                try db.cachedStatement(sql: "DELETE FROM budget_reservations WHERE request_id = ?").execute(arguments: [reservation.requestID])
                 for check in reservation.checks {
                     deltas[check.key, default: CounterState()].reservedNanos -= reservation.amountNanos
                     deltas[check.key, default: CounterState()].spentNanos += record.costNanos
