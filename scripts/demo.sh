@@ -97,6 +97,8 @@ done
 echo
 "$FLOTILLA" usage --by node --data-dir "$DATA"
 echo
+"$FLOTILLA" budgets --data-dir "$DATA"
+echo
 "$FLOTILLA" nodes --data-dir "$DATA"
 echo
 echo "demo-1's PicoClaw workspace now holds: $(cd "$DEMO/nodes/demo-1/picoclaw/workspace/skills" 2>/dev/null && ls | tr '\n' ' ')"
@@ -108,6 +110,8 @@ A coordinator (data: $DATA) and 3 node agents are running. In another terminal:
   flotilla node show demo-1          # one node in detail
   flotilla token list                # enrollment tokens
   flotilla usage --by model          # gateway calls, tokens and cost (also --by group|provider, --json)
+  flotilla budgets                   # budgets: spent, held, limit, state (fleet.yaml budgets:)
+  flotilla events                    # soft thresholds crossed, budgets exhausted, rate limits hit
   flotilla secret list               # provider keys: names and when set, never values
   flotilla node rotate-key demo-1    # its old gateway key stops working; the node fetches a new one
   flotilla plan $DEMO/fleet     # a copy of fleet/ whose provider is the local fake one: edit it,

@@ -55,6 +55,12 @@ import Testing
             clock.advance(0.1)
             #expect(try await Self.call(bed, key).status == .ok, "a retry at Retry-After passes")
             #expect(try bed.records().filter { $0.errorCode == "rate_limited" }.count == 2)
+            // Answers that took nothing carry the figures too.
+            let unknown = try await bed.post("/v1/chat/completions", key: key, body: #"{"model":"nope","messages":[]}"#)
+            #expect(unknown.status == .notFound)
+            #expect(unknown.headers[HTTPField.Name("x-ratelimit-limit-requests")!] == "3")
+            let models = try await bed.client.execute(uri: "/v1/models", method: .get, headers: [.authorization: "Bearer " + key])
+            #expect(models.headers[HTTPField.Name("x-ratelimit-remaining-requests")!] == "0")
         }
     }
 

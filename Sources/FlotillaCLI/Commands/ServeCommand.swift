@@ -50,6 +50,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Gateway: a PEM file of CA certificates to trust for providers besides the system's; repeat for several.")
     var upstreamCa: [String] = []
 
+    @Option(help: "Close connections that have not finished their TLS handshake within this.")
+    var tlsHandshakeTimeout: String = "10s"
+
+    @Option(help: "Most connections held open at once; more wait in the accept backlog.")
+    var maxConnections: Int = 10_000
+
+    @Option(help: "Failed enrollments one address may make per minute before it gets rate_limited.")
+    var enrollFailuresPerMinute: Int = 20
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -94,6 +103,14 @@ struct ServeCommand: AsyncParsableCommand {
                                        idle: .milliseconds(Int64(timeouts[2] * 1000)))
         )
         configuration.upstreamCAFiles = upstreamCa
+        guard let handshake = DurationParser.seconds(tlsHandshakeTimeout), handshake >= 0.1 else {
+            throw ValidationError("--tls-handshake-timeout must be a duration, e.g. 10s")
+        }
+        guard (1...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections must be 1...1000000") }
+        guard (1...100_000).contains(enrollFailuresPerMinute) else { throw ValidationError("--enroll-failures-per-minute must be 1...100000") }
+        configuration.handshakeTimeout = .milliseconds(Int64(handshake * 1000))
+        configuration.maxConnections = maxConnections
+        configuration.enrollFailuresPerMinute = enrollFailuresPerMinute
         if let eventLoopThreads {
             guard (1...256).contains(eventLoopThreads) else { throw ValidationError("--event-loop-threads must be 1...256") }
             configuration.eventLoopThreads = eventLoopThreads

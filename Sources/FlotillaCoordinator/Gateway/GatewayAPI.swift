@@ -49,7 +49,9 @@ struct GatewayAPI {
             ]
         }
         let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        var headers = services.metering.currentHeaders(node, catalog: services.gatewayConfig.catalog)
+        headers[.contentType] = "application/json"
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     // MARK: Proxy
@@ -86,7 +88,8 @@ struct GatewayAPI {
                 try await services.metering.finish(call.admission, call.record(status: error.code.httpStatus, outcome: outcome, errorCode: error.code.rawValue))
             }
             services.logger.debug("gateway call refused", metadata: ["request_id": "\(call.requestID)", "code": "\(error.code.rawValue)"])
-            return call.shape.response(error, requestID: call.requestID, headers: call.admission?.headers ?? [:])
+            let headers = call.admission?.headers ?? services.metering.currentHeaders(call.node, catalog: services.gatewayConfig.catalog)
+            return call.shape.response(error, requestID: call.requestID, headers: headers)
         }
         let status = Int(upstream.status.code)
         guard (200..<300).contains(status) else {

@@ -82,6 +82,15 @@ final class GatewayMetering: Sendable {
         )
     }
 
+    /// The `x-ratelimit-*` headers of `node` now, for answers that took nothing (refusals before
+    /// admission, the model list).
+    func currentHeaders(_ node: AuthenticatedNode, catalog: GatewayCatalog) -> HTTPFields {
+        let scopes = Self.rateScopes(catalog.spec.limits, node: node.record, group: node.group)
+        guard !scopes.isEmpty else { return [:] }
+        let (requests, tokens) = limiter.figures(scopes)
+        return Self.headers(requests: requests, tokens: tokens)
+    }
+
     /// Records a call that ended, settling what it held; returns once durable.
     func finish(_ admission: Admission?, _ record: UsageRecord) async throws(CoordinatorError) {
         if let ticket = admission?.ticket { limiter.finish(ticket, actualTokens: record.usage.input + record.usage.output) }

@@ -103,6 +103,23 @@ final class RateLimiter: Sendable {
         }
     }
 
+    /// The strictest scope's figures now, without taking anything (for answers to calls refused
+    /// before admission).
+    func figures(_ scopes: [Scope]) -> (requests: Figures?, tokens: Figures?) {
+        let time = now()
+        return state.withLock { state in
+            for scope in scopes {
+                if let rpm = scope.limit.requestsPerMinute {
+                    _ = Self.level(&state.requests, scope.key, capacity: Double(rpm), perMinute: Double(rpm), at: time)
+                }
+                if let tpm = scope.limit.tokensPerMinute {
+                    _ = Self.level(&state.tokens, scope.key, capacity: Double(tpm), perMinute: Double(tpm), at: time)
+                }
+            }
+            return Self.figures(scopes, state, at: time)
+        }
+    }
+
     /// A call ended: its place in flight is freed and its token estimate replaced by `actualTokens`.
     func finish(_ ticket: Ticket, actualTokens: Int64) {
         settle(ticket, refundRequest: false, actualTokens: Double(actualTokens))

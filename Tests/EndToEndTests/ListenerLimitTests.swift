@@ -1,0 +1,69 @@
+import FlotillaProtocol
+import Foundation
+import Synchronization
+import Testing
+
+/// What the listener does for callers who are not nodes yet: sockets that never finish a TLS
+/// handshake are closed, the number of connections is capped, and guessing enrollment tokens from
+/// one address is throttled.
+@Suite struct ListenerLimitTests {
+    /// A plain TCP connection to the coordinator's port.
+    static func connect(_ url: String) throws -> Int32 {
+        guard let port = URLComponents(string: url)?.port else { throw TestFailure("no port in \(url)") }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw TestFailure("connect failed: errno \(errno)") }
+        var timeout = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        return fd
+    }
+
+    @Test func silentSocketsAreClosedAfterTheHandshakeTimeout() async throws {
+        try await TestFleet.with(serveArguments: ["--tls-handshake-timeout", "1s"]) { fleet in
+            let fd = try Self.connect(fleet.serverURL)
+            defer { close(fd) }
+            let started = Date()
+            var byte: UInt8 = 0
+            // The server closes the connection: read returns 0 (end of stream) well before 5 s.
+            let count = read(fd, &byte, 1)
+            #expect(count == 0)
+            let waited = Date().timeIntervalSince(started)
+            #expect(waited >= 0.8 && waited < 4, "closed after \(waited) s")
+        }
+    }
+
+    @Test func connectionsBeyondTheCapWaitUntilOneCloses() async throws {
+        try await TestFleet.with(serveArguments: ["--max-connections", "2", "--tls-handshake-timeout", "30s"]) { fleet in
+            let held = try (0..<2).map { _ in try Self.connect(fleet.serverURL) }
+            try await Task.sleep(for: .milliseconds(300))
+            // A third caller is not served while two connections are held.
+            let served = Mutex(false)
+            let waiting = Task {
+                let reply = try await fleet.post("/v1/enroll", body: Data("{}".utf8))
+                served.withLock { $0 = true }
+                return reply
+            }
+            try await Task.sleep(for: .seconds(2))
+            #expect(!served.withLock { $0 }, "served despite the cap")
+            for fd in held { close(fd) }
+            let reply = try await waiting.value
+            #expect(reply.status == 400)
+        }
+    }
+
+    @Test func guessingEnrollmentTokensFromOneAddressIsThrottled() async throws {
+        try await TestFleet.with { fleet in
+            let body = Data(#"{"token":"flt_guess","name":"board-1","csr_pem":"x","agent_version":"t","arch":"x86_64"}"#.utf8)
+            var codes: [String?] = []
+            for _ in 0..<25 { codes.append(try await fleet.post("/v1/enroll", body: body).errorCode) }
+            #expect(codes.prefix(20).allSatisfy { $0 == "token_invalid" })
+            #expect(codes.suffix(5).allSatisfy { $0 == "rate_limited" })
+        }
+    }
+}
