@@ -99,6 +99,9 @@ public enum EventKind: String, Codable, Sendable, CaseIterable {
     case budgetExhausted = "budget_exhausted"
     /// Calls were refused by a rate limit (one event per scope and minute, with the count).
     case rateLimited = "rate_limited"
+    /// A call cost more than its reservation (content fetched by reference billed more input
+    /// than a request can show); its actual cost was charged.
+    case budgetOverrun = "budget_overrun"
 }
 
 /// One event (`flotilla events`).

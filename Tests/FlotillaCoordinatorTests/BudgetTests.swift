@@ -150,6 +150,47 @@ import Testing
     }
 }
 
+extension BudgetTests {
+    @Test func refusalsNameTheCounterThatResetsLastAndCountsSaturate() {
+        let now = Date()
+        let day = BudgetCheck(key: BudgetCounterKey(scope: "node:n", period: "daily", periodKey: "d"), limitNanos: 10,
+                              resetsAt: now.addingTimeInterval(3600), label: "node n")
+        let month = BudgetCheck(key: BudgetCounterKey(scope: "fleet", period: "monthly", periodKey: "m"), limitNanos: 10,
+                                resetsAt: now.addingTimeInterval(86_400 * 20), label: "fleet")
+        let book = BudgetBook([day.key: CounterState(spentNanos: 10), month.key: CounterState(spentNanos: 10)])
+        let result = book.tryReserve(Reservation(requestID: "r", at: now, nodeID: "n", group: "g", amountNanos: 1, checks: [day, month]))
+        #expect(result == .refused(month, CounterState(spentNanos: 10)))
+        #expect(book.figures([month.key])[month.key]?.refusedCalls == true)
+        #expect(BudgetBook.sum(Int64.max - 1, 5) == Int64.max)
+    }
+
+    @Test func estimatesAreNeverChargedAboveTheReservation() {
+        let reservation = Reservation(requestID: "r", at: Date(), nodeID: "n", group: "g", amountNanos: 500, checks: [])
+        var record = GatewayStateTests.record("n", at: Date(), cost: 9_000)
+        record.source = .estimated
+        #expect(GatewayMetering.charged(record, reservation).costNanos == 500)
+        record.source = .reported
+        #expect(GatewayMetering.charged(record, reservation).costNanos == 9_000)
+    }
+
+    @Test func aCallThatTimesOutAfterItWasSentIsChargedItsReservation() async throws {
+        var gateway = Self.gateway(budgets: BudgetSpec(nodes: ["default": BudgetLimit(dailyNanos: 10_000_000)]))
+        gateway.providers[0].models.append(ModelRoute(name: "hangs", upstream: "fake-hang"))
+        gateway.prices?.models["fake-hang"] = ModelPrice(inputMicros: 1_000_000, outputMicros: 1_000_000, maxOutputTokens: 64)
+        let timeouts = UpstreamTimeouts(connect: .seconds(2), firstByte: .milliseconds(300), idle: .seconds(5))
+        try await GatewayTestbed.with(gateway: gateway, settings: GatewaySettings(timeouts: timeouts)) { bed in
+            let (node, key) = try bed.addNode("board-01")
+            let response = try await bed.post("/v1/chat/completions", key: key, body: #"{"model":"hangs","max_tokens":8,"messages":[]}"#)
+            #expect(response.status == .gatewayTimeout)
+            let record = try #require(try bed.records().last)
+            #expect(record.source == .estimated && record.costNanos > 0)
+            let dayKey = BudgetCounterKey(scope: "node:\(node.id)", period: "daily", periodKey: BudgetCalendar(timeZone: "UTC").period(.daily, at: Date()).key)
+            let state = try #require(await bed.services.ledger.counters([dayKey])[dayKey])
+            #expect(state.spentNanos == record.costNanos && state.reservedNanos == 0)
+        }
+    }
+}
+
 extension GatewaySpec {
     /// The spec with every provider pointed at `url`.
     func withBaseURL(_ url: String) -> GatewaySpec {

@@ -98,4 +98,30 @@ import Testing
         #expect(scrubbed.prefix(2) == Data([0xFF, 0xFE]))
         #expect(scrubbed.range(of: Data("[redacted] and [redacted]".utf8)) != nil)
     }
+
+    @Test func theReservedOutputCapIsEnforcedInTheForwardedBody() throws {
+        func forward(_ body: String, _ endpoint: GatewayEndpoint = .chatCompletions) throws -> String {
+            String(buffer: try GatewayRequest(endpoint: endpoint, body: Array(body.utf8)).forwardBody(upstreamModel: "u", outputCap: 100))
+        }
+        #expect(try forward(#"{"model":"m","max_tokens":5000}"#) == #"{"model":"u","max_tokens":100}"#)
+        #expect(try forward(#"{"model":"m","max_completion_tokens":50}"#) == #"{"model":"u","max_completion_tokens":50}"#)
+        #expect(try forward(#"{"model":"m","messages":[]}"#) == #"{"model":"u","messages":[],"max_completion_tokens":100}"#)
+        #expect(try forward(#"{"model":"m","messages":[]}"#, .messages) == #"{"model":"u","messages":[],"max_tokens":100}"#)
+        #expect(try forward(#"{"model":"m","input":"x"}"#, .embeddings) == #"{"model":"u","input":"x"}"#)
+        #expect(try forward(#"{"model":"m","max_tokens":null}"#) == #"{"model":"u","max_tokens":100}"#)
+    }
+
+    @Test func worstCasesCountEveryCompletionReferencesAndTheDearestInputRate() throws {
+        let price = ModelPrice(inputMicros: 1_000_000, outputMicros: 1_000_000, cacheWriteMicros: 2_000_000, maxOutputTokens: 100)
+        let one = try GatewayRequest(endpoint: .chatCompletions, body: Array(#"{"model":"m","max_tokens":10,"messages":[]}"#.utf8)).summary
+        let ten = try GatewayRequest(endpoint: .chatCompletions, body: Array(#"{"model":"m","max_tokens":10,"n":10,"messages":[]}"#.utf8)).summary
+        #expect(BudgetPolicy.worstCaseNanos(ten, price: price) - BudgetPolicy.worstCaseNanos(one, price: price) == 90 * 1000)
+        // Input at the cache-write rate (2 USD/M = 2000 nano-USD per token).
+        #expect(BudgetPolicy.worstCaseNanos(one, price: price) == (one.inputUpperBoundTokens * 2000) + 10 * 1000)
+        let linked = try GatewayRequest(endpoint: .chatCompletions, body: Array(
+            #"{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]}]}"#.utf8)).summary
+        #expect(linked.inputUpperBoundTokens >= Int64(GatewayRequest.tokensPerBlob))
+        let embedding = try GatewayRequest(endpoint: .embeddings, body: Array(#"{"model":"m","input":"x"}"#.utf8)).summary
+        #expect(BudgetPolicy.outputCap(embedding, price: price) == 0)
+    }
 }

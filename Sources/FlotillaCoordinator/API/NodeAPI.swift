@@ -22,13 +22,10 @@ struct NodeAPI {
     /// Enrolls a board; failed attempts count against the caller's address (`EnrollThrottle`).
     func enroll(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let source = context.remoteAddress
-        try services.enrollThrottle.check(source)
-        do {
-            return try await enrollChecked(request, context)
-        } catch {
-            if error.code != .internal { services.enrollThrottle.failed(source) }
-            throw error
-        }
+        try services.enrollThrottle.begin(source)
+        let response = try await enrollChecked(request, context)
+        services.enrollThrottle.succeeded(source)
+        return response
     }
 
     private func enrollChecked(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {

@@ -113,20 +113,26 @@ enum BudgetPolicy {
         return checks
     }
 
-    /// The most a call can cost: every input token at the input price (no cache discount) plus
-    /// its output cap (`max_tokens`, clamped to the model's maximum; the maximum without one) at
-    /// the output price.
-    static func worstCaseNanos(_ request: RequestSummary, price: ModelPrice) -> Int64 {
+    /// The output tokens a call may produce per completion: its `max_tokens`, clamped to the
+    /// model's maximum (the maximum when it gives none); 0 for embeddings.
+    static func outputCap(_ request: RequestSummary, price: ModelPrice) -> Int64 {
+        guard request.producesOutput else { return 0 }
         let maximum = price.maxOutputTokens ?? ModelPrice.defaultMaxOutputTokens
-        let output = min(max(0, request.maxOutputTokens ?? maximum), maximum)
-        let usage = TokenUsage(input: request.inputUpperBoundTokens, output: output)
-        return usage.costNanos(at: ModelPrice(inputMicros: price.inputMicros, outputMicros: price.outputMicros))
+        return min(max(1, request.maxOutputTokens ?? maximum), maximum)
     }
 
-    /// Where a counter stands against its limit.
+    /// The most a call can cost: every input token at the dearest input rate (plain, cached or
+    /// cache write) plus its output cap for each completion at the output price.
+    static func worstCaseNanos(_ request: RequestSummary, price: ModelPrice) -> Int64 {
+        let usage = TokenUsage(input: request.inputUpperBoundTokens, output: outputCap(request, price: price) * request.choices)
+        let dearest = max(price.inputMicros, price.cachedInputMicros, price.cacheWriteMicros)
+        return usage.costNanos(at: ModelPrice(inputMicros: dearest, outputMicros: price.outputMicros))
+    }
+
+    /// Where a counter stands against its limit: exhausted once spent or once it refused a call.
     static func state(_ figures: CounterState, _ check: BudgetCheck) -> BudgetState {
         let spent = Double(figures.spentNanos)
-        if spent >= Double(check.limitNanos) { return .exhausted }
+        if spent >= Double(check.limitNanos) || figures.refusedCalls { return .exhausted }
         return spent >= Double(check.limitNanos) * check.softPercent / 100 ? .softExceeded : .ok
     }
 

@@ -79,13 +79,21 @@ struct GatewayAPI {
             key = secret
             call.admission = try await services.metering.admit(call, request: parsed.summary, route: route, catalog: catalog)
             upstream = try await services.upstream.send(
-                route: route, endpoint: endpoint, key: key, body: parsed.forwardBody(upstreamModel: route.upstream),
+                route: route, endpoint: endpoint, key: key,
+                body: parsed.forwardBody(upstreamModel: route.upstream, outputCap: call.admission?.outputCap),
                 stream: parsed.stream, callerHeaders: request.headers
             )
         } catch {
             let outcome: UsageOutcome = error.code.httpStatus >= 502 && error.code != .providerKeyMissing ? .upstreamError : .refused
             if error.code != .internal {
-                try await services.metering.finish(call.admission, call.record(status: error.code.httpStatus, outcome: outcome, errorCode: error.code.rawValue))
+                var record = call.record(status: error.code.httpStatus, outcome: outcome, errorCode: error.code.rawValue)
+                // A request that reached the provider (a timeout, a dropped connection) may still
+                // be billed: charge what was reserved for it.
+                if [.upstreamTimeout, .upstreamError].contains(error.code), let reservation = call.admission?.reservation {
+                    record.costNanos = reservation.amountNanos
+                    record.source = .estimated
+                }
+                try await services.metering.finish(call.admission, record)
             }
             services.logger.debug("gateway call refused", metadata: ["request_id": "\(call.requestID)", "code": "\(error.code.rawValue)"])
             let headers = call.admission?.headers ?? services.metering.currentHeaders(call.node, catalog: services.gatewayConfig.catalog)

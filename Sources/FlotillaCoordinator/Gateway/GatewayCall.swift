@@ -13,6 +13,10 @@ struct RequestSummary: Sendable {
     var estimatedInputTokens: Int64
     /// No fewer tokens than the provider can bill for the input (budget reservations).
     var inputUpperBoundTokens: Int64
+    /// Completions asked for (`n`): the output cap counts once for each.
+    var choices: Int64 = 1
+    /// False for embeddings, which bill input only.
+    var producesOutput = true
 }
 
 /// One gateway call as it proceeds: who made it, what they asked for, where it went, and how to

@@ -10,6 +10,9 @@ struct Admission: Sendable {
     var ticket: RateLimiter.Ticket?
     var reservation: Reservation?
     var headers: HTTPFields
+    /// With a reservation: the output tokens per completion it holds, which the forwarded body is
+    /// clamped to.
+    var outputCap: Int64?
 }
 
 /// Admission and settlement of gateway calls: rate limits, then the budget reservation (durable
@@ -41,12 +44,11 @@ final class GatewayMetering: Sendable {
     {
         let node = call.node
         let price = route.price ?? ModelPrice(inputMicros: 0, outputMicros: 0)
-        let outputCap = min(request.maxOutputTokens ?? (price.maxOutputTokens ?? ModelPrice.defaultMaxOutputTokens),
-                            price.maxOutputTokens ?? ModelPrice.defaultMaxOutputTokens)
+        let outputCap = BudgetPolicy.outputCap(request, price: price)
         var admission = Admission(ticket: nil, reservation: nil, headers: [:])
         let scopes = Self.rateScopes(catalog.spec.limits, node: node.record, group: node.group)
         if !scopes.isEmpty {
-            switch limiter.admit(scopes, estimatedTokens: request.estimatedInputTokens + max(0, outputCap)) {
+            switch limiter.admit(scopes, estimatedTokens: request.estimatedInputTokens + outputCap * request.choices) {
             case .admitted(let ticket, let requests, let tokens):
                 admission.ticket = ticket
                 admission.headers = Self.headers(requests: requests, tokens: tokens)
@@ -69,6 +71,7 @@ final class GatewayMetering: Sendable {
         }
         guard case .refused(let check, let state) = result else {
             admission.reservation = reservation
+            admission.outputCap = outputCap
             return admission
         }
         if let ticket = admission.ticket { limiter.cancel(ticket) }
@@ -94,14 +97,33 @@ final class GatewayMetering: Sendable {
     /// Records a call that ended, settling what it held; returns once durable.
     func finish(_ admission: Admission?, _ record: UsageRecord) async throws(CoordinatorError) {
         if let ticket = admission?.ticket { limiter.finish(ticket, actualTokens: record.usage.input + record.usage.output) }
+        let record = Self.charged(record, admission?.reservation)
         let figures = try await ledger.record(record, settling: admission?.reservation)
-        if let reservation = admission?.reservation { await raiseSoftThresholds(reservation, figures) }
+        guard let reservation = admission?.reservation else { return }
+        await raiseSoftThresholds(reservation, figures)
+        if record.costNanos > reservation.amountNanos {
+            // Only content fetched by reference (a long document, a provider-side tool) can bill
+            // more input than the reservation assumed.
+            await raise(.budgetOverrun, scope: reservation.checks.first?.label ?? "node", onceAs: "overrun|\(record.requestID)", message:
+                "call \(record.requestID) cost \(BudgetPolicy.dollars(record.costNanos)), more than the \(BudgetPolicy.dollars(reservation.amountNanos)) reserved")
+        }
     }
 
     /// `finish` for a call abandoned where nothing can wait.
     func finishEventually(_ admission: Admission?, _ record: UsageRecord) {
         if let ticket = admission?.ticket { limiter.finish(ticket, actualTokens: record.usage.input + record.usage.output) }
-        ledger.recordEventually(record, settling: admission?.reservation)
+        ledger.recordEventually(Self.charged(record, admission?.reservation), settling: admission?.reservation)
+    }
+
+    /// An estimate never charges more than the call's reservation (its true worst case); the
+    /// provider's own figures are charged as they are.
+    static func charged(_ record: UsageRecord, _ reservation: Reservation?) -> UsageRecord {
+        guard let reservation, record.source == .estimated || record.source == .partial, record.costNanos > reservation.amountNanos else {
+            return record
+        }
+        var capped = record
+        capped.costNanos = reservation.amountNanos
+        return capped
     }
 
     /// Raises a soft-threshold event for each counter whose spend reached it this period.

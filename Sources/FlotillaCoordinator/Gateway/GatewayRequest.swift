@@ -16,6 +16,8 @@ struct GatewayRequest: Sendable {
     let callerWantsStreamUsage: Bool
     /// `max_tokens` / `max_completion_tokens` when given (budgets reserve against it).
     let maxOutputTokens: Int64?
+    /// How many completions the call asks for (`n`, OpenAI), 1 to `maxChoices`.
+    let choices: Int64
 
     /// Reads `body`; throws `invalid_request` when it is not a JSON object with a string `model`.
     init(endpoint: GatewayEndpoint, body: [UInt8]) throws(CoordinatorError) {
@@ -23,7 +25,8 @@ struct GatewayRequest: Sendable {
             throw CoordinatorError(.invalidRequest, "the request body must be a JSON object")
         }
         // A key given twice could be read differently by the gateway and the provider.
-        for key in ["model", "stream", "stream_options"] where spans.members.filter({ $0.key == key }).count > 1 {
+        for key in ["model", "stream", "stream_options", "max_tokens", "max_completion_tokens", "n"]
+        where spans.members.filter({ $0.key == key }).count > 1 {
             throw CoordinatorError(.invalidRequest, "'\(key)' appears more than once in the request body")
         }
         guard let model = spans.string("model", in: body), !model.isEmpty else {
@@ -40,20 +43,30 @@ struct GatewayRequest: Sendable {
             callerWantsStreamUsage = false
         }
         maxOutputTokens = spans.integer("max_completion_tokens", in: body) ?? spans.integer("max_tokens", in: body)
+        choices = min(max(1, spans.integer("n", in: body) ?? 1), Self.maxChoices)
     }
+
+    /// Most completions (`n`) one call may ask for when a budget must hold its worst case.
+    static let maxChoices: Int64 = 128
 
     /// What the usage record and estimates need once the body is gone.
     var summary: RequestSummary {
         RequestSummary(model: GatewayRules.isValidModelName(model) ? model : "(invalid)", stream: stream,
                        callerWantsStreamUsage: callerWantsStreamUsage, maxOutputTokens: maxOutputTokens,
-                       estimatedInputTokens: estimatedInputTokens, inputUpperBoundTokens: inputUpperBoundTokens)
+                       estimatedInputTokens: estimatedInputTokens, inputUpperBoundTokens: inputUpperBoundTokens,
+                       choices: endpoint == .chatCompletions ? choices : 1, producesOutput: endpoint != .embeddings)
     }
 
-    /// The body to send upstream.
-    func forwardBody(upstreamModel: String) -> ByteBuffer {
+    /// The body to send upstream. With `outputCap` (a call whose budget reserved that many output
+    /// tokens) the call's output limit is clamped to it, or set when the call gave none, so the
+    /// provider cannot produce more than was reserved.
+    func forwardBody(upstreamModel: String, outputCap: Int64? = nil) -> ByteBuffer {
         var edits: [(range: Range<Int>, replacement: [UInt8])] = []
         if let member = spans.member("model") {
             edits.append((member.value, Self.jsonString(upstreamModel)))
+        }
+        if let outputCap, endpoint != .embeddings {
+            edits.append(contentsOf: outputCapEdits(outputCap))
         }
         if stream, endpoint == .chatCompletions, !callerWantsStreamUsage {
             edits.append(contentsOf: streamUsageEdit())
@@ -69,6 +82,21 @@ struct GatewayRequest: Sendable {
         }
         buffer.writeBytes(body[cursor...])
         return buffer
+    }
+
+    /// Lowers `max_completion_tokens` / `max_tokens` above `cap` to it, or adds the cap (as
+    /// `max_completion_tokens` for OpenAI chat, `max_tokens` for Anthropic messages).
+    private func outputCapEdits(_ cap: Int64) -> [(range: Range<Int>, replacement: [UInt8])] {
+        let given = ["max_completion_tokens", "max_tokens"].compactMap { spans.member($0) }
+        guard !given.isEmpty else {
+            let name = endpoint == .messages ? "max_tokens" : "max_completion_tokens"
+            let at = spans.closingBrace
+            return [(at..<at, Array("\(spans.members.isEmpty ? "" : ",")\"\(name)\":\(cap)".utf8))]
+        }
+        return given.compactMap { member in
+            if let value = Int64(String(decoding: body[member.value], as: UTF8.self)), value <= cap { return nil }
+            return (member.value, Array(String(cap).utf8))
+        }
     }
 
     /// Turns on `stream_options.include_usage`, keeping any other stream options.
@@ -116,14 +144,23 @@ struct GatewayRequest: Sendable {
     /// At least as many input tokens as the request can be billed for: a token is never less than
     /// a byte of text, so every string and number of the billed members counts byte for byte,
     /// plus `tokensPerObject` per object or list element and once more, except base64 blobs
-    /// (images), which count `tokensPerBlob` each. Budgets reserve against this, so a call can
-    /// never cost more than was reserved.
+    /// (images) and content by reference (an `http(s)` URL, a `file_id`), which count
+    /// `tokensPerBlob` each. Budgets reserve against this. A document fetched by reference can
+    /// bill more; `GatewayMetering` records the overrun and raises a `budget_overrun` event.
     var inputUpperBoundTokens: Int64 {
         var total = Self.tokensPerObject
         for member in spans.members where !Self.settingMembers.contains(member.key) {
+            var lastKey: ArraySlice<UInt8> = []
             JSONByteScanner.forEachString(in: body, member.value) { string, isKey in
-                guard !isKey else { return }
-                total += string.count >= 1024 && Self.isBase64Blob(body[string]) ? Self.tokensPerBlob : string.count
+                if isKey {
+                    lastKey = body[string]
+                    return
+                }
+                let text = body[string]
+                let reference = text.starts(with: "http://".utf8) || text.starts(with: "https://".utf8)
+                    || lastKey.elementsEqual("file_id".utf8)
+                let blob = string.count >= 1024 && Self.isBase64Blob(text)
+                total += reference || blob ? Self.tokensPerBlob : string.count
             }
             for byte in body[member.value] {
                 if byte == UInt8(ascii: "{") || byte == UInt8(ascii: ",") { total += Self.tokensPerObject }

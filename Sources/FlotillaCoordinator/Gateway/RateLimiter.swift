@@ -45,6 +45,7 @@ final class RateLimiter: Sendable {
     }
 
     private struct State {
+        var lastPrune = 0.0
         var requests: [String: Bucket] = [:]
         var tokens: [String: Bucket] = [:]
         var inFlight: [String: Int] = [:]
@@ -150,9 +151,20 @@ final class RateLimiter: Sendable {
         state.withLock { state in
             _ = Self.level(&state.requests, scope.key, capacity: Double(rpm), perMinute: Double(rpm), at: time)
             state.requests[scope.key]!.level -= 1
-            if state.requests.count > 50_000 {
+            if state.requests.count > 50_000, time - state.lastPrune > 10 {
+                state.lastPrune = time
                 state.requests = state.requests.filter { _, bucket in bucket.level + (time - bucket.updated) * Double(rpm) / 60 < Double(rpm) }
             }
+        }
+    }
+
+    /// Gives back one request of `scope` (a charge that turned out not to count).
+    func refund(_ scope: Scope) {
+        guard let rpm = scope.limit.requestsPerMinute else { return }
+        let time = now()
+        state.withLock { state in
+            _ = Self.level(&state.requests, scope.key, capacity: Double(rpm), perMinute: Double(rpm), at: time)
+            state.requests[scope.key]!.level = min(Double(rpm), state.requests[scope.key]!.level + 1)
         }
     }
 

@@ -45,9 +45,10 @@ final class ResponseRelay: Sendable {
     deinit {
         guard !recorded.load(ordering: .acquiring) else { return }
         let request = call.request
+        let output = min(max(0, request?.maxOutputTokens ?? 0), ModelPrice.defaultMaxOutputTokens * 8)
         metering.finishEventually(call.admission, call.record(
             status: Int(upstream.status.code), outcome: .clientCancelled,
-            usage: TokenUsage(input: request?.estimatedInputTokens ?? 0, output: request?.maxOutputTokens ?? 0),
+            usage: TokenUsage(input: request?.estimatedInputTokens ?? 0, output: output),
             source: .estimated, errorCode: "caller_gone"
         ))
     }

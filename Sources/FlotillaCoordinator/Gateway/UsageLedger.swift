@@ -92,6 +92,8 @@ struct CounterState: Sendable, Equatable {
     var spentNanos: Int64 = 0
     /// Held by calls in flight (their worst case).
     var reservedNanos: Int64 = 0
+    /// Whether the counter has refused a call (views show it as exhausted).
+    var refusedCalls = false
 }
 
 /// What a call holds on its budget counters while it is in flight: its worst-case cost on each.

@@ -64,16 +64,18 @@ struct EnrollThrottle: Sendable {
         RateLimiter.Scope(key: "enroll:" + source, label: "enrollment from \(source)", limit: RateLimit(requestsPerMinute: failuresPerMinute))
     }
 
-    /// Throws `rate_limited` while `source` has used up its failures.
-    func check(_ source: String) throws(CoordinatorError) {
+    /// Throws `rate_limited` while `source` has used up its failures; otherwise counts this
+    /// attempt as a failure up front (so concurrent guesses cannot all pass a full bucket).
+    func begin(_ source: String) throws(CoordinatorError) {
         if let wait = limiter.wait(scope(source)) {
             throw CoordinatorError(.rateLimited, "too many failed enrollments from this address; retry in \(GatewayMetering.seconds(wait))",
                                    retryAfter: wait)
         }
+        limiter.charge(scope(source))
     }
 
-    /// Counts a failed attempt of `source`.
-    func failed(_ source: String) {
-        limiter.charge(scope(source))
+    /// The attempt of `source` succeeded: it does not count.
+    func succeeded(_ source: String) {
+        limiter.refund(scope(source))
     }
 }

@@ -6,23 +6,38 @@ import Synchronization
 /// reservation before its call is forwarded; a settlement with its usage record).
 final class BudgetBook: Sendable {
     private let counters = Mutex<[BudgetCounterKey: CounterState]>([:])
+    /// Counters that refused a call (a scope with no room left shows as exhausted).
+    private let refused = Mutex<Set<BudgetCounterKey>>([])
 
     init(_ loaded: [BudgetCounterKey: CounterState] = [:]) {
         counters.withLock { $0 = loaded }
     }
 
     /// Holds `reservation.amountNanos` on all its counters if it fits under every limit;
-    /// otherwise changes nothing and returns the first counter it would overrun.
+    /// otherwise changes nothing and returns the counter it would overrun that resets last (so
+    /// its `Retry-After` is never too early).
     func tryReserve(_ reservation: Reservation) -> ReservationResult {
-        counters.withLock { counters in
+        let result = counters.withLock { counters -> ReservationResult in
+            var overrun: (BudgetCheck, CounterState)?
             for check in reservation.checks {
                 let state = counters[check.key] ?? CounterState()
-                let (wanted, overflow) = state.spentNanos.addingReportingOverflow(state.reservedNanos &+ reservation.amountNanos)
-                if overflow || wanted > check.limitNanos { return .refused(check, state) }
+                let wanted = Self.sum(state.spentNanos, Self.sum(state.reservedNanos, reservation.amountNanos))
+                if wanted > check.limitNanos, overrun.map({ check.resetsAt > $0.0.resetsAt }) ?? true { overrun = (check, state) }
             }
-            for check in reservation.checks { counters[check.key, default: CounterState()].reservedNanos += reservation.amountNanos }
+            if let (check, state) = overrun { return .refused(check, state) }
+            for check in reservation.checks {
+                counters[check.key, default: CounterState()].reservedNanos = Self.sum(counters[check.key]?.reservedNanos ?? 0, reservation.amountNanos)
+            }
             return .reserved
         }
+        if case .refused(let check, _) = result { refused.withLock { _ = $0.insert(check.key) } }
+        return result
+    }
+
+    /// `a + b`, stopping at the largest value instead of trapping.
+    static func sum(_ a: Int64, _ b: Int64) -> Int64 {
+        let (value, overflow) = a.addingReportingOverflow(b)
+        return overflow ? Int64.max : value
     }
 
     /// Releases a reservation's hold and charges `costNanos` instead (also used to undo a
@@ -31,15 +46,20 @@ final class BudgetBook: Sendable {
         counters.withLock { counters in
             for check in reservation.checks {
                 counters[check.key, default: CounterState()].reservedNanos -= reservation.amountNanos
-                counters[check.key, default: CounterState()].spentNanos += costNanos
+                counters[check.key, default: CounterState()].spentNanos = Self.sum(counters[check.key]?.spentNanos ?? 0, costNanos)
             }
         }
     }
 
     /// The figures of `keys`.
     func figures(_ keys: [BudgetCounterKey]) -> [BudgetCounterKey: CounterState] {
-        counters.withLock { counters in
-            Dictionary(keys.map { ($0, counters[$0] ?? CounterState()) }, uniquingKeysWith: { a, _ in a })
+        let refusing = refused.withLock { refused in Set(keys.filter { refused.contains($0) }) }
+        return counters.withLock { counters in
+            Dictionary(keys.map { key in
+                var state = counters[key] ?? CounterState()
+                state.refusedCalls = refusing.contains(key)
+                return (key, state)
+            }, uniquingKeysWith: { a, _ in a })
         }
     }
 }
