@@ -21,49 +21,13 @@ import Testing
     @Test func killMinus9WhileCallsAreInFlightLosesNoAnsweredCall() async throws {
         try await TestFleet.with { fleet in
             let gateway = try GatewaySetup.prepare(fleet)
-            let key = try String(contentsOfFile: gateway.state + "/gateway.key", encoding: .utf8)
-            var tls = TLSConfiguration.makeClientConfiguration()
-            tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(fleet.caPEM.utf8)))
-            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
-            let tally = Tally()
-            let url = fleet.serverURL + "/v1/chat/completions"
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for worker in 0..<16 {
-                    group.addTask {
-                        var call = 0
-                        while true {
-                            call += 1
-                            let stream = (call + worker) % 2 == 0
-                            var request = HTTPClientRequest(url: url)
-                            request.method = .POST
-                            request.headers.add(name: "authorization", value: "Bearer " + key)
-                            request.headers.add(name: "content-type", value: "application/json")
-                            request.body = .bytes(ByteBuffer(string:
-                                #"{"model":"fleet-default","max_tokens":3,"stream":\#(stream),"messages":[{"role":"user","content":"crash?"}]}"#))
-                            tally.started.withLock { $0 += 1 }
-                            do {
-                                let response = try await client.execute(request, timeout: .seconds(10))
-                                let id = response.headers.first(name: "x-request-id")
-                                let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
-                                let complete = response.status == .ok
-                                    && (stream ? body.hasSuffix("data: [DONE]\n\n")
-                                        : (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["usage"] != nil)
-                                if complete, let id { tally.answered.withLock { $0.append(id) } }
-                            } catch {
-                                return
-                            }
-                        }
-                    }
-                }
-                // Kill once plenty of calls were answered and more are in flight (however busy the machine).
-                let deadline = ContinuousClock.now + .seconds(120)
-                while tally.answered.withLock({ $0.count }) < 100, ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(20))
-                }
-                fleet.killCoordinator()
-                try await group.waitForAll()
+            let tally = try await Self.hammer(fleet, gateway, killAfterAnswered: 100) { response, body, stream in
+                let id = response.headers.first(name: "x-request-id")
+                let complete = response.status == .ok
+                    && (stream ? body.hasSuffix("data: [DONE]\n\n")
+                        : (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["usage"] != nil)
+                return complete ? id : nil
             }
-            try await client.shutdown()
             let ids = tally.answered.withLock { $0 }
             #expect(ids.count >= 100, "only \(ids.count) calls answered before the kill")
             #expect(tally.started.withLock { $0 } > ids.count)
@@ -92,40 +56,9 @@ import Testing
         let budget = "budgets:\n  nodes:\n    default: {daily: 0.000165}\n"
         try await TestFleet.with { fleet in
             let gateway = try GatewaySetup.prepare(fleet, extraSpec: budget)
-            let key = try String(contentsOfFile: gateway.state + "/gateway.key", encoding: .utf8)
-            var tls = TLSConfiguration.makeClientConfiguration()
-            tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(fleet.caPEM.utf8)))
-            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
-            let tally = Tally()
-            let url = fleet.serverURL + "/v1/chat/completions"
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for worker in 0..<16 {
-                    group.addTask {
-                        while tally.started.withLock({ started in started < 200 ? { started += 1; return true }() : false }) {
-                            var request = HTTPClientRequest(url: url)
-                            request.method = .POST
-                            request.headers.add(name: "authorization", value: "Bearer " + key)
-                            request.headers.add(name: "content-type", value: "application/json")
-                            request.body = .bytes(ByteBuffer(string:
-                                #"{"model":"fleet-default","max_tokens":3,"stream":\#(worker % 2 == 0),"messages":[{"role":"user","content":"crash?"}]}"#))
-                            do {
-                                let response = try await client.execute(request, timeout: .seconds(10))
-                                _ = try await response.body.collect(upTo: 1 << 20)
-                                if response.status == .ok { tally.answered.withLock { $0.append("ok") } }
-                            } catch {
-                                return
-                            }
-                        }
-                    }
-                }
-                let deadline = ContinuousClock.now + .seconds(120)
-                while tally.answered.withLock({ $0.count }) < 10, ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(5))
-                }
-                fleet.killCoordinator()
-                try await group.waitForAll()
+            _ = try await Self.hammer(fleet, gateway, maxCalls: 200, killAfterAnswered: 10) { response, _, _ in
+                response.status == .ok ? "ok" : nil
             }
-            try await client.shutdown()
 
             try fleet.killAndRestartCoordinator()
             let report = try JSONDecoder().decode(BudgetsReport.self, from: Data(try fleet.cli(["budgets", "--json"]).stdout.utf8))
@@ -142,5 +75,50 @@ import Testing
             #expect(try fleet.cli(["apply", fleet.root + "/spec", "--yes"]).status == 0)
             #expect(try gateway.sdk("chat").steps["openai"]?["error"] is NSNull)
         }
+    }
+
+    /// 16 workers call chat completions (alternately streaming) until `maxCalls` were started or
+    /// the coordinator dies; once `killAfterAnswered` calls were answered (however busy the
+    /// machine) the coordinator is killed with SIGKILL. `answered` names a call that counts.
+    static func hammer(_ fleet: TestFleet, _ gateway: GatewaySetup, maxCalls: Int = .max, killAfterAnswered: Int,
+                       answered: @escaping @Sendable (HTTPClientResponse, String, Bool) -> String?) async throws -> Tally {
+        let key = try String(contentsOfFile: gateway.state + "/gateway.key", encoding: .utf8)
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(fleet.caPEM.utf8)))
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+        let tally = Tally()
+        let url = fleet.serverURL + "/v1/chat/completions"
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<16 {
+                group.addTask {
+                    var call = 0
+                    while tally.started.withLock({ started in started < maxCalls ? { started += 1; return true }() : false }) {
+                        call += 1
+                        let stream = (call + worker) % 2 == 0
+                        var request = HTTPClientRequest(url: url)
+                        request.method = .POST
+                        request.headers.add(name: "authorization", value: "Bearer " + key)
+                        request.headers.add(name: "content-type", value: "application/json")
+                        request.body = .bytes(ByteBuffer(string:
+                            #"{"model":"fleet-default","max_tokens":3,"stream":\#(stream),"messages":[{"role":"user","content":"crash?"}]}"#))
+                        do {
+                            let response = try await client.execute(request, timeout: .seconds(10))
+                            let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
+                            if let id = answered(response, body, stream) { tally.answered.withLock { $0.append(id) } }
+                        } catch {
+                            return
+                        }
+                    }
+                }
+            }
+            let deadline = ContinuousClock.now + .seconds(120)
+            while tally.answered.withLock({ $0.count }) < killAfterAnswered, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            fleet.killCoordinator()
+            try await group.waitForAll()
+        }
+        try await client.shutdown()
+        return tally
     }
 }
