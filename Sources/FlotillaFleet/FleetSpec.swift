@@ -55,6 +55,8 @@ public struct FleetSpec: Sendable, Equatable {
         var skillLines: [Int?]
         /// Line of each entry of `models`, for "unknown model" messages.
         var modelLines: [Int?] = []
+        /// Line of `agents.defaults.model_name` in a PicoClaw config.
+        var modelNameLine: Int?
 
         public init(name: String, members: [String] = [], runtime: Runtime = .picoclaw, config: JSONDocument = .object([]),
                     skills: [String] = [], rollout: RolloutPolicy = RolloutPolicy(), models: [String]? = nil) {
@@ -115,5 +117,17 @@ public struct FleetSpec: Sendable, Equatable {
         func lowerAlnum(_ byte: UInt8) -> Bool { (byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x7A) }
         guard let first = bytes.first, let last = bytes.last, lowerAlnum(first), lowerAlnum(last) else { return false }
         return bytes.allSatisfy { lowerAlnum($0) || $0 == UInt8(ascii: "-") }
+    }
+}
+
+extension FleetSpec {
+    /// The gateway models `group`'s runtime is configured to call: for PicoClaw, every model the
+    /// group may use (its `models:`, else every declared model), in provider order.
+    public func gatewayModels(for group: Group) -> [GatewayModelEntry] {
+        guard group.runtime == .picoclaw else { return [] }
+        return providers.flatMap { provider in
+            provider.models.filter { group.models?.contains($0.name) ?? true }
+                .map { GatewayModelEntry(name: $0.name, api: provider.kind) }
+        }
     }
 }

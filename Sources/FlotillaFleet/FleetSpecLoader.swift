@@ -64,8 +64,15 @@ public struct FleetSpecLoader: Sendable {
                 if let skill = result.skill { publishSkills.append(skill) }
             }
             problems += releaseLimitProblems(group, skills: publishSkills, totalBytes: totalBytes, file: specFile)
+            var config = group.config
+            if group.runtime == .picoclaw, case .object(let members) = config {
+                // The format PicoClaw loads as is; without it PicoClaw migrates and rewrites the file.
+                config = .object([JSONDocument.Member("version", .int(Int64(PicoClawSchema.shipped.configVersion)))] + members)
+            }
+            let models = spec.gatewayModels(for: group)
             publishGroups.append(PublishGroup(name: group.name, members: group.members, runtime: group.runtime.rawValue,
-                                              config: group.config, skills: publishSkills, rollout: group.rollout))
+                                              config: config, skills: publishSkills, rollout: group.rollout,
+                                              gatewayModels: models.isEmpty ? nil : models))
         }
         if let error = FleetSpecError.combining(problems) { throw error }
         var groupModels: [String: [String]] = [:]

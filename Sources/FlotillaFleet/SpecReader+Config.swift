@@ -4,9 +4,13 @@ import Yams
 
 extension SpecReader {
     /// Key names refused anywhere in a runtime config, compared lowercased with `_` and `-`
-    /// removed (`API_KEY`, `api-key`, `apiKey` all match). Provider keys and other credentials
-    /// live on the coordinator; a fleet spec is meant to be committed and is not a place for them.
-    static let secretKeyNames: Set<String> = ["apikey", "apikeys", "secret", "password", "token", "authorization"]
+    /// removed (`API_KEY`, `api-key`, `apiKey` all match): these names and any name ending in one
+    /// of `secretKeySuffixes` (`bot_token`, `app_secret`, `elevenlabs_api_key`, `webhook_url`).
+    /// Provider keys and other credentials live on the coordinator or the board; a fleet spec is
+    /// meant to be committed and is not a place for them. PicoClaw groups are also checked
+    /// against the fields PicoClaw itself stores as credentials (PicoClawSchema.secretNames).
+    static let secretKeyNames: Set<String> = ["authorization", "credentials", "privatekey"]
+    static let secretKeySuffixes = ["apikey", "apikeys", "secret", "password", "token", "webhookurl"]
 
     /// Most YAML nodes a config may expand to (aliases can multiply a small file).
     static let maxConfigNodes = 100_000
@@ -16,7 +20,8 @@ extension SpecReader {
 
     /// Whether `key` names a secret.
     static func isSecretKey(_ key: String) -> Bool {
-        secretKeyNames.contains(String(key.lowercased().filter { $0 != "_" && $0 != "-" }))
+        let folded = String(key.lowercased().filter { $0 != "_" && $0 != "-" })
+        return secretKeyNames.contains(folded) || secretKeySuffixes.contains { folded.hasSuffix($0) }
     }
 
     /// A group's runtime config as JSON, keys in the order written. It must be a mapping, must

@@ -70,8 +70,37 @@ extension SpecReader {
             }
             groups[index].models = kept
         }
-        return FleetSpec(version: Int(version), expiresAfterSeconds: expires, rollout: rollout, providers: providers,
-                         budgets: budgets, limits: limits, groups: groups)
+        let spec = FleetSpec(version: Int(version), expiresAfterSeconds: expires, rollout: rollout, providers: providers,
+                             budgets: budgets, limits: limits, groups: groups)
+        for group in groups where group.runtime == .picoclaw {
+            checkModelNames(group, gateway: spec.gatewayModels(for: group).map(\.name))
+        }
+        return spec
+    }
+
+    /// A PicoClaw group's `agents.defaults.model_name` must name a model_list entry (a gateway
+    /// model or one of the group's own), and its own entries must not take a gateway model's name.
+    private mutating func checkModelNames(_ group: FleetSpec.Group, gateway: [String]) {
+        let path = "groups.\(group.name).config"
+        var own: [String] = []
+        if case .array(let entries)? = group.config["model_list"] {
+            for (index, entry) in entries.enumerated() {
+                guard case .string(let name)? = entry["model_name"] else { continue }
+                if gateway.contains(name) {
+                    problem(line: group.line, "\(path).model_list[\(index)]: '\(name)' is a gateway model of this group; "
+                            + "Flotilla writes its model_list entry (pick another model_name)")
+                }
+                own.append(name)
+            }
+        }
+        guard case .string(let name)? = group.config["agents"]?["defaults"]?["model_name"], !name.isEmpty,
+              !gateway.contains(name), !own.contains(name) else { return }
+        let available = gateway + own
+        let hint = PicoClawSchema.suggestion(for: name, among: available).map { "; did you mean '\($0)'?" }
+            ?? (available.isEmpty ? "; the group has no gateway models and no model_list" : " (have: \(available.joined(separator: ", ")))")
+        problem(line: group.modelNameLine ?? group.line,
+                "\(path).agents.defaults.model_name: '\(name)' is neither a gateway model of this group nor in its model_list; "
+                + "PicoClaw would stop with \"model not found in model_list\"" + hint)
     }
 
     /// The `groups:` mapping. A node may be an extra member of one group only.
@@ -121,6 +150,7 @@ extension SpecReader {
             problem(field.keyNode, Self.join(path, field.key), "a group's \(scope) go under the top-level '\(scope):', as \(scope).groups.\(entry.key)")
         }
         rejectUnknownKeys(fields.filter { !["budget", "budgets", "limits"].contains($0.key) }, path, allowed: Self.groupKeys)
+        var configNode: Node?
         for field in fields {
             let fieldPath = Self.join(path, field.key)
             switch field.key {
@@ -148,7 +178,10 @@ extension SpecReader {
                 }
             case "config":
                 if case .scalar(let scalar) = field.value, scalar.string.isEmpty, scalar.style == .plain { break }
-                if let config = config(field.value, fieldPath) { group.config = config }
+                if let config = config(field.value, fieldPath) {
+                    group.config = config
+                    configNode = field.value
+                }
             case "skills":
                 for (index, skill) in (strings(field.value, fieldPath) ?? []).enumerated() {
                     let skillPath = "\(fieldPath)[\(index)]"
@@ -171,6 +204,10 @@ extension SpecReader {
             default:
                 break
             }
+        }
+        if group.runtime == .picoclaw, let configNode {
+            checkPicoClawConfig(configNode, group.config, Self.join(path, "config"))
+            group.modelNameLine = line(of: child(of: configNode, ["agents", "defaults", "model_name"]))
         }
         return (group, memberLines)
     }

@@ -69,15 +69,23 @@ public struct PublishGroup: Codable, Sendable, Equatable {
     public var config: JSONDocument
     public var skills: [PublishSkill]
     public var rollout: RolloutPolicy
+    /// Gateway models the group's runtime is configured to call; nil: none.
+    public var gatewayModels: [GatewayModelEntry]?
 
     public init(name: String, members: [String] = [], runtime: String = "picoclaw", config: JSONDocument = .object([]),
-                skills: [PublishSkill], rollout: RolloutPolicy = RolloutPolicy()) {
+                skills: [PublishSkill], rollout: RolloutPolicy = RolloutPolicy(), gatewayModels: [GatewayModelEntry]? = nil) {
+        self.gatewayModels = gatewayModels
         self.name = name
         self.members = members
         self.runtime = runtime
         self.config = config
         self.skills = skills
         self.rollout = rollout
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, members, runtime, config, skills, rollout
+        case gatewayModels = "gateway_models"
     }
 }
 

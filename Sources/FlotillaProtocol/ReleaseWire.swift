@@ -64,8 +64,13 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
     public var expiresAt: String
     public var runtimeConfig: JSONDocument
     public var files: [ManifestFile]
+    /// The gateway models the node's runtime is configured to call (PicoClaw: `model_list`
+    /// entries the agent writes with the coordinator's URL and the node's key); nil: none.
+    public var gatewayModels: [GatewayModelEntry]?
 
-    public init(version: Int64, group: String, createdAt: String, expiresAt: String, runtimeConfig: JSONDocument, files: [ManifestFile]) {
+    public init(version: Int64, group: String, createdAt: String, expiresAt: String, runtimeConfig: JSONDocument, files: [ManifestFile],
+                gatewayModels: [GatewayModelEntry]? = nil) {
+        self.gatewayModels = gatewayModels
         self.type = "release"
         self.version = version
         self.group = group
@@ -80,6 +85,21 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
         case createdAt = "created_at"
         case expiresAt = "expires_at"
         case runtimeConfig = "runtime_config"
+        case gatewayModels = "gateway_models"
+    }
+}
+
+/// A model of the fleet gateway as a node's runtime sees it: the name it calls and the wire API
+/// it calls it through.
+public struct GatewayModelEntry: Codable, Sendable, Equatable {
+    /// The model name the gateway routes (`fleet-default`).
+    public var name: String
+    /// The API family of its provider.
+    public var api: ProviderKind
+
+    public init(name: String, api: ProviderKind) {
+        self.name = name
+        self.api = api
     }
 }
 

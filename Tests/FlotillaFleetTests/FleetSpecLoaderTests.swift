@@ -20,6 +20,7 @@ import Testing
             config:
               agents: {defaults: {model_name: demo-model, max_tokens: 1024}}
               heartbeat: {enabled: true, interval: 30}
+              model_list: [{model_name: demo-model, model: llama3, api_base: "http://127.0.0.1:11434/v1"}]
             skills: [node-health, greeter]
             rollout: {canary: 1, batch_size: 3}
           lab:
@@ -57,11 +58,16 @@ import Testing
         #expect(files.map(\.path) == ["SKILL.md", "references/notes.md", "scripts/report.sh"])
         #expect(files.map(\.mode) == [0o644, 0o644, 0o755])
         #expect(Data(base64Encoded: files[2].content) == Data("#!/bin/sh\nuptime\n".utf8))
+        // PicoClaw's config format version comes first: PicoClaw loads the file as is.
         #expect(demo.config == .object([
+            .init("version", .int(3)),
             .init("agents", .object([.init("defaults", .object([.init("model_name", .string("demo-model")),
                                                                  .init("max_tokens", .int(1024))]))])),
             .init("heartbeat", .object([.init("enabled", .bool(true)), .init("interval", .int(30))])),
+            .init("model_list", .array([.object([.init("model_name", .string("demo-model")), .init("model", .string("llama3")),
+                                                 .init("api_base", .string("http://127.0.0.1:11434/v1"))])])),
         ]))
+        #expect(demo.gatewayModels == nil, "no providers: no gateway models")
         // The group's override is merged over the fleet default.
         #expect(demo.rollout == RolloutPolicy(canary: 1, batchSize: 3, batchPercent: nil, waitSeconds: 15,
                                               failureThreshold: nil, failurePercent: 10))
@@ -84,7 +90,7 @@ import Testing
         let fleet = try TemporaryFleet(spec: "version: 1\ngroups:\n  demo:\n")
         let loaded = try Self.load(fleet)
         #expect(loaded.expiresAfterSeconds == 30 * 86_400)
-        #expect(loaded.publishGroups == [PublishGroup(name: "demo", skills: [])])
+        #expect(loaded.publishGroups == [PublishGroup(name: "demo", config: .object([.init("version", .int(3))]), skills: [])])
     }
 
     @Test func repositoryFleetLoads() throws {

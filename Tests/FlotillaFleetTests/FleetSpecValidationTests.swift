@@ -51,7 +51,7 @@ import Testing
     }
 
     @Test func crlfSpecLoads() throws {
-        let fleet = try TemporaryFleet(spec: "version: 1\r\ngroups:\r\n  demo:\r\n    config: {a: 1}\r\n")
+        let fleet = try TemporaryFleet(spec: "version: 1\r\ngroups:\r\n  demo:\r\n    runtime: command\r\n    config: {a: 1}\r\n")
         #expect(try FleetSpecLoader(directory: fleet.directory).load().publishGroups.first?.config == .object([.init("a", .int(1))]))
     }
 
@@ -114,7 +114,7 @@ import Testing
     }
 
     @Test func keysThatOnlyLookLikeSecretsAreFine() throws {
-        let fleet = try TemporaryFleet(spec: "version: 1\ngroups:\n  demo:\n    config: {agents: {defaults: {max_tokens: 1, token_budget: 2, secret_sauce: x}}}\n")
+        let fleet = try TemporaryFleet(spec: "version: 1\ngroups:\n  demo:\n    runtime: command\n    config: {agents: {defaults: {max_tokens: 1, token_budget: 2, secret_sauce: x}}}\n")
         #expect(try FleetSpecLoader(directory: fleet.directory).load().publishGroups.count == 1)
     }
 

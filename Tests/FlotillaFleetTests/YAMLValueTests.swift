@@ -26,9 +26,10 @@ import Yams
         }
     }
 
-    /// The config of group `demo` when `config` is its YAML body (indented four spaces).
+    /// The config of group `demo` (a command runtime, whose config has no schema) when `config`
+    /// is its YAML body (indented four spaces).
     static func config(_ config: String) throws -> JSONDocument {
-        let yaml = "version: 1\ngroups:\n  demo:\n    config:\n" + config.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n") + "\n"
+        let yaml = "version: 1\ngroups:\n  demo:\n    runtime: command\n    config:\n" + config.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n") + "\n"
         return try #require(try FleetSpec.parse(yaml: yaml, file: "fleet.yaml").groups.first).config
     }
 
@@ -87,15 +88,15 @@ import Yams
     }
 
     @Test func unrepresentableValuesAreProblems() throws {
-        #expect(throws: FleetSpecError.invalid(file: "fleet.yaml", line: 5,
+        #expect(throws: FleetSpecError.invalid(file: "fleet.yaml", line: 6,
                                                message: "groups.demo.config.big: integer '99999999999999999999' is out of range")) {
             try Self.config("big: 99999999999999999999")
         }
-        #expect(throws: FleetSpecError.invalid(file: "fleet.yaml", line: 5,
+        #expect(throws: FleetSpecError.invalid(file: "fleet.yaml", line: 6,
                                                message: "groups.demo.config.inf: '.inf' cannot be represented in JSON")) {
             try Self.config("inf: .inf")
         }
-        #expect(throws: FleetSpecError.invalid(file: "fleet.yaml", line: 5,
+        #expect(throws: FleetSpecError.invalid(file: "fleet.yaml", line: 6,
                                                message: "groups.demo.config.custom: unsupported tag '!custom'")) {
             try Self.config("custom: !custom x")
         }

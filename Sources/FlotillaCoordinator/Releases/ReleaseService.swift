@@ -124,8 +124,8 @@ final class ReleaseService: Sendable {
     static func plan(_ group: PublishGroup, previous: StoredRelease?, nodes: [String]) -> GroupPlan {
         let new = skillDigests(group.skills)
         let old = previous.map { skillDigests($0.spec.skills) } ?? [:]
-        let newConfig = group.config.leafPaths()
-        let oldConfig = previous?.spec.config.leafPaths() ?? [:]
+        let newConfig = configPaths(group)
+        let oldConfig = previous.map { configPaths($0.spec) } ?? [:]
         let plan = GroupPlan(
             group: group.name, changed: false,
             skillsAdded: new.keys.filter { old[$0] == nil }.sorted(),
@@ -141,6 +141,16 @@ final class ReleaseService: Sendable {
             || !plan.configAdded.isEmpty || !plan.configChanged.isEmpty || !plan.configRemoved.isEmpty
             || previous?.spec.runtime != group.runtime
         return result
+    }
+
+    /// The config's leaf paths plus one `model_list[NAME]` per gateway model, the entries the
+    /// node agent writes for them.
+    static func configPaths(_ group: PublishGroup) -> [String: JSONDocument] {
+        var paths = group.config.leafPaths()
+        for model in group.gatewayModels ?? [] {
+            paths["model_list[\(model.name)]"] = .string("gateway model (\(model.api.rawValue))")
+        }
+        return paths
     }
 
     /// A digest per skill over its files' paths, modes and contents.
@@ -177,7 +187,7 @@ final class ReleaseService: Sendable {
         let manifest = ReleaseManifest(
             version: version, group: group.name, createdAt: Timestamps.rfc3339(now),
             expiresAt: Timestamps.rfc3339(now.addingTimeInterval(TimeInterval(expiresAfter))),
-            runtimeConfig: group.config, files: files
+            runtimeConfig: group.config, files: files, gatewayModels: group.gatewayModels
         )
         return (manifest, blobs)
     }
