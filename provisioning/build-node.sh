@@ -81,7 +81,7 @@ while IFS= read -r -d '' file; do SOURCES+=("$file"); done \
 SOURCES+=("$ROOT/Sources/flotilla-node/main.swift")
 
 OBJECT="$WORK/flotilla-node.o"
-"$SWIFTC" -enable-experimental-feature Embedded -wmo -Osize \
+"$SWIFTC" -enable-experimental-feature Embedded -wmo -Osize -Xfrontend -function-sections -Xllvm -enable-machine-outliner \
     "${SWIFT_TARGET[@]}" "${CLANG_TARGET[@]}" "${SYSROOT_FLAGS[@]}" \
     -module-name flotilla_node \
     -I "$ROOT/Sources/CFlotillaCurl" -I "$ROOT/Sources/CFlotillaCrypto" -I "$ROOT/Sources/CFlotillaSystem" \
@@ -90,7 +90,7 @@ OBJECT="$WORK/flotilla-node.o"
 mkdir -p "$DIST"
 OUTPUT="$DIST/flotilla-node-linux-$ARCH"
 "$CLANG" "${LINK_TARGET[@]}" -fuse-ld=lld "$OBJECT" -o "$OUTPUT" \
-    -Wl,--gc-sections -Wl,--as-needed -Wl,-s \
+    -Wl,--gc-sections -Wl,--icf=all -Wl,--as-needed -Wl,-s \
     -lcurl -lcrypto
 
 echo "$OUTPUT $(stat -c %s "$OUTPUT") bytes"

@@ -29,7 +29,7 @@ extension Agent {
     }
 
     /// Long-polls for releases until `milliseconds` have passed (or a stop signal), then returns.
-    mutating func pollReleases(forMilliseconds milliseconds: Int64) {
+    func pollReleases(forMilliseconds milliseconds: Int64) {
         let deadline = flotilla_monotonic_ms() + milliseconds
         while releases != nil, flotilla_stop_requested() == 0 {
             let remaining = (deadline - flotilla_monotonic_ms()) / 1000
@@ -40,7 +40,7 @@ extension Agent {
 
     /// One long poll and, on 200, one evaluation. Returns true when polling may go on at once:
     /// a 204 that took the whole wait, or an envelope settled (reported and stored as `seen`).
-    mutating func checkReleases(waitSeconds: Int) -> Bool {
+    func checkReleases(waitSeconds: Int) -> Bool {
         guard let store = releases?.store else { return false }
         let source = CoordinatorReleaseSource(client: client, baseURL: identity.coordinatorURL)
         let started = flotilla_monotonic_ms()

@@ -5,7 +5,7 @@ import CFlotillaSystem
 /// certificate when asked or when it enters the last third of its lifetime, and stops cleanly on
 /// SIGTERM/SIGINT. Between heartbeats it long-polls for signed releases when a runtime is
 /// configured (Agent+Releases.swift). Failures are logged with their error code and never end the loop.
-struct Agent {
+final class Agent {
     let state: NodeState
     var identity: NodeIdentity
     var client: HTTPClient
@@ -15,6 +15,8 @@ struct Agent {
     var backoff = Backoff()
     /// Release handling; nil when releases are disabled (no runtime or no pinned root key).
     var releases: ReleaseUpdater<Runtime>?
+    /// The PicoClaw runtime, told when the gateway key changes.
+    var picoclaw: PicoClawRuntime?
 
     /// Loads the identity from `state`, opens the mutual-TLS client and, with a `runtime`, sets up
     /// releases (finishing an apply a crash interrupted).
@@ -25,12 +27,17 @@ struct Agent {
         }
         identity = try state.loadIdentity()
         client = try Agent.makeClient(state)
+        if case .picoclaw(let runtime)? = runtime {
+            runtime.keySource = state.gatewayKeyPath
+            runtime.caSource = state.caPath
+            picoclaw = runtime
+        }
         releases = Agent.makeReleases(state, runtime)
     }
 
     /// Runs until a stop signal (or after one heartbeat with `once`). Returns the exit status:
     /// 0, or with `once` the failed heartbeat's `NodeError.exitStatus`.
-    mutating func run(once: Bool) -> Int32 {
+    func run(once: Bool) -> Int32 {
         flotilla_install_stop_handlers()
         Log.info("agent started", [("node_id", identity.nodeID), ("name", identity.name),
                                    ("coordinator", identity.coordinatorURL), ("version", AgentInfo.version)])
@@ -61,7 +68,7 @@ struct Agent {
     }
 
     /// Collects readings and sends one heartbeat.
-    mutating func heartbeat() throws(NodeError) -> HeartbeatResponse {
+    func heartbeat() throws(NodeError) -> HeartbeatResponse {
         sequence += 1
         var request = HeartbeatRequest(sequence: sequence, agentVersion: AgentInfo.version)
         request.apply(SystemReadings.collect(diskPath: state.directory, cpu: &cpu))
@@ -78,7 +85,7 @@ struct Agent {
     /// Fetches a new gateway key over mutual TLS when the coordinator expects another one than
     /// `gateway.key` holds (a rotation, a node enrolled before the gateway, a lost file). A
     /// failure is logged; the next heartbeat tries again.
-    mutating func syncGatewayKey(_ response: HeartbeatResponse) {
+    func syncGatewayKey(_ response: HeartbeatResponse) {
         guard response.hasGateway else { return }
         do throws(NodeError) {
             if let expected = response.gatewayKeyID, let local = try state.gatewayKeyID(), Hex.equal(local, expected) { return }
@@ -88,6 +95,7 @@ struct Agent {
             }
             try state.storeGatewayKey(key)
             Log.info("gateway key stored", [("key_id", try json.requiredString("gateway_key_id"))])
+            picoclaw?.gatewayKeyChanged()
         } catch {
             Log.error("gateway key not updated", error)
         }
@@ -95,7 +103,7 @@ struct Agent {
 
     /// Renews when the coordinator asks or the local certificate is in its last third; a failure
     /// is logged and leaves the current identity in place (the next heartbeat tries again).
-    mutating func renewIfNeeded(requested: Bool) {
+    func renewIfNeeded(requested: Bool) {
         var due = requested
         if !due {
             do {
@@ -115,7 +123,7 @@ struct Agent {
     }
 
     /// Generates a new key and CSR, asks /v1/renew over mutual TLS, and swaps key.pem/cert.pem.
-    mutating func renew() throws(NodeError) {
+    func renew() throws(NodeError) {
         let key = try NodeKey.generate()
         let csr = try CertificateSigningRequest.pem(key: key, commonName: identity.name)
         let json = try client.postJSON(identity.coordinatorURL + "/v1/renew",

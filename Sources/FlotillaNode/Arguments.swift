@@ -12,7 +12,8 @@ enum Command {
     static let usage = """
         usage: flotilla-node enroll --config FILE --state-dir DIR [--name NAME]
                flotilla-node run --state-dir DIR [--once]
-                   [--runtime picoclaw --workspace DIR [--picoclaw-home DIR]]
+                   [--runtime picoclaw [--picoclaw-home DIR] [--picoclaw-config FILE] [--workspace DIR]
+                                       [--picoclaw-restart CMD]]
                    [--runtime command --workspace DIR [--reload-command CMD] [--health-command CMD]]
                flotilla-node version
 
@@ -31,7 +32,8 @@ enum Command {
         }
         if SystemText.equals(verb[...], "run") {
             try options.allow([Options.stateDir, Options.runtime, Options.workspace, Options.picoclawHome,
-                               Options.reloadCommand, Options.healthCommand], once: true)
+                               Options.reloadCommand, Options.healthCommand, Options.picoclawConfig, Options.picoclawRestart],
+                              once: true)
             guard let stateDir = options.string(Options.stateDir) else { throw .usage("run needs --state-dir DIR") }
             return .run(RunOptions(stateDirectory: stateDir, once: options.once, runtime: try options.runtime()))
         }
@@ -66,11 +68,11 @@ enum Command {
     /// Option values by flag; every flag but `--once` takes one value.
     private struct Options {
         static let flags = ["--config", "--state-dir", "--name", "--runtime", "--workspace", "--picoclaw-home",
-                            "--reload-command", "--health-command"]
+                            "--reload-command", "--health-command", "--picoclaw-config", "--picoclaw-restart"]
         static let config = 0, stateDir = 1, name = 2, runtime = 3, workspace = 4, picoclawHome = 5
-        static let reloadCommand = 6, healthCommand = 7
+        static let reloadCommand = 6, healthCommand = 7, picoclawConfig = 8, picoclawRestart = 9
 
-        var values: [[UInt8]?] = [nil, nil, nil, nil, nil, nil, nil, nil]
+        var values: [[UInt8]?] = [nil, nil, nil, nil, nil, nil, nil, nil, nil, nil]
         var once = false
 
         mutating func read(_ arguments: [[UInt8]]) throws(NodeError) {
@@ -96,7 +98,7 @@ enum Command {
         /// The value of flag `slot`; a path loses trailing slashes so its parent is well defined.
         func string(_ slot: Int) -> String? {
             guard var bytes = values[slot] else { return nil }
-            if slot == Options.workspace || slot == Options.picoclawHome {
+            if slot == Options.workspace || slot == Options.picoclawHome || slot == Options.picoclawConfig {
                 while bytes.count > 1, bytes.last == UInt8(ascii: "/") { bytes.removeLast() }
             }
             return SystemText.string(bytes)
@@ -112,30 +114,32 @@ enum Command {
         /// The runtime the flags describe; nil without `--runtime`. Runtime options without
         /// `--runtime`, or for the other runtime, are usage errors.
         func runtime() throws(NodeError) -> Runtime? {
-            let home = string(Options.picoclawHome)
-            let reload = string(Options.reloadCommand)
-            let health = string(Options.healthCommand)
+            let picoclaw = [Options.picoclawHome, Options.picoclawConfig, Options.picoclawRestart].contains { values[$0] != nil }
+            let command = values[Options.reloadCommand] != nil || values[Options.healthCommand] != nil
             guard let name = values[Options.runtime] else {
-                guard values[Options.workspace] == nil, home == nil, reload == nil, health == nil else {
-                    throw .usage("--workspace, --picoclaw-home, --reload-command and --health-command need --runtime")
+                guard values[Options.workspace] == nil, !picoclaw, !command else {
+                    throw .usage("--workspace and the --picoclaw-*, --reload-command and --health-command options need --runtime")
                 }
                 return nil
             }
-            guard let workspace = string(Options.workspace) else { throw .usage("--runtime needs --workspace DIR") }
-            if SystemText.equals(name[...], "picoclaw"), reload == nil, health == nil {
-                return .picoclaw(PicoClawRuntime(workspace: workspace, home: home))
+            let workspace = string(Options.workspace)
+            if SystemText.equals(name[...], "picoclaw"), !command {
+                return .picoclaw(PicoClawRuntime(home: string(Options.picoclawHome), config: string(Options.picoclawConfig),
+                                                 workspace: workspace, restartCommand: string(Options.picoclawRestart)))
             }
-            if SystemText.equals(name[...], "command"), home == nil {
-                return .command(CommandRuntime(workspace: workspace, reloadCommand: reload, healthCommand: health))
+            if SystemText.equals(name[...], "command"), !picoclaw {
+                guard let workspace else { throw .usage("--runtime command needs --workspace DIR") }
+                return .command(CommandRuntime(workspace: workspace, reloadCommand: string(Options.reloadCommand),
+                                               healthCommand: string(Options.healthCommand)))
             }
             throw .usage(Text.join("--runtime ", SystemText.string(name),
-                                   ": runtimes are picoclaw (with --picoclaw-home) and command (with --reload-command, --health-command)"))
+                                   ": runtimes are picoclaw (with --picoclaw-*) and command (with --reload-command, --health-command)"))
         }
     }
 }
 
 /// What `flotilla-node run` was asked to do.
-struct RunOptions {
+final class RunOptions {
     var stateDirectory: String
     /// One heartbeat and one non-waiting release check, then exit.
     var once: Bool

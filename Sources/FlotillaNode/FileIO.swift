@@ -47,6 +47,27 @@ enum FileIO {
         }
     }
 
+    /// At most `maxBytes` of a file from byte `offset` on (an offset past the end reads nothing):
+    /// for following a log another process appends to.
+    static func read(_ path: String, from offset: Int64, maxBytes: Int) throws(NodeError) -> [UInt8] {
+        let fd = flotilla_open(path, O_RDONLY | O_CLOEXEC, 0)
+        guard fd >= 0 else { throw .io(operation: "open", path: path, errno: flotilla_errno()) }
+        defer { close(fd) }
+        guard lseek(fd, off_t(offset), SEEK_SET) >= 0 else { throw .io(operation: "lseek", path: path, errno: flotilla_errno()) }
+        var result = [UInt8](repeating: 0, count: maxBytes)
+        var filled = 0
+        while filled < maxBytes {
+            let count = result.withUnsafeMutableBytes { buffer in
+                CFlotillaSystem.read(fd, buffer.baseAddress! + filled, maxBytes - filled)
+            }
+            if count < 0, flotilla_errno() == EINTR { continue }
+            guard count > 0 else { break }
+            filled += count
+        }
+        result.removeLast(maxBytes - filled)
+        return result
+    }
+
     /// True when `path` exists (any file type).
     @inline(never)
     static func exists(_ path: String) -> Bool {

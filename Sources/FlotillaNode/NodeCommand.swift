@@ -35,7 +35,8 @@ public enum NodeCommand {
             }
         case .run(let options):
             do {
-                var agent = try Agent(state: NodeState(directory: options.stateDirectory), runtime: options.runtime)
+                try options.runtime?.validate()
+                let agent = try Agent(state: NodeState(directory: options.stateDirectory), runtime: options.runtime)
                 return agent.run(once: options.once)
             } catch {
                 Log.error("cannot start agent", error)

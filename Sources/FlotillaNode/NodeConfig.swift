@@ -1,6 +1,6 @@
 /// The provisioning bundle's `node.conf`: where the coordinator is, which CA to trust (pinned by
 /// SHA-256), and the enrollment token. Unknown keys are ignored.
-struct NodeConfig {
+final class NodeConfig {
     /// Base URL without a trailing slash, always `https://`.
     var coordinatorURL: String
     var caPEM: String

@@ -110,6 +110,8 @@ indirect enum NodeError: Error {
 enum ReleaseFailure: Sendable {
     case badManifest, badSignature, rollbackRefused, expired, unsafePath, tooLarge, hashMismatch
     case healthCheckFailed
+    /// The runtime would not load the merged config on this node (checked before any change).
+    case configRefused
 
     /// The wire code, for example `unsafe_path`.
     var code: String {
@@ -122,6 +124,7 @@ enum ReleaseFailure: Sendable {
         case .tooLarge: return "too_large"
         case .hashMismatch: return "hash_mismatch"
         case .healthCheckFailed: return "health_check_failed"
+        case .configRefused: return "config_refused"
         }
     }
 }

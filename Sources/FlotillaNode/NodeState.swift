@@ -3,7 +3,7 @@
 /// release root key (release files: `ReleaseStore`).
 /// Every file is written to a temporary name, fsync'd and renamed. `node.json` is written last
 /// at enrollment, so its presence (with `cert.pem`) means the identity is complete.
-struct NodeState {
+final class NodeState {
     var directory: String
 
     /// A state directory at `directory` (nothing is touched until a method is called).

@@ -62,8 +62,15 @@ import Testing
         try await TestFleet.with(serveArguments: ["--enroll-failures-per-minute", "2"]) { fleet in
             let body = Data(#"{"token":"flt_guess","name":"board-1","csr_pem":"x","agent_version":"t","arch":"x86_64"}"#.utf8)
             var codes: [String?] = []
+            let started = ContinuousClock.now
             for _ in 0..<6 { codes.append(try await fleet.post("/v1/enroll", body: body).errorCode) }
-            #expect(codes == ["token_invalid", "token_invalid", "rate_limited", "rate_limited", "rate_limited", "rate_limited"])
+            let elapsed = ContinuousClock.now - started
+            #expect(Array(codes.prefix(3)) == ["token_invalid", "token_invalid", "rate_limited"])
+            // On a machine slow enough for the bucket to refill, later guesses may be heard again,
+            // but never more often than the limit allows.
+            let allowed = 2 + Int(elapsed / .seconds(30))
+            #expect(codes.filter { $0 == "token_invalid" }.count <= allowed, "\(codes) in \(elapsed)")
+            #expect(codes.allSatisfy { $0 == "token_invalid" || $0 == "rate_limited" }, "\(codes)")
         }
     }
 }

@@ -17,7 +17,8 @@ final class ReleaseFixture {
     init(onlineWindow: TimeInterval = 30) throws {
         base = try StoreFixture()
         trust = try TrustRoot(directory: DataDirectory(base.directory.path), store: base.store)
-        releases = ReleaseService(store: base.store, trust: trust, board: ReleaseBoard(), logger: Logger(label: "test"), onlineWindow: onlineWindow)
+        releases = ReleaseService(store: base.store, trust: trust, board: ReleaseBoard(), logger: Logger(label: "test"), onlineWindow: onlineWindow,
+                                  gatewayURL: { "https://coordinator.test:8443/v1" })
         engine = RolloutEngine(store: base.store, releases: releases, logger: Logger(label: "test"), onlineWindow: onlineWindow)
     }
 

@@ -64,6 +64,45 @@ import Testing
         #expect(try fixture.store.blob(sha256: manifest.files[0].sha256, group: "other") == nil, "blobs are served only to their group")
     }
 
+    @Test func gatewayModelsBecomePicoClawModelEntriesCallingTheCoordinator() throws {
+        let fixture = try ReleaseFixture()
+        let nodes = try fixture.addNodes(["a"])
+        var group = sampleGroup(config: .object([.init("version", .int(3)), .init("model_list", .array([
+            .object([.init("model_name", .string("local")), .init("model", .string("llama3"))]),
+        ]))]))
+        group.gatewayModels = [GatewayModelEntry(name: "fleet-default", api: .openai), GatewayModelEntry(name: "fleet-claude", api: .anthropic)]
+        let plan = try fixture.releases.publish(PublishRequest(dryRun: false, groups: [group]))
+        #expect(plan.groups[0].configAdded.contains("model_list[fleet-default]"))
+        let desired = try #require(fixture.releases.board.desired(nodeID: nodes[0].id, group: "edge"))
+        let envelope = try JSONDecoder().decode(SignedEnvelope.self, from: desired.envelope)
+        let manifest = try JSONDecoder().decode(ReleaseManifest.self, from: try #require(Data(base64Encoded: envelope.signed)))
+        #expect(manifest.gatewayModels == group.gatewayModels)
+        func entry(_ name: String, _ provider: String) -> JSONDocument {
+            .object([.init("model_name", .string(name)), .init("provider", .string(provider)), .init("model", .string(name)),
+                     .init("api_base", .string("https://coordinator.test:8443/v1")),
+                     .init("api_keys", .array([.string("file://flotilla-gateway.key")]))])
+        }
+        // The group's own entry first, then one per gateway model; the key only by reference.
+        // (Decoding sorts members, so compare sorted.)
+        func sorted(_ value: JSONDocument) -> JSONDocument {
+            switch value {
+            case .object(let members): .object(members.map { .init($0.key, sorted($0.value)) }.sorted { $0.key < $1.key })
+            case .array(let elements): .array(elements.map(sorted))
+            default: value
+            }
+        }
+        #expect(manifest.runtimeConfig["model_list"].map(sorted) == sorted(.array([
+            .object([.init("model_name", .string("local")), .init("model", .string("llama3"))]),
+            entry("fleet-default", "openai"), entry("fleet-claude", "anthropic-messages"),
+        ])))
+        // A command runtime's config is its own.
+        var command = sampleGroup("lab")
+        command.runtime = "command"
+        command.gatewayModels = group.gatewayModels
+        let (commandManifest, _) = try ReleaseService.manifest(for: command, version: 2, now: Date(), expiresAfter: 86_400, gatewayURL: "https://x/v1")
+        #expect(commandManifest.runtimeConfig == command.config)
+    }
+
     @Test func wavesAdvanceAsNodesReportAndPauseAtTheThreshold() throws {
         let fixture = try ReleaseFixture()
         let nodes = try fixture.addNodes(["a", "b", "c", "d", "e"])

@@ -63,6 +63,36 @@ struct ReleaseApplyTests {
         #expect(FileIO.exists(store.releaseDirectory(1) + "/manifest.json"))
     }
 
+    @Test func aBoardConfigOfAnotherFormatIsRefusedAndNothingChanges() throws {
+        let node = try TestNode()
+        // A version-0 file: PicoClaw would migrate and rewrite it rather than load a merge into it.
+        let original = #"{"providers": {"openai": {"api_base": "http://x"}}, "agents": {"defaults": {"model": "gpt-4o"}}}"#
+        try node.write("home/config.json", original)
+        let source = FakeSource(roots: trust)
+        var updater = try node.updater(node.picoclaw, pinned: root)
+        let release = TestRelease(version: 1, files: [Self.healthV1], runtimeConfig: Self.json(#"{"version":3,"heartbeat":{"enabled":true}}"#))
+        let result = apply(release, &updater, source)
+        #expect(result.status == .failed)
+        #expect(result.settled, "a verdict on this release, not a retry")
+        #expect(source.lastReport?.errorCode == "config_refused")
+        #expect(source.lastReport?.message.contains("is not a version-3 config") == true)
+        #expect(try node.read("home/config.json") == original)
+        #expect(!FileIO.exists(node.workspace + "/skills/node-health"))
+    }
+
+    @Test func aSkillsOnlyReleaseDoesNotReloadPicoClaw() throws {
+        let node = try TestNode()
+        let source = FakeSource(roots: trust)
+        var updater = try node.updater(node.picoclaw, pinned: root)
+        #expect(apply(Self.release1, &updater, source).status == .applied)
+        let changed = TestFile("skills/node-health/SKILL.md", "---\nname: node-health\ndescription: Board health, v2.\n---\n")
+        let release2 = TestRelease(version: 2, files: [changed, Self.healthScript, Self.etiquetteV1], runtimeConfig: Self.release1.runtimeConfig)
+        #expect(apply(release2, &updater, source).status == .applied)
+        #expect(source.lastReport?.health == "skipped")
+        #expect(source.lastReport?.message == "only skills changed; the runtime reads them on every turn")
+        #expect(try node.read("home/workspace/skills/node-health/SKILL.md") == String(decoding: changed.content, as: UTF8.self))
+    }
+
     @Test func missingConfigIsCreatedWithTheReleaseKeysOnly() throws {
         let node = try TestNode()
         let source = FakeSource(roots: trust)

@@ -96,13 +96,30 @@ struct ReleaseCodecTests {
         let previous = try json(#"{"agents":{"defaults":{"model":"m1","max_tokens":5},"list":[2]},"model_list":[{"b":2}],"gone":{"only":1},"scalar":1}"#)
         let next = try json(#"{"agents":{"defaults":{"model":"m2"}},"tools":{"web":true},"user":"replaced"}"#)
         let merged = ConfigMerge.merged(existing: existing, previous: previous, next: next)
-        #expect(text(merged) == #"{"version":3,"agents":{"defaults":{"model":"m2","temperature":0.7}},"user":"replaced","tools":{"web":true}}"#)
+        // model_list merges by model_name: the user's entries (here one without a name) stay.
+        #expect(text(merged) == #"{"version":3,"agents":{"defaults":{"model":"m2","temperature":0.7}},"model_list":[{"a":1}],"user":"replaced","tools":{"web":true}}"#)
         // No previous release, no file: just the release's keys.
         #expect(text(ConfigMerge.merged(existing: .object([]), previous: .object([]), next: next)) == text(next))
         // An owned object that now holds a user key survives, without the owned key.
         let kept = ConfigMerge.merged(existing: try json(#"{"a":{"owned":1,"mine":2}}"#), previous: try json(#"{"a":{"owned":1}}"#),
                                       next: .object([]))
         #expect(text(kept) == #"{"a":{"mine":2}}"#)
+    }
+
+    @Test func modelListMergesByModelName() throws {
+        func json(_ text: String) throws -> JSONValue { try JSONParser().parse(Array(text.utf8)) }
+        func text(_ value: JSONValue) -> String { String(decoding: JSONWriter.encode(value), as: UTF8.self) }
+        let existing = try json(#"{"model_list":[{"model_name":"mine","model":"llama3"},{"model_name":"gw-old","model":"x"},{"model_name":"gw","model":"user-copy"}]}"#)
+        let previous = try json(#"{"model_list":[{"model_name":"gw-old","model":"x"},{"model_name":"gw","model":"v1"}]}"#)
+        let next = try json(#"{"model_list":[{"model_name":"gw","model":"v2"},{"model_name":"gw-new","model":"y"}]}"#)
+        // The user's entry stays, the release's replace theirs by name, one it no longer sets goes.
+        #expect(text(ConfigMerge.merged(existing: existing, previous: previous, next: next))
+                == #"{"model_list":[{"model_name":"mine","model":"llama3"},{"model_name":"gw","model":"v2"},{"model_name":"gw-new","model":"y"}]}"#)
+        // A release without models takes its own away and leaves the user's.
+        #expect(text(ConfigMerge.merged(existing: existing, previous: previous, next: .object([])))
+                == #"{"model_list":[{"model_name":"mine","model":"llama3"}]}"#)
+        // Nothing of the user's left: the key goes, as it was before the first release.
+        #expect(text(ConfigMerge.merged(existing: previous, previous: previous, next: .object([]))) == "{}")
     }
 
     @Test func prettyJSONIsIndentedAndReadsBack() throws {

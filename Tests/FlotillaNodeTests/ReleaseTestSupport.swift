@@ -184,7 +184,7 @@ struct TestNode {
         try ReleaseUpdater(stateDirectory: state, rootPublicKey: pinned.publicKey, runtime: runtime)
     }
 
-    var picoclaw: PicoClawRuntime { PicoClawRuntime(workspace: workspace) }
+    var picoclaw: PicoClawRuntime { PicoClawRuntime(home: home, workspace: workspace) }
 
     func command(health: String? = nil, reload: String? = nil) -> CommandRuntime {
         CommandRuntime(workspace: workspace, reloadCommand: reload, healthCommand: health)

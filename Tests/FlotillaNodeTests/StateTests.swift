@@ -128,6 +128,12 @@ struct StateTests {
            case .picoclaw(let runtime)? = options.runtime {
             #expect(runtime.home == "/etc/pc")
         } else { Issue.record("picoclaw home not parsed") }
+        if case .run(let options) = try parse(["run", "--state-dir", "/s", "--runtime", "picoclaw", "--picoclaw-home", "/h/",
+                                               "--picoclaw-config", "/etc/pc/config.json", "--picoclaw-restart", "systemctl restart picoclaw"]),
+           case .picoclaw(let runtime)? = options.runtime {
+            #expect(runtime.home == "/h" && runtime.configPath == "/etc/pc/config.json" && runtime.workspace == "/h/workspace")
+            #expect(runtime.restartCommand == "systemctl restart picoclaw")
+        } else { Issue.record("picoclaw config and restart not parsed") }
         if case .run(let options) = try parse(["run", "--state-dir", "/s", "--runtime", "command", "--workspace", "/w",
                                                "--reload-command", "systemctl reload x", "--health-command", "true"]),
            case .command(let runtime)? = options.runtime {
@@ -137,7 +143,8 @@ struct StateTests {
         if case .version = try parse(["version"]) {} else { Issue.record("version not parsed") }
         for bad in [[], ["bogus"], ["run"], ["run", "--state-dir"], ["run", "--state-dir", "/s", "--name", "x"],
                     ["enroll", "--config", "c"], ["version", "--once"], ["run", "--state-dir", "/s", "--verbose"],
-                    ["run", "--state-dir", "/s", "--runtime", "picoclaw"], ["run", "--state-dir", "/s", "--workspace", "/w"],
+                    ["run", "--state-dir", "/s", "--runtime", "command"], ["run", "--state-dir", "/s", "--workspace", "/w"],
+                    ["run", "--state-dir", "/s", "--picoclaw-restart", "x"],
                     ["run", "--state-dir", "/s", "--runtime", "docker", "--workspace", "/w"],
                     ["run", "--state-dir", "/s", "--runtime", "picoclaw", "--workspace", "/w", "--health-command", "true"],
                     ["run", "--state-dir", "/s", "--runtime", "command", "--workspace", "/w", "--picoclaw-home", "/h"],

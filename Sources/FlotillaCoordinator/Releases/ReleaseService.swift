@@ -12,8 +12,12 @@ final class ReleaseService: Sendable {
     let logger: Logger
     /// Nodes seen within this many seconds count as online (2 heartbeat intervals).
     let onlineWindow: TimeInterval
+    /// The gateway's URL as nodes reach it (`<advertised URL>/v1`), for runtime model entries.
+    let gatewayURL: @Sendable () -> String
 
-    init(store: Store, trust: TrustRoot, board: ReleaseBoard, logger: Logger, onlineWindow: TimeInterval) {
+    init(store: Store, trust: TrustRoot, board: ReleaseBoard, logger: Logger, onlineWindow: TimeInterval,
+         gatewayURL: @escaping @Sendable () -> String) {
+        self.gatewayURL = gatewayURL
         self.store = store
         self.trust = trust
         self.board = board
@@ -69,7 +73,8 @@ final class ReleaseService: Sendable {
         let online = try store.nodesSeen(since: now.addingTimeInterval(-onlineWindow))
         var releases: [Publication.GroupRelease] = []
         for group in changedGroups {
-            let (manifest, blobs) = try Self.manifest(for: group, version: version, now: now, expiresAfter: request.expiresAfterSeconds)
+            let (manifest, blobs) = try Self.manifest(for: group, version: version, now: now, expiresAfter: request.expiresAfterSeconds,
+                                                      gatewayURL: gatewayURL())
             let envelope = try trust.sealRelease(manifest)
             let groupNodes = members[group.name]!.sorted { a, b in
                 let (ao, bo) = (online.contains(a.id), online.contains(b.id))
@@ -168,7 +173,9 @@ final class ReleaseService: Sendable {
 
     // MARK: Manifests
 
-    static func manifest(for group: PublishGroup, version: Int64, now: Date, expiresAfter: Int64)
+    /// The signed description of `group`'s release. A PicoClaw group's gateway models become
+    /// `model_list` entries calling `gatewayURL` (PicoClawModelList).
+    static func manifest(for group: PublishGroup, version: Int64, now: Date, expiresAfter: Int64, gatewayURL: String)
         throws(CoordinatorError) -> (ReleaseManifest, [(sha256: String, data: Data)])
     {
         var files: [ManifestFile] = []
@@ -187,7 +194,9 @@ final class ReleaseService: Sendable {
         let manifest = ReleaseManifest(
             version: version, group: group.name, createdAt: Timestamps.rfc3339(now),
             expiresAt: Timestamps.rfc3339(now.addingTimeInterval(TimeInterval(expiresAfter))),
-            runtimeConfig: group.config, files: files, gatewayModels: group.gatewayModels
+            runtimeConfig: group.runtime == "picoclaw"
+                ? PicoClawModelList.adding(group.gatewayModels ?? [], gatewayURL: gatewayURL, to: group.config) : group.config,
+            files: files, gatewayModels: group.gatewayModels
         )
         return (manifest, blobs)
     }

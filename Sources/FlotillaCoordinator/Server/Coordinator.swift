@@ -57,11 +57,12 @@ public struct Coordinator {
         let writer = HeartbeatWriter(store: store, logger: logger)
         let trust = try TrustRoot(directory: directory, store: store)
         let onlineWindow = NodeStatusRule.onlineWindow(interval: configuration.heartbeatInterval)
-        let releases = ReleaseService(store: store, trust: trust, board: ReleaseBoard(), logger: logger, onlineWindow: onlineWindow)
+        let port = PortBox(configuration.listenPort)
+        let releases = ReleaseService(store: store, trust: trust, board: ReleaseBoard(), logger: logger, onlineWindow: onlineWindow,
+                                      gatewayURL: { [configuration] in configuration.advertisedURL(port: port.value) + "/v1" })
         try releases.loadBoard()
         let rollouts = RolloutEngine(store: store, releases: releases, logger: logger, onlineWindow: onlineWindow)
         let reports = ReleaseReportWriter(store: store, logger: logger) { rollouts.poke() }
-        let port = PortBox(configuration.listenPort)
         let (masterKey, _) = try MasterKey.load(path: directory.masterKey)
         let vault = try SQLiteSecretVault(store: store, masterKey: masterKey)
         let nodeKeys = NodeKeyService(store: SQLiteNodeKeyStore(store: store))

@@ -1,7 +1,8 @@
 /// How a release's `runtime_config` lands in PicoClaw's config.json (docs/releases.md): objects
 /// merge key by key, anything else replaces; keys the previous release set and the new one does
 /// not are removed; keys Flotilla never set stay. Existing members keep their order, new ones are
-/// appended, so a hand-edited file changes only where the release says.
+/// appended, so a hand-edited file changes only where the release says. `model_list` is merged
+/// entry by entry on `model_name`, so the user's own models stay beside the release's.
 enum ConfigMerge {
     /// The new config document: `existing` minus what only `previous` owned, merged with `next`.
     static func merged(existing: JSONValue, previous: JSONValue, next: JSONValue) -> JSONValue {
@@ -16,7 +17,10 @@ enum ConfigMerge {
             guard let index = indexOf(member.key, in: members) else { continue }
             let current = members[index].value
             let replacement = next?[member.key]
-            if case .object = member.value, case .object = current {
+            if SystemText.same(member.key, "model_list"), case .array(let entries) = current, case .array(let owned) = member.value {
+                let left = models(entries, dropping: owned, keeping: replacement?.arrayValue ?? [])
+                if left.isEmpty, replacement == nil { members.remove(at: index) } else { members[index].value = .array(left) }
+            } else if case .object = member.value, case .object = current {
                 if let replacement, !isObject(replacement) { continue }
                 let cleaned = removingStale(current, previous: member.value, next: replacement)
                 if replacement == nil, case .object(let left) = cleaned, left.isEmpty {
@@ -35,7 +39,10 @@ enum ConfigMerge {
     static func deepMerge(_ target: JSONValue, _ source: JSONValue) -> JSONValue {
         guard case .object(var members) = target, case .object(let additions) = source else { return source }
         for member in additions {
-            if let index = indexOf(member.key, in: members) {
+            if let index = indexOf(member.key, in: members), SystemText.same(member.key, "model_list"),
+               case .array(let entries) = members[index].value, case .array(let added) = member.value {
+                members[index].value = .array(models(entries, dropping: added, keeping: []) + added)
+            } else if let index = indexOf(member.key, in: members) {
                 members[index].value = deepMerge(members[index].value, member.value)
             } else {
                 members.append(member)
@@ -46,6 +53,22 @@ enum ConfigMerge {
 
     static func indexOf(_ key: String, in members: [JSONMember]) -> Int? {
         members.firstIndex { SystemText.same($0.key, key) }
+    }
+
+    /// The model_list `entries` without those named in `dropping` unless also named in `keeping`.
+    static func models(_ entries: [JSONValue], dropping: [JSONValue], keeping: [JSONValue]) -> [JSONValue] {
+        var result: [JSONValue] = []
+        for entry in entries {
+            let name = entry["model_name"]?.stringValue ?? ""
+            if name.utf8.isEmpty || !hasModel(name, in: dropping) || hasModel(name, in: keeping) { result.append(entry) }
+        }
+        return result
+    }
+
+    /// Whether `entries` (a model_list) has an entry named `name`.
+    static func hasModel(_ name: String, in entries: [JSONValue]) -> Bool {
+        for entry in entries where SystemText.same(entry["model_name"]?.stringValue ?? "", name) { return true }
+        return false
     }
 
     static func isObject(_ value: JSONValue) -> Bool {

@@ -5,7 +5,7 @@ import CFlotillaSystem
 /// into place, the config replaced by rename, then reload and health check through the runtime.
 /// A failed health check or any error after the snapshot restores it byte for byte; a crash is
 /// repaired by `recover()` at the next start. Symlinks in the workspace are never followed.
-struct ReleaseApplier<R: RuntimeAdapter> {
+final class ReleaseApplier<R: RuntimeAdapter> {
     let store: ReleaseStore
     let runtime: R
 
@@ -42,6 +42,7 @@ struct ReleaseApplier<R: RuntimeAdapter> {
             throw .io(operation: "refuse non-directory or symlink", path: skillsPath, errno: ELOOP)
         }
         let config = try plannedConfig(manifest, previous: previous)
+        let filesChanged = try runtime.installGatewayFiles(manifest)
 
         try FileTree.remove(store.snapshotPath)
         let record = JSONValue.object([JSONMember("from", .int(previous?.version ?? 0)), JSONMember("to", .int(manifest.version))])
@@ -56,7 +57,9 @@ struct ReleaseApplier<R: RuntimeAdapter> {
             try restore()
             throw error
         }
-        let health = runtime.reloadAndCheck()
+        let health = config == nil && !filesChanged && !runtime.reloadsForSkills
+            ? HealthCheck.skipped("only skills changed; the runtime reads them on every turn")
+            : runtime.reloadAndCheck()
         if case .failed = health {
             try restore()
             _ = runtime.reloadAndCheck()
@@ -83,7 +86,8 @@ struct ReleaseApplier<R: RuntimeAdapter> {
         return true
     }
 
-    /// The new config file bytes and mode, or nil when the file is to stay as it is.
+    /// The new config file bytes and mode, or nil when the file is to stay as it is. Throws
+    /// `config_refused` when the runtime would not load the result.
     func plannedConfig(_ manifest: ReleaseManifest, previous: ReleaseManifest?) throws(NodeError) -> (bytes: [UInt8], mode: mode_t)? {
         let info = try FileIO.info(runtime.configPath)
         guard info.kind == .missing || info.kind == .file else {
@@ -98,6 +102,7 @@ struct ReleaseApplier<R: RuntimeAdapter> {
         let current = try existing.map { (bytes: [UInt8]) throws(NodeError) in try JSONParser(maxBytes: 4 << 20).parse(bytes) } ?? .object([])
         let merged = ConfigMerge.merged(existing: current, previous: previous?.runtimeConfig ?? .object([]),
                                         next: manifest.runtimeConfig)
+        if let reason = runtime.refusal(merged: merged, existing: current) { throw .release(.configRefused, reason) }
         if JSONWriter.encode(merged) == JSONWriter.encode(current), existing != nil || ReleaseApplier.isEmptyObject(merged) {
             return nil
         }

@@ -1,6 +1,6 @@
 /// The payload of a release envelope (`type: "release"`): version, expiry, runtime config and
 /// files. Parsing checks shapes only; `ReleaseCheck` decides whether the release is acceptable.
-struct ReleaseManifest {
+final class ReleaseManifest {
     /// One file entry. `path` is still unchecked here (see `ReleasePath`).
     struct File {
         var path: String
@@ -18,6 +18,9 @@ struct ReleaseManifest {
     /// Always an object (an absent `runtime_config` is an empty object).
     var runtimeConfig: JSONValue
     var files: [File]
+    /// Whether the runtime is configured to call gateway models (`gateway_models` not empty):
+    /// its config then references the node's gateway key (docs/picoclaw.md).
+    var hasGatewayModels: Bool
 
     /// Parses a manifest payload; throws `.invalidField` for any shape problem (which
     /// `ReleaseCheck.parse` reports as `bad_manifest`).
@@ -39,6 +42,7 @@ struct ReleaseManifest {
         case .object(let members)?: runtimeConfig = .object(members)
         default: throw .invalidField("runtime_config is not an object")
         }
+        hasGatewayModels = !(payload["gateway_models"]?.arrayValue ?? []).isEmpty
         guard let entries = payload["files"]?.arrayValue else { throw .invalidField("files is not an array") }
         files = []
         for entry in entries {

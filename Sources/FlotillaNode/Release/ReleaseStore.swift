@@ -5,7 +5,7 @@
 /// - `releases/<version>/manifest.json` and `releases/<version>/files/...`: verified releases
 ///   (the installed one and the one before it)
 /// - `apply.json` and `snapshot/`: an apply in progress (see `ReleaseApplier`)
-struct ReleaseStore {
+final class ReleaseStore {
     var directory: String
 
     /// The release files of the state directory `directory`.

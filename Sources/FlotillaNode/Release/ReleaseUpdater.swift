@@ -2,7 +2,7 @@
 /// trust refresh when the signer is unknown, download, apply, reports. Refusals are final for
 /// that envelope (its digest becomes `seen`); network and disk problems are not, so the same
 /// envelope is tried again later.
-struct ReleaseUpdater<R: RuntimeAdapter> {
+final class ReleaseUpdater<R: RuntimeAdapter> {
     let store: ReleaseStore
     private(set) var trust: TrustChain
     let applier: ReleaseApplier<R>
@@ -15,7 +15,7 @@ struct ReleaseUpdater<R: RuntimeAdapter> {
     }
 
     /// Evaluates `body` (a 200 answer of the long poll) at Unix time `now` and reports to `source`.
-    mutating func evaluate<S: ReleaseSource>(_ body: [UInt8], from source: S, now: Int64) -> ReleaseResult {
+    func evaluate<S: ReleaseSource>(_ body: [UInt8], from source: S, now: Int64) -> ReleaseResult {
         var result = ReleaseResult(version: 0, status: .failed)
         var phase = "download_failed"
         do throws(NodeError) {
@@ -68,7 +68,7 @@ struct ReleaseUpdater<R: RuntimeAdapter> {
     }
 
     /// Fetches `/v1/trust` and walks the chain forward, storing a newer trusted document.
-    mutating func refreshTrust<S: ReleaseSource>(from source: S) throws(NodeError) {
+    func refreshTrust<S: ReleaseSource>(from source: S) throws(NodeError) {
         let before = trust.version
         guard try trust.advance(trustResponse: try source.trust()), let document = trust.trusted else { return }
         try store.storeTrustedRoot(document)

@@ -1,12 +1,12 @@
 /// One version of the fleet's trust root (payload `type: "root"`): which key is the root and
 /// which online keys may sign releases.
-struct RootDocument {
-    var version: Int64
+final class RootDocument {
+    let version: Int64
     /// Raw 32-byte Ed25519 keys.
-    var rootKey: [UInt8]
-    var signingKeys: [[UInt8]]
+    let rootKey: [UInt8]
+    let signingKeys: [[UInt8]]
     /// The envelope it came in, kept to be stored as `trusted-root.json`.
-    var envelope: SignedEnvelope
+    let envelope: SignedEnvelope
 
     /// Parses the payload of `envelope`; does not check any signature (see `TrustChain`).
     init(envelope: SignedEnvelope) throws(NodeError) {
@@ -15,11 +15,12 @@ struct RootDocument {
               let rootKey = RootDocument.key(json["root_key"]), let list = json["signing_keys"]?.arrayValue else {
             throw .invalidField("not a root document (type, version, root_key, signing_keys)")
         }
-        signingKeys = []
+        var keys: [[UInt8]] = []
         for entry in list {
             guard let key = RootDocument.key(entry) else { throw .invalidField("root document signing key is not base64 of 32 bytes") }
-            signingKeys.append(key)
+            keys.append(key)
         }
+        signingKeys = keys
         self.version = version
         self.rootKey = rootKey
         self.envelope = envelope

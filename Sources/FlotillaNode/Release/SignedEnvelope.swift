@@ -1,7 +1,7 @@
 /// The envelope shared by root documents and release manifests (docs/releases.md):
 /// `{"signed": "<base64 payload>", "signatures": [{"key_id": "<hex>", "signature": "<base64>"}]}`.
 /// Signatures cover the exact payload bytes, so no canonical JSON is involved.
-struct SignedEnvelope {
+final class SignedEnvelope {
     /// One signature entry as sent; `keyID` is not trusted until the signature verifies.
     struct Signature {
         var keyID: String

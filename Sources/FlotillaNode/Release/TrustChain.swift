@@ -2,7 +2,7 @@
 /// newest root document that chains to it. It only ever moves forward (docs/releases.md,
 /// "Root documents"): version 1 must carry the pinned key and be signed by it; version n+1 must
 /// be signed by version n's root key and by its own.
-struct TrustChain {
+final class TrustChain {
     /// The root key from node.conf.
     let pinnedRootKey: [UInt8]
     /// The newest trusted root document, or nil before the first one was fetched.
@@ -30,7 +30,7 @@ struct TrustChain {
 
     /// Walks forward through `envelopes` (any order; unparsable ones are skipped) as far as the
     /// chain holds. Returns true when the newest trusted document changed.
-    mutating func advance(_ envelopes: [JSONValue]) -> Bool {
+    func advance(_ envelopes: [JSONValue]) -> Bool {
         var candidates: [RootDocument] = []
         for json in envelopes {
             guard let envelope = try? SignedEnvelope(json: json), let document = try? RootDocument(envelope: envelope),
@@ -52,7 +52,7 @@ struct TrustChain {
     }
 
     /// Parses a `GET /v1/trust` body (`{"roots": [envelope, ...]}`) and advances with it.
-    mutating func advance(trustResponse body: [UInt8]) throws(NodeError) -> Bool {
+    func advance(trustResponse body: [UInt8]) throws(NodeError) -> Bool {
         guard let roots = try JSONParser().parse(body)["roots"]?.arrayValue else {
             throw .invalidField("trust response lacks \"roots\"")
         }

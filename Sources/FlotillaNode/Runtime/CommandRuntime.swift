@@ -3,7 +3,7 @@ import CFlotillaSystem
 /// A runtime driven by shell commands: `--reload-command` after an apply, then
 /// `--health-command` (exit 0 = healthy). `runtime_config` is written whole to
 /// `<workspace>/flotilla-config.json`, a file Flotilla owns.
-struct CommandRuntime: RuntimeAdapter {
+final class CommandRuntime: RuntimeAdapter {
     var workspace: String
     var reloadCommand: String?
     var healthCommand: String?

@@ -1,61 +1,111 @@
 import CFlotillaSystem
 
-/// PicoClaw (see ../shared/reference/picoclaw.md): skills in `<workspace>/skills`, config in
-/// `<home>/config.json` (merged, the user's keys stay), reload through the gateway's
-/// `POST /reload` with the bearer token from `<home>/.picoclaw.pid`, health from `GET /health`.
-/// When PicoClaw is not running there is nothing to reload: the check is skipped and the files
-/// take effect at its next start.
-struct PicoClawRuntime: RuntimeAdapter {
-    var workspace: String
-    /// PICOCLAW_HOME; defaults to the workspace's parent directory.
+/// PicoClaw (see ../shared/reference/picoclaw.md and docs/picoclaw.md): config in
+/// `$PICOCLAW_CONFIG` or `<home>/config.json` (merged, the user's keys stay), skills in the
+/// workspace the config names, the fleet gateway as `model_list` entries whose key PicoClaw
+/// reads from `flotilla-gateway.key` beside config.json, and the fleet CA in `flotilla-ca/`
+/// beside it for PicoClaw's `SSL_CERT_DIR`. Reloads are checked, not assumed
+/// (PicoClawRuntime+Reload.swift). A class: the agent hands it around by reference, which in an
+/// Embedded build is far smaller than copying its strings.
+final class PicoClawRuntime: RuntimeAdapter {
+    /// PICOCLAW_HOME: the pid file, logs and, by default, config.json and the workspace.
     var home: String
-    /// How long the gateway has to answer `{"status": "ok"}` after the reload.
-    var healthTimeoutMilliseconds: Int64 = 10_000
+    var configPath: String
+    var workspace: String
+    /// A shell command restarting PicoClaw (`systemctl restart picoclaw`); nil: `POST /reload`.
+    var restartCommand: String?
+    /// The node's gateway key and the fleet CA (in the agent's state directory), copied beside
+    /// config.json for releases with gateway models; nil: not copied.
+    var keySource: String?
+    var caSource: String?
+    /// How long PicoClaw has to show the outcome of a reload or restart.
+    var timeoutMilliseconds: Int64 = 30_000
+    /// After `/reload`, how long no failure in gateway.log counts as success when PicoClaw's log
+    /// level hides its success line (`gateway.log_level` below info).
+    var quietMilliseconds: Int64 = 5_000
 
-    /// A PicoClaw runtime; `home` nil means the parent of `workspace`.
-    init(workspace: String, home: String? = nil) {
-        self.workspace = workspace
-        self.home = home ?? FileIO.parentDirectory(of: workspace)
+    /// The key file PicoClaw's gateway model entries reference (`file://` is relative to config.json).
+    static let keyFileName = "flotilla-gateway.key"
+    /// The directory holding the fleet CA, for `SSL_CERT_DIR=/etc/ssl/certs:<dir>`.
+    static let trustDirectoryName = "flotilla-ca"
+
+    /// PicoClaw's paths the way PicoClaw finds them: `home` from `--picoclaw-home`, else
+    /// `$PICOCLAW_HOME`, else the parent of `--workspace`, else `~/.picoclaw`; the config from
+    /// `--picoclaw-config`, else `$PICOCLAW_CONFIG`, else `<home>/config.json`; the workspace from
+    /// `--workspace`, else `$PICOCLAW_AGENTS_DEFAULTS_WORKSPACE`, else the config's
+    /// `agents.defaults.workspace` (`~` expanded), else `<home>/workspace`.
+    init(home: String? = nil, config: String? = nil, workspace: String? = nil, restartCommand: String? = nil) {
+        let userHome = Environment.value("HOME") ?? "/"
+        self.home = home ?? Environment.value("PICOCLAW_HOME") ?? workspace.map(FileIO.parentDirectory)
+            ?? Text.path(userHome, ".picoclaw")
+        configPath = config ?? Environment.value("PICOCLAW_CONFIG") ?? Text.path(self.home, "config.json")
+        self.restartCommand = restartCommand
+        var named = workspace ?? Environment.value("PICOCLAW_AGENTS_DEFAULTS_WORKSPACE")
+        if named == nil, let bytes = try? FileIO.read(configPath, maxBytes: 4 << 20),
+           let text = (try? JSONParser(maxBytes: 4 << 20).parse(bytes))?["agents"]?["defaults"]?["workspace"]?.stringValue,
+           !text.utf8.isEmpty {
+            named = text
+        }
+        var resolved = named ?? Text.path(self.home, "workspace")
+        if resolved.utf8.first == UInt8(ascii: "~") { resolved = Text.join(userHome, SystemText.string(Array(resolved.utf8)[1...])) }
+        self.workspace = resolved
     }
 
-    var configPath: String { Text.path(home, "config.json") }
     var mergesConfig: Bool { true }
+    /// PicoClaw re-reads skills on every turn: a skills-only release needs no reload.
+    var reloadsForSkills: Bool { false }
 
-    func reloadAndCheck() -> HealthCheck {
-        guard let bytes = try? FileIO.read(Text.path(home, ".picoclaw.pid"), maxBytes: 64 * 1024) else {
-            return .skipped("PicoClaw is not running (no .picoclaw.pid)")
-        }
-        guard let json = try? JSONParser().parse(bytes), let pid = json["pid"]?.intValue,
-              let port = json["port"]?.intValue, let token = json["token"]?.stringValue else {
-            return .skipped("unreadable .picoclaw.pid; PicoClaw not reloaded")
-        }
-        guard flotilla_process_alive(Int(pid)) != 0 else { return .skipped("PicoClaw is not running (stale .picoclaw.pid)") }
-        let base = Text.join("http://", PicoClawRuntime.urlHost(json["host"]?.stringValue ?? ""), ":", Text.number(port))
-        do {
-            let client = try HTTPClient(tls: nil, timeoutSeconds: 5)
-            let reload = try client.post(Text.join(base, "/reload"), body: Array("{}".utf8), header: Text.join("Authorization: Bearer ", token))
-            guard reload.status >= 200, reload.status < 300 else {
-                return .failed(Text.join("PicoClaw reload answered HTTP ", Text.number(Int64(reload.status))))
-            }
-            let deadline = flotilla_monotonic_ms() + healthTimeoutMilliseconds
-            while flotilla_monotonic_ms() < deadline, flotilla_stop_requested() == 0 {
-                if let health = try? client.get(Text.join(base, "/health"), maxBytes: 64 * 1024, timeoutSeconds: 2), health.status == 200,
-                   let status = (try? JSONParser().parse(health.body))?["status"]?.stringValue, SystemText.same(status, "ok") {
-                    return .passed
-                }
-                flotilla_sleep_ms(250)
-            }
-            return .failed("PicoClaw gateway did not report status ok after the reload")
-        } catch {
-            return .failed(Text.join("PicoClaw reload failed: ", error.message))
+    var configDirectory: String { FileIO.parentDirectory(of: configPath) }
+
+    /// Refuses to start without PicoClaw's home: every apply would fail on it.
+    func validate() throws(NodeError) {
+        guard try FileIO.info(home).kind == .directory else {
+            throw .usage(Text.join("PicoClaw home ", home, " is not a directory (set --picoclaw-home or PICOCLAW_HOME)"))
         }
     }
 
-    /// The gateway's host as it goes in a URL: wildcard addresses become loopback, IPv6 gets brackets.
-    static func urlHost(_ host: String) -> String {
-        if host.utf8.isEmpty || SystemText.same(host, "0.0.0.0") { return "127.0.0.1" }
-        if SystemText.same(host, "::") { return "[::1]" }
-        if host.utf8.contains(UInt8(ascii: ":")) { return Text.join("[", host, "]") }
-        return host
+    /// Why PicoClaw would refuse `merged` on this board, checked before anything changes: the
+    /// board's config.json is of another format version, so PicoClaw would migrate it (and
+    /// rewrite it and .security.yml) instead of loading it (pkg/config/config.go, LoadConfig).
+    /// The rest of what PicoClaw checks was checked by `flotilla plan`, or shows at the reload.
+    func refusal(merged: JSONValue, existing: JSONValue) -> String? {
+        guard let version = merged["version"]?.intValue, case .object(let members) = existing, !members.isEmpty,
+              existing["version"]?.intValue != version else { return nil }
+        return Text.join(configPath, " is not a version-", Text.number(version),
+                         " config (start PicoClaw once so it migrates the file, then the release applies)")
+    }
+
+    /// Writes the gateway key and the fleet CA beside config.json when the release has gateway
+    /// models (its model_list entries reference `file://flotilla-gateway.key`); true when either
+    /// changed (PicoClaw reads them only when it loads its config).
+    func installGatewayFiles(_ manifest: ReleaseManifest) throws(NodeError) -> Bool {
+        guard let keySource, let caSource, manifest.hasGatewayModels else { return false }
+        let trust = Text.path(configDirectory, PicoClawRuntime.trustDirectoryName)
+        try FileTree.makeDirectories(trust, mode: 0o755)
+        let ca = try PicoClawRuntime.replace(Text.path(trust, "fleet-ca.pem"), with: try FileIO.read(caSource), mode: 0o644)
+        let key = try PicoClawRuntime.replace(Text.path(configDirectory, PicoClawRuntime.keyFileName),
+                                              with: try FileIO.read(keySource, maxBytes: 4096), mode: 0o600)
+        return key || ca
+    }
+
+    /// After the node's gateway key changed: when PicoClaw uses it (a release with gateway models
+    /// was applied), rewrites the key file and reloads PicoClaw so it reads it.
+    func gatewayKeyChanged() {
+        let path = Text.path(configDirectory, PicoClawRuntime.keyFileName)
+        guard let keySource, FileIO.exists(path) else { return }
+        do throws(NodeError) {
+            guard try PicoClawRuntime.replace(path, with: try FileIO.read(keySource, maxBytes: 4096), mode: 0o600) else { return }
+            let health = reloadAndCheck()
+            Log.info("PicoClaw given the new gateway key", [("health", health.wire), ("detail", health.detail)])
+        } catch {
+            Log.error("cannot give PicoClaw the new gateway key", error)
+        }
+    }
+
+    /// Writes `bytes` atomically unless the file already holds them; true when written.
+    static func replace(_ path: String, with bytes: [UInt8], mode: mode_t) throws(NodeError) -> Bool {
+        if FileIO.exists(path), let current = try? FileIO.read(path, maxBytes: 1 << 20), current == bytes { return false }
+        try FileIO.writeAtomically(path, bytes, mode: mode)
+        return true
     }
 }

@@ -33,6 +33,25 @@ enum Runtime: RuntimeAdapter {
         }
     }
 
+    var reloadsForSkills: Bool {
+        if case .picoclaw(let runtime) = self { return runtime.reloadsForSkills }
+        return true
+    }
+
+    func refusal(merged: JSONValue, existing: JSONValue) -> String? {
+        if case .picoclaw(let runtime) = self { return runtime.refusal(merged: merged, existing: existing) }
+        return nil
+    }
+
+    func installGatewayFiles(_ manifest: ReleaseManifest) throws(NodeError) -> Bool {
+        if case .picoclaw(let runtime) = self { return try runtime.installGatewayFiles(manifest) }
+        return false
+    }
+
+    func validate() throws(NodeError) {
+        if case .picoclaw(let runtime) = self { try runtime.validate() }
+    }
+
     /// Name for logs: `picoclaw` or `command`.
     var name: String {
         switch self {

@@ -11,6 +11,22 @@ protocol RuntimeAdapter {
     var mergesConfig: Bool { get }
     /// Makes the runtime pick up the new skills and config, then checks its health.
     func reloadAndCheck() -> HealthCheck
+    /// Whether a release that changes only skills needs `reloadAndCheck`.
+    var reloadsForSkills: Bool { get }
+    /// Why the runtime would refuse `merged` (nil: it would load it), checked before any change.
+    func refusal(merged: JSONValue, existing: JSONValue) -> String?
+    /// Writes the files the config references outside it (PicoClaw: the gateway key and fleet
+    /// CA); true when one changed, so the runtime must reload even if the config did not.
+    func installGatewayFiles(_ manifest: ReleaseManifest) throws(NodeError) -> Bool
+    /// Throws when the runtime cannot work at all here (PicoClaw: no home directory).
+    func validate() throws(NodeError)
+}
+
+extension RuntimeAdapter {
+    var reloadsForSkills: Bool { true }
+    func refusal(merged: JSONValue, existing: JSONValue) -> String? { nil }
+    func installGatewayFiles(_ manifest: ReleaseManifest) throws(NodeError) -> Bool { false }
+    func validate() throws(NodeError) {}
 }
 
 /// Outcome of a reload and health check.

@@ -1,5 +1,5 @@
 /// Body of a `201` answer to `POST /v1/enroll`: the node's identity and its signed certificate.
-struct EnrollResponse {
+final class EnrollResponse {
     var nodeID: String
     var name: String
     var group: String

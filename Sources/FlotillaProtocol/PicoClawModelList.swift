@@ -1,0 +1,44 @@
+/// How the fleet gateway appears in PicoClaw's config: one `model_list` entry per gateway model
+/// the group may use, owned by Flotilla and merged by `model_name` so the user's own entries stay.
+/// PicoClaw sends `model` unchanged when `provider` is set (pkg/providers/factory_provider.go,
+/// ExtractProtocol), posts to `{api_base}/chat/completions` for `openai` and to
+/// `{api_base}/messages` (after normalising the base to end in `/v1`) for `anthropic-messages`,
+/// and resolves `file://NAME` keys relative to config.json's directory
+/// (pkg/credential/credential.go). The node agent writes that file (0600) from the node's key.
+public enum PicoClawModelList {
+    /// The key file beside config.json that gateway entries reference.
+    public static let keyFile = "flotilla-gateway.key"
+
+    /// PicoClaw's provider name for a gateway model of `kind`.
+    public static func provider(for kind: ProviderKind) -> String {
+        switch kind {
+        case .openai: "openai"
+        case .anthropic: "anthropic-messages"
+        }
+    }
+
+    /// The entries for `models`, calling the gateway at `gatewayURL` (the coordinator's `/v1`).
+    public static func entries(_ models: [GatewayModelEntry], gatewayURL: String) -> [JSONDocument] {
+        models.map { model in
+            .object([
+                .init("model_name", .string(model.name)),
+                .init("provider", .string(provider(for: model.api))),
+                .init("model", .string(model.name)),
+                .init("api_base", .string(gatewayURL)),
+                .init("api_keys", .array([.string("file://" + keyFile)])),
+            ])
+        }
+    }
+
+    /// `config` with the gateway entries after the group's own `model_list` entries.
+    public static func adding(_ models: [GatewayModelEntry], gatewayURL: String, to config: JSONDocument) -> JSONDocument {
+        guard !models.isEmpty, case .object(var members) = config else { return config }
+        let added = entries(models, gatewayURL: gatewayURL)
+        if let index = members.firstIndex(where: { $0.key == "model_list" }), case .array(let own) = members[index].value {
+            members[index].value = .array(own + added)
+        } else {
+            members.append(.init("model_list", .array(added)))
+        }
+        return .object(members)
+    }
+}
