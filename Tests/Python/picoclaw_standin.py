@@ -309,11 +309,12 @@ class Gateway:
                 self.wfile.write(data)
 
             def do_GET(self):
-                # server.go healthHandler: always 200 with the process's pid; /ready 200 once started
+                # server.go healthHandler: always 200 with the process's pid; at v0.2.9 nothing
+                # ever marks the gateway ready, so /ready stays 503 (gateway.go)
                 if self.path == "/health":
                     self.reply(200, {"status": "ok", "uptime": "%.0fs" % (time.time() - gateway.started), "pid": os.getpid()})
                 elif self.path == "/ready":
-                    self.reply(200, {"status": "ready"})
+                    self.reply(503, {"status": "not ready"})
                 else:
                     self.reply(404, {"error": "not found"})
 
@@ -419,6 +420,9 @@ def agent(message):
 
 def main():
     if sys.argv[1:2] == ["gateway"]:
+        # Started in the background by a restart command, as a service manager would: keep none
+        # of the starter's descriptors (a test harness waits for its pipes to close).
+        os.closerange(3, 65536)
         Gateway().start()
     elif sys.argv[1:3] == ["agent", "-m"] and len(sys.argv) == 4:
         sys.exit(agent(sys.argv[3]))

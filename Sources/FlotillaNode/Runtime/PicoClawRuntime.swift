@@ -20,9 +20,10 @@ final class PicoClawRuntime: RuntimeAdapter {
     var caSource: String?
     /// How long PicoClaw has to show the outcome of a reload or restart.
     var timeoutMilliseconds: Int64 = 30_000
-    /// After `/reload`, how long no failure in gateway.log counts as success when PicoClaw's log
-    /// level hides its success line (`gateway.log_level` below info).
-    var quietMilliseconds: Int64 = 5_000
+    /// How long a restarted PicoClaw must stay up (it removes its pid file when start-up fails
+    /// after writing it), and after `/reload` how long no failure in gateway.log counts as
+    /// success when PicoClaw's log level hides its success line (`gateway.log_level` below info).
+    var quietMilliseconds: Int64 = 3_000
 
     /// The key file PicoClaw's gateway model entries reference (`file://` is relative to config.json).
     static let keyFileName = "flotilla-gateway.key"

@@ -17,17 +17,7 @@ struct GatewaySetup {
 
     /// Sets up the gateway; `extraSpec` is added to fleet.yaml's top level (budgets, limits).
     static func prepare(_ fleet: TestFleet, extraModels: String = "", extraSpec: String = "") throws -> GatewaySetup {
-        let provider = try fleet.startHelper(["bench", "fake-provider"], label: "provider",
-                                             environment: ["FLOTILLA_FAKE_PROVIDER_KEY": providerKey])
-        let deadline = Date().addingTimeInterval(30)
-        var providerURL: String?
-        while providerURL == nil {
-            providerURL = provider.stdout.split(separator: "\n").first.flatMap { $0.split(separator: " ").last }.map(String.init)
-            guard providerURL == nil else { break }
-            guard provider.isRunning, Date() < deadline else { throw TestFailure("fake provider did not start: \(provider.stderr)") }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        let url = providerURL!
+        let url = try startProvider(fleet)
         let spec = fleet.root + "/spec"
         try FileManager.default.createDirectory(atPath: spec, withIntermediateDirectories: true)
         try writeSpec(fleet, providerURL: url, extraModels: extraModels, extraSpec: extraSpec)
@@ -52,6 +42,19 @@ struct GatewaySetup {
         let (state, status, stderr) = try fleet.enroll(bundle: bundle, name: "node-1")
         guard status == 0 else { throw TestFailure("enroll failed: \(stderr)") }
         return GatewaySetup(fleet: fleet, providerURL: url, state: state, bundle: bundle)
+    }
+
+    /// Starts the fake provider (`flotilla bench fake-provider`, expecting `providerKey`) and
+    /// returns its URL.
+    static func startProvider(_ fleet: TestFleet) throws -> String {
+        let provider = try fleet.startHelper(["bench", "fake-provider"], label: "provider",
+                                             environment: ["FLOTILLA_FAKE_PROVIDER_KEY": providerKey])
+        let deadline = Date().addingTimeInterval(30)
+        while true {
+            if let url = provider.stdout.split(separator: "\n").first.flatMap({ $0.split(separator: " ").last }).map(String.init) { return url }
+            guard provider.isRunning, Date() < deadline else { throw TestFailure("fake provider did not start: \(provider.stderr)") }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
     }
 
     /// Writes the test fleet.yaml (a stand-in for editing it) under `fleet.root/spec`.

@@ -131,9 +131,11 @@ final class TestFleet: @unchecked Sendable {
         return (state, result.status, result.stderr)
     }
 
-    /// Starts `flotilla-node run` in the background.
-    func startAgent(stateDirectory: String, label: String, binary: String = Binaries.node, extraArguments: [String] = []) throws -> ChildProcess {
-        let agent = try ChildProcess(binary, ["run", "--state-dir", stateDirectory] + extraArguments, logDirectory: root + "/logs", label: label)
+    /// Starts `flotilla-node run` in the background (`environment` is added to the inherited one).
+    func startAgent(stateDirectory: String, label: String, binary: String = Binaries.node, extraArguments: [String] = [],
+                    environment: [String: String] = [:]) throws -> ChildProcess {
+        let agent = try ChildProcess(binary, ["run", "--state-dir", stateDirectory] + extraArguments, logDirectory: root + "/logs", label: label,
+                                     environment: environment)
         agents.append(agent)
         return agent
     }
