@@ -4,10 +4,14 @@
 # and the hardened systemd unit. Safe to run again: finished steps are skipped.
 #
 #   sudo ./install.sh [--name NAME] [--binary PATH] [--root DIR] [--no-enroll] [--no-start]
-#                     [--agent-args "ARGS"]
+#                     [--agent-args "ARGS"] [--picoclaw-unit UNIT [--picoclaw-home DIR]]
 #
 # --root DIR installs into DIR instead of / (images, tests); systemd is then only enabled by link.
 # --agent-args: extra `flotilla-node run` arguments, kept in /etc/flotilla/node.env.
+# --picoclaw-unit: PicoClaw runs as systemd unit UNIT with its home in DIR (/var/lib/picoclaw):
+#   the agent manages it (--runtime picoclaw, restarting UNIT to apply a release, allowed by a
+#   polkit rule), and UNIT trusts the fleet CA for the gateway through SSL_CERT_DIR next to the
+#   system's roots (a drop-in). See docs/picoclaw.md.
 set -eu
 
 BUNDLE=$(cd "$(dirname "$0")" && pwd)
@@ -18,8 +22,10 @@ ENROLL=yes
 START=yes
 AGENT_ARGS=
 AGENT_ARGS_SET=no
+PICOCLAW_UNIT=
+PICOCLAW_HOME_DIR=/var/lib/picoclaw
 
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --root) ROOT=$2; shift 2 ;;
@@ -28,6 +34,8 @@ while [ $# -gt 0 ]; do
         --no-enroll) ENROLL=no; shift ;;
         --no-start) START=no; shift ;;
         --agent-args) AGENT_ARGS=$2; AGENT_ARGS_SET=yes; shift 2 ;;
+        --picoclaw-unit) PICOCLAW_UNIT=${2%.service}; shift 2 ;;
+        --picoclaw-home) PICOCLAW_HOME_DIR=${2%/}; shift 2 ;;
         -h|--help) usage ;;
         *) echo "install.sh: unknown argument $1" >&2; usage ;;
     esac
@@ -37,6 +45,13 @@ say() { echo "flotilla-install: $*"; }
 die() { echo "flotilla-install: error: $*" >&2; exit 1; }
 
 [ -f "$BUNDLE/node.conf" ] || die "no node.conf next to install.sh (is this a provisioning bundle?)"
+case "$PICOCLAW_UNIT" in
+    *[!A-Za-z0-9_.@-]*) die "--picoclaw-unit: not a unit name: $PICOCLAW_UNIT" ;;
+esac
+case "$PICOCLAW_HOME_DIR" in
+    /*) ;;
+    *) die "--picoclaw-home must be an absolute path" ;;
+esac
 R=${ROOT%/}
 
 if [ -z "$BINARY" ]; then
@@ -69,8 +84,18 @@ install -d -m 0700 "$R/etc/flotilla"
 install -m 0600 "$BUNDLE/node.conf" "$R/etc/flotilla/node.conf"
 install -d -m 0700 "$R/var/lib/flotilla"
 # node.env keeps the operator's earlier choice on a re-run unless --agent-args is given again.
+if [ -n "$PICOCLAW_UNIT" ] && [ "$AGENT_ARGS_SET" = no ]; then
+    AGENT_ARGS="--runtime picoclaw"
+    AGENT_ARGS_SET=yes
+fi
 if [ "$AGENT_ARGS_SET" = yes ] || [ ! -f "$R/etc/flotilla/node.env" ]; then
-    printf 'FLOTILLA_NODE_ARGS=%s\n' "$AGENT_ARGS" > "$R/etc/flotilla/node.env.new"
+    {
+        printf 'FLOTILLA_NODE_ARGS=%s\n' "$AGENT_ARGS"
+        if [ -n "$PICOCLAW_UNIT" ]; then
+            printf 'PICOCLAW_HOME=%s\n' "$PICOCLAW_HOME_DIR"
+            printf 'FLOTILLA_PICOCLAW_RESTART=systemctl restart %s.service\n' "$PICOCLAW_UNIT"
+        fi
+    } > "$R/etc/flotilla/node.env.new"
     chmod 0600 "$R/etc/flotilla/node.env.new"
     mv -f "$R/etc/flotilla/node.env.new" "$R/etc/flotilla/node.env"
 fi
@@ -95,7 +120,45 @@ if [ "$ENROLL" = yes ]; then
     fi
 fi
 
-# 4. Hardened systemd unit.
+# 4. PicoClaw: the fleet CA for its HTTPS clients (Go reads every file of each SSL_CERT_DIR
+#    entry; the system directory stays first so its roots remain trusted), and the right for the
+#    agent's user to restart it, nothing else.
+if [ -n "$PICOCLAW_UNIT" ]; then
+    DROPIN="$R/etc/systemd/system/$PICOCLAW_UNIT.service.d"
+    RULE="$R/etc/polkit-1/rules.d/50-flotilla-$PICOCLAW_UNIT.rules"
+    install -d -m 0755 "$DROPIN" "$R/etc/polkit-1/rules.d" "$R$PICOCLAW_HOME_DIR"
+    {
+        echo "# Written by Flotilla's install.sh: PicoClaw trusts the fleet CA (kept current by flotilla-node"
+        echo "# in $PICOCLAW_HOME_DIR/flotilla-ca) besides the system's roots, and finds its home."
+        echo "[Service]"
+        echo "Environment=SSL_CERT_DIR=/etc/ssl/certs:$PICOCLAW_HOME_DIR/flotilla-ca"
+        echo "Environment=PICOCLAW_HOME=$PICOCLAW_HOME_DIR"
+    } > "$DROPIN/flotilla.conf"
+    {
+        echo "// Written by Flotilla's install.sh: the node agent (user flotilla) may restart"
+        echo "// $PICOCLAW_UNIT.service to apply a release, and nothing else."
+        echo "polkit.addRule(function(action, subject) {"
+        echo "    if (action.id == \"org.freedesktop.systemd1.manage-units\" && subject.user == \"flotilla\" &&"
+        echo "        action.lookup(\"unit\") == \"$PICOCLAW_UNIT.service\" && action.lookup(\"verb\") == \"restart\") {"
+        echo "        return polkit.Result.YES;"
+        echo "    }"
+        echo "});"
+    } > "$RULE"
+    chmod 0644 "$DROPIN/flotilla.conf" "$RULE"
+    if [ "$PICOCLAW_HOME_DIR" != /var/lib/picoclaw ]; then
+        # The agent's hardened unit may write only its state and PicoClaw's home.
+        install -d -m 0755 "$R/etc/systemd/system/flotilla-node.service.d"
+        printf '[Service]\nReadWritePaths=-%s\n' "$PICOCLAW_HOME_DIR" > "$R/etc/systemd/system/flotilla-node.service.d/picoclaw-home.conf"
+        chmod 0644 "$R/etc/systemd/system/flotilla-node.service.d/picoclaw-home.conf"
+    fi
+    if [ "$ROOT" = / ]; then
+        chown flotilla:flotilla "$PICOCLAW_HOME_DIR"
+        command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ] && systemctl daemon-reload
+    fi
+    say "PicoClaw unit $PICOCLAW_UNIT.service: trusts the fleet CA, restartable by the agent"
+fi
+
+# 5. Hardened systemd unit.
 install -m 0644 "$BUNDLE/flotilla-node.service" "$R/etc/systemd/system/flotilla-node.service"
 if [ "$ROOT" = / ] && command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
     systemctl daemon-reload

@@ -59,6 +59,37 @@ import Testing
         }
     }
 
+    @Test func aPicoClawUnitTrustsTheFleetCAAndMayBeRestartedByTheAgent() async throws {
+        try await TestFleet.with { fleet in
+            let bundle = try fleet.provision(group: "boards")
+            let root = fleet.root + "/board-root"
+            let result = try ChildProcess.run("/bin/sh", [bundle + "/install.sh", "--root", root, "--binary", Binaries.node, "--name", "board-2",
+                                                          "--picoclaw-unit", "picoclaw.service", "--picoclaw-home", "/srv/picoclaw/"],
+                                              logDirectory: fleet.root + "/logs")
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(try String(contentsOfFile: root + "/etc/flotilla/node.env", encoding: .utf8) == """
+                FLOTILLA_NODE_ARGS=--runtime picoclaw
+                PICOCLAW_HOME=/srv/picoclaw
+                FLOTILLA_PICOCLAW_RESTART=systemctl restart picoclaw.service
+
+                """)
+            let dropIn = try String(contentsOfFile: root + "/etc/systemd/system/picoclaw.service.d/flotilla.conf", encoding: .utf8)
+            #expect(dropIn.contains("Environment=SSL_CERT_DIR=/etc/ssl/certs:/srv/picoclaw/flotilla-ca\n"), "system roots first, then the fleet CA")
+            #expect(dropIn.contains("Environment=PICOCLAW_HOME=/srv/picoclaw\n"))
+            let rule = try String(contentsOfFile: root + "/etc/polkit-1/rules.d/50-flotilla-picoclaw.rules", encoding: .utf8)
+            #expect(rule.contains(#"action.lookup("unit") == "picoclaw.service" && action.lookup("verb") == "restart""#))
+            #expect(rule.contains(#"subject.user == "flotilla""#))
+            let agentDropIn = try String(contentsOfFile: root + "/etc/systemd/system/flotilla-node.service.d/picoclaw-home.conf", encoding: .utf8)
+            #expect(agentDropIn == "[Service]\nReadWritePaths=-/srv/picoclaw\n")
+            #expect(FileManager.default.fileExists(atPath: root + "/srv/picoclaw"))
+
+            let bad = try ChildProcess.run("/bin/sh", [bundle + "/install.sh", "--root", root, "--binary", Binaries.node, "--no-enroll",
+                                                       "--picoclaw-unit", "pico claw"], logDirectory: fleet.root + "/logs")
+            #expect(bad.status != 0)
+            #expect(bad.stderr.contains("not a unit name"))
+        }
+    }
+
     @Test func refusesADirectoryThatIsNotABundle() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-install-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -34,13 +34,15 @@ final class PicoClawRuntime: RuntimeAdapter {
     /// `$PICOCLAW_HOME`, else the parent of `--workspace`, else `~/.picoclaw`; the config from
     /// `--picoclaw-config`, else `$PICOCLAW_CONFIG`, else `<home>/config.json`; the workspace from
     /// `--workspace`, else `$PICOCLAW_AGENTS_DEFAULTS_WORKSPACE`, else the config's
-    /// `agents.defaults.workspace` (`~` expanded), else `<home>/workspace`.
+    /// `agents.defaults.workspace` (`~` expanded), else `<home>/workspace`; the restart command
+    /// from `--picoclaw-restart`, else `$FLOTILLA_PICOCLAW_RESTART` (install.sh writes it, as
+    /// systemd would split a command inside the argument variable).
     init(home: String? = nil, config: String? = nil, workspace: String? = nil, restartCommand: String? = nil) {
         let userHome = Environment.value("HOME") ?? "/"
         self.home = home ?? Environment.value("PICOCLAW_HOME") ?? workspace.map(FileIO.parentDirectory)
             ?? Text.path(userHome, ".picoclaw")
         configPath = config ?? Environment.value("PICOCLAW_CONFIG") ?? Text.path(self.home, "config.json")
-        self.restartCommand = restartCommand
+        self.restartCommand = restartCommand ?? Environment.value("FLOTILLA_PICOCLAW_RESTART")
         var named = workspace ?? Environment.value("PICOCLAW_AGENTS_DEFAULTS_WORKSPACE")
         if named == nil, let bytes = try? FileIO.read(configPath, maxBytes: 4 << 20),
            let text = (try? JSONParser(maxBytes: 4 << 20).parse(bytes))?["agents"]?["defaults"]?["workspace"]?.stringValue,
