@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # The main job, locally: builds Flotilla, starts a coordinator on the default data directory
 # (~/.local/share/flotilla, or $FLOTILLA_DATA_DIR) and three node agents (the Embedded Swift
-# build, as shipped to boards) enrolled over loopback, applies fleet/ (a signed release, and the
-# LLM gateway with a local fake provider standing in for OpenAI), makes LLM calls from each node
-# with its own gateway key and shows the cost per node. Ctrl-C stops them all; run it again and
-# the same fleet comes back.
+# build, as shipped to boards) enrolled over loopback, each managing a PicoClaw (the stand-in from
+# Tests/Python, which follows PicoClaw's own rules: real PicoClaw is a Go binary we do not build
+# here), applies fleet/ (a signed release, and the LLM gateway with a local fake provider standing
+# in for OpenAI), lets each PicoClaw call the gateway with the model entry and key its release gave
+# it, and shows the cost per node. Ctrl-C stops them all; run it again and the same fleet comes back.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 REPO=$PWD
 DEMO="$REPO/.demo"
+STANDIN="$REPO/Tests/Python/picoclaw_standin.py"
 LISTEN="${FLOTILLA_DEMO_LISTEN:-127.0.0.1:7443}"
 
 scripts/install-deps.sh
@@ -27,6 +29,10 @@ cleanup() {
     echo
     echo "==> stopping the demo fleet"
     for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for i in 1 2 3; do
+        pid=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$DEMO/nodes/demo-$i/picoclaw/.picoclaw.pid" 2>/dev/null || true)
+        [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true
+    done
     wait 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
@@ -48,10 +54,21 @@ for i in 1 2 3; do
         "$AGENT" enroll --config "$DEMO/bundle/node.conf" --state-dir "$state" --name "demo-$i" 2>>"$DEMO/logs/demo-$i.log" \
             || { echo "enrolling demo-$i failed: $(tail -n 1 "$DEMO/logs/demo-$i.log")" >&2; exit 1; }
     fi
-    # Each demo node manages its own PicoClaw home: config.json and workspace/skills/.
-    mkdir -p "$state/picoclaw/workspace"
-    "$AGENT" run --state-dir "$state" --runtime picoclaw --workspace "$state/picoclaw/workspace" \
-        --picoclaw-home "$state/picoclaw" 2>>"$DEMO/logs/demo-$i.log" &
+    # Each demo node has its own PicoClaw home. A board's user configured PicoClaw before Flotilla
+    # came: a local model of their own, which stays beside the fleet's gateway models.
+    home="$state/picoclaw"
+    mkdir -p "$home/workspace"
+    if ! grep -qs '"version": 3' "$home/config.json"; then
+        cat > "$home/config.json" <<JSON
+{"version": 3, "gateway": {"host": "127.0.0.1", "port": $((18790 + i)), "log_level": "info"},
+ "agents": {"defaults": {"model_name": "local"}},
+ "model_list": [{"model_name": "local", "provider": "ollama", "model": "llama3", "api_base": "http://127.0.0.1:11434/v1"}]}
+JSON
+    fi
+    # PicoClaw's gateway, restarted by the agent to take a release (as `systemctl restart` would).
+    PICOCLAW_HOME="$home" python3 "$STANDIN" restart
+    PICOCLAW_HOME="$home" "$AGENT" run --state-dir "$state" --runtime picoclaw \
+        --picoclaw-restart "python3 '$STANDIN' restart" 2>>"$DEMO/logs/demo-$i.log" &
     PIDS+=($!)
 done
 
@@ -80,18 +97,17 @@ echo "==> flotilla secret set openai (the key from stdin; encrypted at rest, nev
 printf '%s\n' "$PROVIDER_KEY" | "$FLOTILLA" secret set openai --data-dir "$DATA"
 
 echo
-echo "==> LLM calls through the gateway, each node with its own gateway.key (demo-N makes 2N calls)"
-URL=$(cat "$DATA/admin.url")
+echo "==> demo-1's PicoClaw config after the release (its own model kept, the gateway's added, the key by reference)"
+python3 -c 'import json, sys; c = json.load(open(sys.argv[1])); print(json.dumps({"version": c["version"], "agents": c["agents"], "model_list": c["model_list"]}, indent=1))' \
+    "$DEMO/nodes/demo-1/picoclaw/config.json"
+echo
+echo "==> LLM calls by each node's PicoClaw (picoclaw agent -m), with the api_base and key its config names (demo-N makes 2N calls)"
 for i in 1 2 3; do
-    state="$DEMO/nodes/demo-$i"
-    # Nodes enrolled before the gateway existed fetch their key with their next heartbeat.
-    for _ in $(seq 1 50); do [ -s "$state/gateway.key" ] && break; sleep 0.2; done
+    home="$DEMO/nodes/demo-$i/picoclaw"
+    # The fleet CA next to the system's roots, as install.sh sets it for PicoClaw's service.
     for n in $(seq 1 $((2 * i))); do
-        # The key goes to curl on stdin (--config -), never on its command line.
-        answer=$(printf 'header = "Authorization: Bearer %s"\n' "$(cat "$state/gateway.key")" | curl -sS --config - \
-            --cacert "$state/ca.pem" -H 'Content-Type: application/json' "$URL/v1/chat/completions" \
-            -d "{\"model\":\"fleet-default\",\"max_tokens\":$((4 * n)),\"messages\":[{\"role\":\"user\",\"content\":\"How is demo-$i?\"}]}")
-        [ "$n" -eq 1 ] && echo "demo-$i: $answer" | cut -c1-160
+        answer=$(PICOCLAW_HOME="$home" SSL_CERT_DIR="/etc/ssl/certs:$home/flotilla-ca" python3 "$STANDIN" agent -m "How is demo-$i? ($n)" || true)
+        [ "$n" -eq 1 ] && echo "demo-$i: $answer" | cut -c1-200
     done
 done
 echo
@@ -102,6 +118,7 @@ echo
 "$FLOTILLA" nodes --data-dir "$DATA"
 echo
 echo "demo-1's PicoClaw workspace now holds: $(cd "$DEMO/nodes/demo-1/picoclaw/workspace/skills" 2>/dev/null && ls | tr '\n' ' ')"
+echo "demo-1's PicoClaw (pid $(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$DEMO/nodes/demo-1/picoclaw/.picoclaw.pid")) was restarted by its agent to take the release; see $DEMO/nodes/demo-1/picoclaw/logs/gateway.log"
 cat <<MSG
 
 A coordinator (data: $DATA) and 3 node agents are running. In another terminal:

@@ -16,7 +16,8 @@ import Testing
         var home: String
         var state: String
         var config: String { home + "/config.json" }
-        var restart: String { "sh '\(home)/restart.sh'" }
+        /// The stand-in's `restart` (the agent's environment has PICOCLAW_HOME).
+        var restart: String { "STANDIN_PIDS='\(home)/pids' /usr/bin/python3 '\(PicoClawEndToEndTests.standIn)' restart" }
 
         func pid() -> Int? {
             guard let data = FileManager.default.contents(atPath: home + "/.picoclaw.pid"),
@@ -65,13 +66,9 @@ import Testing
                  "model_list": [{"model_name": "mine", "provider": "openai", "model": "llama3", "api_base": "http://127.0.0.1:11434/v1"}],
                  "channel_list": {"web": {"type": "pico", "enabled": true}}}
                 """.write(toFile: board.config, atomically: true, encoding: .utf8)
-            try """
-                pid=$(sed -n 's/.*"pid": *\\([0-9]*\\).*/\\1/p' '\(home)/.picoclaw.pid' 2>/dev/null)
-                if [ -n "$pid" ]; then kill "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done; fi
-                PICOCLAW_HOME='\(home)' STANDIN_PIDS='\(home)/pids' nohup /usr/bin/python3 '\(Self.standIn)' gateway >>'\(home)/stdout.log' 2>&1 &
-
-                """.write(toFile: home + "/restart.sh", atomically: true, encoding: .utf8)
-            #expect(try ChildProcess.run("/bin/sh", [home + "/restart.sh"], logDirectory: fleet.root + "/logs", timeout: 30).status == 0)
+            let started = try ChildProcess.run("/bin/sh", ["-c", board.restart], logDirectory: fleet.root + "/logs", timeout: 30,
+                                               environment: ["PICOCLAW_HOME": home])
+            #expect(started.status == 0, "\(started.stderr)")
             try #require(try fleet.eventually(timeout: 15) { board.pid() != nil }, "the stand-in did not start")
             _ = try fleet.startAgent(stateDirectory: board.state, label: board.name,
                                      extraArguments: ["--runtime", "picoclaw", "--picoclaw-restart", board.restart],

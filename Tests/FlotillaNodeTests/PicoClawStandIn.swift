@@ -12,23 +12,17 @@ final class PicoClawStandIn {
     let home: String
     var configPath: String { home + "/config.json" }
     var pidsFile: String { home + "/standin.pids" }
-    /// A shell command that stops the running stand-in (if any) and starts a new one in the
+    /// The stand-in's `restart`: stops the running gateway (if any) and starts a new one in the
     /// background, as `systemctl restart picoclaw` would.
-    var restartCommand: String { "sh '\(home)/restart.sh'" }
+    var restartCommand: String {
+        "PICOCLAW_HOME='\(home)' STANDIN_PIDS='\(pidsFile)' /usr/bin/python3 '\(Self.script)' restart"
+    }
 
     /// A home under `root` with `config` as config.json (nil: none).
     init(root: String, config: String?) throws {
         home = root + "/picoclaw"
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         if let config { try write(config) }
-        let start = "PICOCLAW_HOME='\(home)' STANDIN_PIDS='\(pidsFile)' nohup /usr/bin/python3 '\(Self.script)' gateway >>'\(home)/stdout.log' 2>&1 &"
-        let restart = """
-            pid=$(sed -n 's/.*"pid": *\\([0-9]*\\).*/\\1/p' '\(home)/.picoclaw.pid' 2>/dev/null)
-            if [ -n "$pid" ]; then kill "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done; fi
-            \(start)
-
-            """
-        try restart.write(toFile: home + "/restart.sh", atomically: true, encoding: .utf8)
     }
 
     /// Replaces config.json.

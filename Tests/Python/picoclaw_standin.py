@@ -9,6 +9,8 @@ depends on. Each rule names the PicoClaw source file it comes from.
     picoclaw_standin.py agent -m TEXT      like `picoclaw agent -m`: one LLM call through the
                                            default model's model_list entry; prints JSON
                                            {"api_base", "model", "status", "content"}
+    picoclaw_standin.py restart            what a service manager's restart does: stop the
+                                           gateway in the pid file, start a new one detached
 
 Unknown config keys are found with Flotilla's generated copy of PicoClaw's structs
 (Sources/FlotillaFleet/Resources/picoclaw-schema.json, scripts/picoclaw-schema.py), walked the
@@ -22,6 +24,7 @@ import os
 import secrets
 import signal
 import ssl
+import subprocess
 import sys
 import threading
 import time
@@ -418,7 +421,29 @@ def agent(message):
     return 0 if result["status"] == 200 else 1
 
 
+def restart():
+    """Stops the running gateway (SIGTERM, as systemd does) and starts a new one in its own
+    session, with none of this process's descriptors and its output in <home>/logs/stdout.log."""
+    try:
+        with open(os.path.join(home_path(), ".picoclaw.pid")) as pid_file:
+            pid = json.load(pid_file)["pid"]
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            os.kill(pid, 0)
+            time.sleep(0.05)
+    except (OSError, ValueError, KeyError):
+        pass
+    os.makedirs(os.path.join(home_path(), "logs"), exist_ok=True)
+    with open(os.path.join(home_path(), "logs", "stdout.log"), "a") as output:
+        subprocess.Popen([sys.executable, os.path.abspath(__file__), "gateway"], stdin=subprocess.DEVNULL, stdout=output,
+                         stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+    return 0
+
+
 def main():
+    if sys.argv[1:2] == ["restart"]:
+        sys.exit(restart())
     if sys.argv[1:2] == ["gateway"]:
         # Started in the background by a restart command, as a service manager would: keep none
         # of the starter's descriptors (a test harness waits for its pipes to close).
