@@ -140,7 +140,7 @@ extension SpecReader {
         guard case .array(let entries)? = document["model_list"] else { return }
         for (index, entry) in entries.enumerated() {
             let entryPath = "\(path).model_list[\(index)]"
-            let entryNode = child(of: node, ["model_list", index])
+            let entryNode = child(of: node, ["model_list", .index(index)])
             guard case .object = entry else { continue }
             guard case .string(let name)? = entry["model_name"], !name.isEmpty else {
                 problem(entryNode, entryPath, "model_name is required (PicoClaw refuses the entry)")
@@ -169,7 +169,7 @@ extension SpecReader {
             guard schema.channelTypes.contains(type) else {
                 let hint = PicoClawSchema.suggestion(for: type, among: schema.channelTypes).map { "; did you mean '\($0)'?" }
                     ?? " (known: \(schema.channelTypes.sorted().joined(separator: ", ")))"
-                problem(child(of: node, ["channel_list", channel.key]), "\(path).channel_list.\(channel.key)",
+                problem(child(of: node, ["channel_list", .key(channel.key)]), "\(path).channel_list.\(channel.key)",
                         "unknown channel type '\(type)' (PicoClaw refuses the config)" + hint)
                 continue
             }
@@ -193,13 +193,13 @@ extension SpecReader {
     }
 
     /// The node at `steps` (keys and indexes) below `node`, for line numbers; nil when absent.
-    func child(of node: Node, _ steps: [any Sendable]) -> Node? {
+    func child(of node: Node, _ steps: [PathStep]) -> Node? {
         var current: Node? = node
         for step in steps {
             switch (current, step) {
-            case (.mapping(let mapping)?, let key as String):
+            case (.mapping(let mapping)?, .key(let key)):
                 current = mapping.first { $0.key.string == key }?.value
-            case (.sequence(let sequence)?, let index as Int):
+            case (.sequence(let sequence)?, .index(let index)):
                 current = index < sequence.count ? Array(sequence)[index] : nil
             default:
                 return nil
@@ -207,4 +207,13 @@ extension SpecReader {
         }
         return current
     }
+}
+
+/// One step of a path into a YAML document: a mapping key or a sequence index.
+enum PathStep: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral {
+    case key(String)
+    case index(Int)
+
+    init(stringLiteral value: String) { self = .key(value) }
+    init(integerLiteral value: Int) { self = .index(value) }
 }

@@ -122,7 +122,11 @@ import Testing
     }
 
     @Test func repeatedFailedEnrollmentsFromOneAddressAreThrottled() async throws {
-        try await GatewayTestbed.with(configure: { $0.enrollFailuresPerMinute = 5 }) { bed in
+        let clock = Clock()
+        try await GatewayTestbed.with(configure: {
+            $0.enrollFailuresPerMinute = 5
+            $0.rateClock = { clock.now }
+        }) { bed in
             let body = #"{"token":"flt_wrong","name":"board-99","csr_pem":"x","agent_version":"t","arch":"x86_64"}"#
             var codes: [String?] = []
             var last: TestResponse?
@@ -135,6 +139,10 @@ import Testing
             #expect(codes == Array(repeating: "token_invalid", count: 5) + ["rate_limited", "rate_limited"])
             #expect(last?.status == .tooManyRequests)
             #expect(Int(last?.headers[.retryAfter] ?? "") ?? 0 >= 1)
+            clock.advance(12)
+            let refilled = try await bed.client.execute(uri: "/v1/enroll", method: .post, headers: [.contentType: "application/json"],
+                                                        body: ByteBuffer(string: body))
+            #expect(refilled.status == .unauthorized, "one failure allowed again after a fifth of a minute")
         }
     }
 }

@@ -7,11 +7,12 @@ struct MeteringEventsService: Service {
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: period)
+            while (try? await Task.sleep(for: period)) != nil {
                 await metering.flushRateLimitEvents()
             }
         }
-        await metering.flushRateLimitEvents()
+        // The last flush runs after cancellation, and SQLite writes refuse a cancelled task: an
+        // awaited child-less task (not cancelled with this one) writes the refusals counted so far.
+        await Task { [metering] in await metering.flushRateLimitEvents() }.value
     }
 }
