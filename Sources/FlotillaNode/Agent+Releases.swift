@@ -6,7 +6,7 @@ import CFlotillaSystem
 /// heartbeat, which is the retry schedule (and the heartbeat's backoff applies on top).
 extension Agent {
     /// The release updater for `runtime`, or nil (logged once) when releases are disabled.
-    static func makeReleases(_ state: NodeState, _ runtime: Runtime?) -> ReleaseUpdater<Runtime>? {
+    static func makeReleases(_ state: NodeState, _ identity: NodeIdentity, _ runtime: Runtime?) -> ReleaseUpdater<Runtime>? {
         guard let runtime else {
             Log.info("no --runtime: releases disabled")
             return nil
@@ -16,7 +16,8 @@ extension Agent {
                 Log.warn("no root_public_key was pinned at enrollment: releases disabled")
                 return nil
             }
-            let updater = try ReleaseUpdater(stateDirectory: state.directory, rootPublicKey: key, runtime: runtime)
+            let updater = try ReleaseUpdater(stateDirectory: state.directory, rootPublicKey: key,
+                                             target: ReleaseTarget(nodeID: identity.nodeID, group: identity.group), runtime: runtime)
             if try updater.applier.recover() {
                 Log.warn("restored the snapshot of an interrupted release apply; the release will be retried")
             }

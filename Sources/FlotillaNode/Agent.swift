@@ -32,7 +32,7 @@ final class Agent {
             runtime.caSource = state.caPath
             picoclaw = runtime
         }
-        releases = Agent.makeReleases(state, runtime)
+        releases = Agent.makeReleases(state, identity, runtime)
     }
 
     /// Runs until a stop signal (or after one heartbeat with `once`). Returns the exit status:

@@ -143,7 +143,12 @@ final class HTTPClient {
             try check(flotilla_curl_set_long(handle, CURLOPT_HTTPGET, 1))
         }
         let code = curl_easy_perform(handle)
-        if buffer.pointee.overflowed != 0 { throw .responseTooLarge(limit: maxBytes) }
+        if buffer.pointee.overflowed != 0 {
+            // An error answer (404, 503) says more than its size: the caller sees the status.
+            let status = flotilla_curl_response_code(handle)
+            guard (200..<300).contains(status) else { return Response(status: status, body: []) }
+            throw .responseTooLarge(limit: maxBytes)
+        }
         try check(code)
         let data = buffer.pointee
         var received: [UInt8] = []

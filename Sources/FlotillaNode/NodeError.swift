@@ -112,6 +112,10 @@ enum ReleaseFailure: Sendable {
     case healthCheckFailed
     /// The runtime would not load the merged config on this node (checked before any change).
     case configRefused
+    /// Signed for another group, without this node among its members.
+    case wrongTarget
+    /// A version further above the node's floor than `ReleaseCheck.maxVersionJump`.
+    case versionOutOfRange
 
     /// The wire code, for example `unsafe_path`.
     var code: String {
@@ -125,6 +129,8 @@ enum ReleaseFailure: Sendable {
         case .hashMismatch: return "hash_mismatch"
         case .healthCheckFailed: return "health_check_failed"
         case .configRefused: return "config_refused"
+        case .wrongTarget: return "wrong_target"
+        case .versionOutOfRange: return "version_out_of_range"
         }
     }
 }

@@ -11,6 +11,8 @@ public enum APIErrorCode: String, Sendable, Codable, CaseIterable {
     case tokenExhausted = "token_exhausted"
     case tokenRevoked = "token_revoked"
     case clientCertificateRequired = "client_certificate_required"
+    /// The client certificate was replaced by a renewal the node has since used.
+    case certificateRetired = "certificate_retired"
     case nodeUnknown = "node_unknown"
     case nodeRevoked = "node_revoked"
     case nodePending = "node_pending"
@@ -20,6 +22,10 @@ public enum APIErrorCode: String, Sendable, Codable, CaseIterable {
     case rateLimited = "rate_limited"
     case conflict
     case rootKeyOffline = "root_key_offline"
+    /// The operation needs proof of access to the coordinator's data directory (its
+    /// `local.key`, which the CLI sends when run with `--data-dir` on that machine): an admin
+    /// token alone cannot export or replace the root key.
+    case localAccessRequired = "local_access_required"
     case invalidSpec = "invalid_spec"
     /// Gateway: no node has this gateway key (or it was rotated away).
     case invalidAPIKey = "invalid_api_key"
@@ -54,9 +60,9 @@ public enum APIErrorCode: String, Sendable, Codable, CaseIterable {
         switch self {
         case .invalidJSON, .invalidRequest, .invalidSpec: 400
         case .unauthorized, .tokenInvalid, .tokenExpired, .tokenExhausted, .tokenRevoked,
-            .clientCertificateRequired, .nodeUnknown:
+            .clientCertificateRequired, .certificateRetired, .nodeUnknown:
             401
-        case .nodeRevoked, .nodePending: 403
+        case .nodeRevoked, .nodePending, .localAccessRequired: 403
         case .notFound: 404
         case .methodNotAllowed: 405
         case .nameTaken, .conflict, .rootKeyOffline: 409

@@ -285,15 +285,19 @@ public struct KeyRotationRequest: Codable, Sendable, Equatable {
     public var rootKey: String?
     /// For a root rotation: keep the new root key on the coordinator (default) or hand it back.
     public var keepRootOnline: Bool?
+    /// For a signing-key rotation: the new root document resets every node's release floor.
+    public var resetReleaseFloor: Bool?
 
-    public init(rootKey: String? = nil, keepRootOnline: Bool? = nil) {
+    public init(rootKey: String? = nil, keepRootOnline: Bool? = nil, resetReleaseFloor: Bool? = nil) {
         self.rootKey = rootKey
         self.keepRootOnline = keepRootOnline
+        self.resetReleaseFloor = resetReleaseFloor
     }
 
     enum CodingKeys: String, CodingKey {
         case rootKey = "root_key"
         case keepRootOnline = "keep_root_online"
+        case resetReleaseFloor = "reset_release_floor"
     }
 }
 
@@ -324,4 +328,17 @@ public struct ExportRootRequest: Codable, Sendable, Equatable {
 public struct RollbackRequest: Codable, Sendable, Equatable {
     public var group: String?
     public init(group: String?) { self.group = group }
+}
+
+/// `POST /admin/v1/admin-token/rotate`: the new admin token, given once.
+public struct AdminTokenRotation: Codable, Sendable, Equatable {
+    public var adminToken: String
+
+    public init(adminToken: String) {
+        self.adminToken = adminToken
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case adminToken = "admin_token"
+    }
 }

@@ -38,13 +38,18 @@ public struct RootDocument: Codable, Sendable, Equatable {
     public var rootKey: String
     /// Base64 of the raw signing public keys certified by this root.
     public var signingKeys: [String]
+    /// True when a node that reaches this document forgets its release floor (the highest version
+    /// it applied), so the fleet's current releases, signed by this document's keys, apply again
+    /// on a node frozen by a bogus high version (`keys rotate-signing --reset-release-floor`).
+    public var releaseFloorReset: Bool?
 
-    public init(version: Int64, createdAt: String, rootKey: String, signingKeys: [String]) {
+    public init(version: Int64, createdAt: String, rootKey: String, signingKeys: [String], releaseFloorReset: Bool? = nil) {
         self.type = "root"
         self.version = version
         self.createdAt = createdAt
         self.rootKey = rootKey
         self.signingKeys = signingKeys
+        self.releaseFloorReset = releaseFloorReset
     }
 
     enum CodingKeys: String, CodingKey {
@@ -52,6 +57,7 @@ public struct RootDocument: Codable, Sendable, Equatable {
         case createdAt = "created_at"
         case rootKey = "root_key"
         case signingKeys = "signing_keys"
+        case releaseFloorReset = "release_floor_reset"
     }
 }
 
@@ -67,10 +73,14 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
     /// The gateway models the node's runtime is configured to call (PicoClaw: `model_list`
     /// entries the agent writes with the coordinator's URL and the node's key); nil: none.
     public var gatewayModels: [GatewayModelEntry]?
+    /// The nodes outside `group` this release is for (node ids of the nodes the group's
+    /// `members` claimed). A node applies a manifest only for its own group or listing its id.
+    public var memberNodeIDs: [String]?
 
     public init(version: Int64, group: String, createdAt: String, expiresAt: String, runtimeConfig: JSONDocument, files: [ManifestFile],
-                gatewayModels: [GatewayModelEntry]? = nil) {
+                gatewayModels: [GatewayModelEntry]? = nil, memberNodeIDs: [String]? = nil) {
         self.gatewayModels = gatewayModels
+        self.memberNodeIDs = memberNodeIDs
         self.type = "release"
         self.version = version
         self.group = group
@@ -86,6 +96,7 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
         case expiresAt = "expires_at"
         case runtimeConfig = "runtime_config"
         case gatewayModels = "gateway_models"
+        case memberNodeIDs = "member_node_ids"
     }
 }
 
@@ -148,6 +159,12 @@ public enum ReleaseErrorCode: String, Codable, Sendable, CaseIterable {
     case healthCheckFailed = "health_check_failed"
     case downloadFailed = "download_failed"
     case applyFailed = "apply_failed"
+    /// The runtime would not load the merged config on this node.
+    case configRefused = "config_refused"
+    /// Signed for another group and not listing this node.
+    case wrongTarget = "wrong_target"
+    /// A version further above the node's floor than any real fleet publishes.
+    case versionOutOfRange = "version_out_of_range"
 }
 
 /// `POST /v1/release/report`: a node's progress with one release.

@@ -65,9 +65,11 @@ import Testing
             let started = ContinuousClock.now
             for _ in 0..<6 { codes.append(try await fleet.post("/v1/enroll", body: body).errorCode) }
             let elapsed = ContinuousClock.now - started
-            #expect(Array(codes.prefix(3)) == ["token_invalid", "token_invalid", "rate_limited"])
-            // On a machine slow enough for the bucket to refill, later guesses may be heard again,
-            // but never more often than the limit allows.
+            // On a machine slow enough for the bucket to refill (a loaded CI runner), later
+            // guesses may be heard again, but never more often than the limit allows.
+            if elapsed < .seconds(30) {
+                #expect(Array(codes.prefix(3)) == ["token_invalid", "token_invalid", "rate_limited"], "\(codes) in \(elapsed)")
+            }
             let allowed = 2 + Int(elapsed / .seconds(30))
             #expect(codes.filter { $0 == "token_invalid" }.count <= allowed, "\(codes) in \(elapsed)")
             #expect(codes.allSatisfy { $0 == "token_invalid" || $0 == "rate_limited" }, "\(codes)")

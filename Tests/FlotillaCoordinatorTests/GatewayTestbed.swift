@@ -43,6 +43,7 @@ struct GatewayTestbed {
             configuration.gateway = settings
             configuration.upstreamCAFiles = upstreamCAFiles
             configure(&configuration)
+            try SecureFile.write("admin\n", to: configuration.dataDirectory.adminToken)
             var logger = Logger(label: "test")
             logger.logLevel = .warning
             let parts = try await Coordinator(configuration: configuration, logger: logger)
@@ -61,7 +62,7 @@ struct GatewayTestbed {
             }
             let background = ServiceGroup(configuration: .init(
                 services: parts.background.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }, logger: logger))
-            let app = Application(router: CoordinatorRouter.build(services: parts.services, adminTokenHash: Secrets.hash("admin")))
+            let app = Application(router: CoordinatorRouter.build(services: parts.services))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await background.run() }
                 do {

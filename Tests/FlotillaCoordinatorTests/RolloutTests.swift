@@ -243,4 +243,38 @@ import Testing
         #expect(Timestamps.parse(manifest.expiresAt).map { $0 > later.addingTimeInterval(2.9 * 86_400) } == true)
         #expect(try fixture.store.release(version: 1, group: "edge")?.digest == after.digest)
     }
+
+    /// After `keys rotate-signing`, nodes judge envelopes by the new root document first, so the
+    /// current releases are signed again by the new key at once (same version and content).
+    @Test func aSigningKeyRotationReSignsTheCurrentReleasesAndCanResetFloors() throws {
+        let fixture = try ReleaseFixture()
+        let nodes = try fixture.addNodes(["a"])
+        _ = try fixture.releases.publish(PublishRequest(dryRun: false, groups: [sampleGroup()]))
+        let before = try #require(fixture.releases.board.desired(nodeID: nodes[0].id, group: "edge"))
+        let view = try fixture.trust.rotateSigningKey(resetReleaseFloor: true)
+        #expect(try fixture.releases.resealAll() == 1)
+        let after = try #require(fixture.releases.board.desired(nodeID: nodes[0].id, group: "edge"))
+        #expect(after.version == before.version && after.digest != before.digest)
+        let signed = try JSONDecoder().decode(SignedEnvelope.self, from: after.envelope)
+        #expect(signed.signatures.map(\.keyID) == view.signingKeyIDs)
+        let roots = try JSONDecoder().decode(TrustResponse.self, from: fixture.trust.trustResponseBody()).roots
+        let last = try #require(roots.last)
+        let newest = try JSONDecoder().decode(RootDocument.self, from: try #require(Data(base64Encoded: last.signed)))
+        #expect(newest.version == 2 && newest.releaseFloorReset == true)
+    }
+
+    /// A release names its target inside the signature: the group, and the nodes of other groups
+    /// its `members` claimed.
+    @Test func aManifestNamesTheNodesItsMembersClaimed() throws {
+        let fixture = try ReleaseFixture()
+        try fixture.addNodes(["own"], group: "edge")
+        let stray = try fixture.addNodes(["stray"], group: "unlisted")
+        var group = sampleGroup()
+        group.members = ["stray"]
+        _ = try fixture.releases.publish(PublishRequest(dryRun: false, groups: [group]))
+        let stored = try #require(try fixture.store.release(version: 1, group: "edge"))
+        let payload = try #require(Data(base64Encoded: try JSONDecoder().decode(SignedEnvelope.self, from: stored.envelope).signed))
+        let manifest = try JSONDecoder().decode(ReleaseManifest.self, from: payload)
+        #expect(manifest.group == "edge" && manifest.memberNodeIDs == [stray[0].id])
+    }
 }

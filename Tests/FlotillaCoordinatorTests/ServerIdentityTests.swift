@@ -164,7 +164,7 @@ import X509
         #expect(leftovers.isEmpty)
     }
 
-    @Test func secureFileTightensModesOfExistingFilesAndDirectories() throws {
+    @Test func secureFileTightensModesOfFilesAndOnlyOfDirectoriesItCreates() throws {
         let temp = try TemporaryDirectory("flotilla-secure")
         defer { temp.remove() }
         let path = temp.file("secret")
@@ -178,9 +178,30 @@ import X509
         try SecureFile.ensureDirectory(dir)
         let dirAttributes = try FileManager.default.attributesOfItem(atPath: dir)
         #expect((dirAttributes[.posixPermissions] as? Int).map { $0 & 0o777 } == 0o700)
+        // A directory that already exists is not Flotilla's to change (`--out /tmp`).
         chmod(dir, 0o755)
         try SecureFile.ensureDirectory(dir)
-        let tightened = try FileManager.default.attributesOfItem(atPath: dir)
-        #expect((tightened[.posixPermissions] as? Int).map { $0 & 0o777 } == 0o700)
+        let untouched = try FileManager.default.attributesOfItem(atPath: dir)
+        #expect((untouched[.posixPermissions] as? Int).map { $0 & 0o777 } == 0o755)
+    }
+
+    /// Key files are created 0600 from the first byte, never over a file and never through a
+    /// symlink (`keys export-root --out`, `rotate-root --out`).
+    @Test func newKeyFilesAreExclusiveAndNeverFollowSymlinks() throws {
+        let temp = try TemporaryDirectory("flotilla-secure")
+        defer { temp.remove() }
+        let umaskBefore = umask(0)
+        defer { umask(umaskBefore) }
+        let path = temp.file("root.key")
+        try SecureFile.createNew(Data("key".utf8), at: path)
+        #expect(((try FileManager.default.attributesOfItem(atPath: path))[.posixPermissions] as? Int).map { $0 & 0o777 } == 0o600)
+        #expect(throws: CoordinatorError.self) { try SecureFile.createNew(Data("other".utf8), at: path) }
+        #expect(try SecureFile.read(path) == "key")
+
+        let target = temp.file("elsewhere")
+        let link = temp.file("link.key")
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        #expect(throws: CoordinatorError.self) { try SecureFile.createNew(Data("key".utf8), at: link) }
+        #expect(!FileManager.default.fileExists(atPath: target))
     }
 }

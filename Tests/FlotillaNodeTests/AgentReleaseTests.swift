@@ -61,7 +61,7 @@ import Testing
                     self.reply(200, read("trust.json"))
                 elif self.path.startswith("/v1/blobs/"):
                     blob = read("blobs/" + self.path[len("/v1/blobs/"):])
-                    self.reply(200, blob) if blob is not None else self.reply(404, b"{}")
+                    self.reply(200, blob) if blob is not None else self.reply(404, b'{"error":{"code":"not_found","message":"no such blob on this coordinator"}}')
                 else:
                     self.reply(404, b"{}")
             def log_message(self, *args):
@@ -211,6 +211,35 @@ import Testing
         #expect(try TreeImage.of(workspace) == image)
         #expect(ReleaseStore(directory: state).seen() == (try SHA256.hex(evil)))
         #expect(!coordinator.requests.contains { $0.hasPrefix("GET /v1/blobs/\(next.files[0].sha256)") })
+    }
+
+    /// A blob the coordinator answers 404 for (with an error body longer than the file) is a
+    /// retryable `download_failed`, not a final `hash_mismatch`: once the blob is there, the same
+    /// envelope applies.
+    @Test(.enabled(if: hasTools)) func aMissingBlobIsRetriedNotRefused() throws {
+        let directory = try TestSupport.temporaryDirectory()
+        let coordinator = try Coordinator(directory: directory)
+        defer { coordinator.stop() }
+        let state = try coordinator.enrolledState()
+        let root = TestKey(1), signing = TestKey(2)
+        try Data(root.base64.utf8).write(to: URL(fileURLWithPath: state + "/root-public-key"))
+        let workspace = directory + "/workspace"
+        try FileManager.default.createDirectory(atPath: workspace, withIntermediateDirectories: true)
+        let release = TestRelease(version: 1, files: [TestFile("skills/tiny/SKILL.md", "x")])
+        let body = try coordinator.serve(release: release, signedBy: [signing],
+                                         roots: [Envelopes.root(version: 1, rootKey: root, signingKeys: [signing], signers: [root])])
+        try FileManager.default.removeItem(atPath: directory + "/blobs/" + release.files[0].sha256)
+        let arguments = ["run", "--state-dir", state, "--once", "--runtime", "command", "--workspace", workspace].map { Array($0.utf8) }
+
+        #expect(NodeCommand.run(arguments) == 0)
+        #expect(coordinator.reports.last?["status"]?.stringValue == "failed")
+        #expect(coordinator.reports.last?["error_code"]?.stringValue == "download_failed")
+        #expect(ReleaseStore(directory: state).seen() != (try SHA256.hex(body)), "not remembered as seen")
+
+        try Data("x".utf8).write(to: URL(fileURLWithPath: directory + "/blobs/" + release.files[0].sha256))
+        #expect(NodeCommand.run(arguments) == 0)
+        #expect(coordinator.reports.last?["status"]?.stringValue == "applied")
+        #expect(try String(contentsOfFile: workspace + "/skills/tiny/SKILL.md", encoding: .utf8) == "x")
     }
 
     @Test(.enabled(if: hasTools)) func withoutRuntimeOrRootKeyNoReleaseIsFetched() throws {

@@ -69,13 +69,14 @@ struct ReleaseFixtureTests {
 
         let v1 = try RootDocument(envelope: try self.envelope("root-v1.json"))
         let now = RFC3339.unixSeconds("2026-12-01T00:00:00Z")!
-        let verdict = try ReleaseCheck.verify(envelope, manifest, signingKeys: v1.signingKeys, installedVersion: 0,
-                                              now: now, envelopeSize: body.count)
+        let verdict = try ReleaseCheck.verify(envelope, manifest, signingKeys: v1.signingKeys, target: TestNode.target, installedVersion: 0,
+                                              floor: 0, now: now, envelopeSize: body.count)
         guard case .install = verdict else { Issue.record("not accepted"); return }
 
         let v2 = try RootDocument(envelope: try self.envelope("root-v2.json"))
         #expect(throws: NodeError.self) {
-            try ReleaseCheck.verify(envelope, manifest, signingKeys: v2.signingKeys, installedVersion: 0, now: now, envelopeSize: body.count)
+            try ReleaseCheck.verify(envelope, manifest, signingKeys: v2.signingKeys, target: TestNode.target, installedVersion: 0,
+                                    floor: 0, now: now, envelopeSize: body.count)
         }
     }
 

@@ -54,15 +54,16 @@ enum Envelopes {
         ])
     }
 
-    static func root(version: Int64, rootKey: TestKey, signingKeys: [TestKey], signers: [TestKey]) -> JSONValue {
-        let payload = JSONValue.object([
+    static func root(version: Int64, rootKey: TestKey, signingKeys: [TestKey], signers: [TestKey], resetsFloor: Bool = false) -> JSONValue {
+        var members = [
             JSONMember("type", .string("root")),
             JSONMember("version", .int(version)),
             JSONMember("created_at", .string("2026-11-24T10:00:00Z")),
             JSONMember("root_key", .string(rootKey.base64)),
             JSONMember("signing_keys", .array(signingKeys.map { .string($0.base64) })),
-        ])
-        return make(JSONWriter.encode(payload), signers: signers)
+        ]
+        if resetsFloor { members.append(JSONMember("release_floor_reset", .bool(true))) }
+        return make(JSONWriter.encode(.object(members)), signers: signers)
     }
 
     /// `{"roots": [...]}`.
@@ -96,12 +97,15 @@ struct TestRelease {
     var runtimeConfig: JSONValue = .object([])
     var expiresAt = "2099-01-01T00:00:00Z"
     var type = "release"
+    var group = "demo"
+    var memberNodeIDs: [String]?
 
     func payload() -> [UInt8] {
         JSONWriter.encode(.object([
             JSONMember("type", .string(type)),
             JSONMember("version", .int(version)),
-            JSONMember("group", .string("demo")),
+            JSONMember("group", .string(group)),
+            JSONMember("member_node_ids", memberNodeIDs.map { .array($0.map { .string($0) }) } ?? .null),
             JSONMember("created_at", .string("2026-11-24T10:00:00Z")),
             JSONMember("expires_at", .string(expiresAt)),
             JSONMember("runtime_config", runtimeConfig),
@@ -180,8 +184,11 @@ struct TestNode {
         }
     }
 
-    func updater<R: RuntimeAdapter>(_ runtime: R, pinned: TestKey) throws -> ReleaseUpdater<R> {
-        try ReleaseUpdater(stateDirectory: state, rootPublicKey: pinned.publicKey, runtime: runtime)
+    /// The test node: id `n-test`, enrolled into group `demo` (the group of the test releases).
+    static let target = ReleaseTarget(nodeID: "n-test", group: "demo")
+
+    func updater<R: RuntimeAdapter>(_ runtime: R, pinned: TestKey, target: ReleaseTarget = TestNode.target) throws -> ReleaseUpdater<R> {
+        try ReleaseUpdater(stateDirectory: state, rootPublicKey: pinned.publicKey, target: target, runtime: runtime)
     }
 
     var picoclaw: PicoClawRuntime { PicoClawRuntime(home: home, workspace: workspace) }

@@ -19,6 +19,7 @@ struct ReleaseVerificationTests {
         case notJSON, rootTypePayload, missingFiles, tamperedPayload, unknownSigner, olderVersion, expired
         case dotDotPath, absolutePath, symlinkType, badMode, badSkillName, oversizedFile, tooManyBytes
         case tamperedFileBytes, blobTooLong, expiredAndUnsafe, badSignatureAndOlder
+        case otherGroup, otherGroupsMembers, hugeVersion
 
         var code: String {
             switch self {
@@ -29,6 +30,8 @@ struct ReleaseVerificationTests {
             case .dotDotPath, .absolutePath, .symlinkType, .badMode, .badSkillName: return "unsafe_path"
             case .oversizedFile, .tooManyBytes: return "too_large"
             case .tamperedFileBytes, .blobTooLong: return "hash_mismatch"
+            case .otherGroup, .otherGroupsMembers: return "wrong_target"
+            case .hugeVersion: return "version_out_of_range"
             }
         }
     }
@@ -54,6 +57,11 @@ struct ReleaseVerificationTests {
                                                           JSONMember("signature", .string(Data(signature).base64EncodedString()))])])),
             ]))
         case .unknownSigner: signers = [TestKey(9)]
+        case .otherGroup: release.group = "other"
+        case .otherGroupsMembers:
+            release.group = "other"
+            release.memberNodeIDs = ["n-other", "n-test-2"]
+        case .hugeVersion: release.version = Int64.max
         case .olderVersion: release.version = 1
         case .expired: release.expiresAt = "2026-11-30T23:54:59Z"
         case .dotDotPath: release.files.append(TestFile("skills/node-health/../../../etc/passwd", "x"))
@@ -119,8 +127,8 @@ struct ReleaseVerificationTests {
         #expect(store.seen() == (try SHA256.hex(body)))
         #expect(!FileIO.exists(store.applyPath) && !FileIO.exists(store.snapshotPath))
         if refusal.code != "hash_mismatch" { #expect(source.blobFetches == 0) }
-        if refusal == .unknownSigner || refusal == .tamperedPayload {
-            #expect(source.trustFetches == 1, "trust is refreshed once for a signer it does not know")
+        if ![.notJSON, .rootTypePayload, .missingFiles].contains(refusal) {
+            #expect(source.trustFetches == 1, "the trust state is refreshed once before the envelope is judged")
         }
     }
 
@@ -198,6 +206,79 @@ struct ReleaseVerificationTests {
         let result = updater.evaluate(Self.healthy.envelope(signedBy: [TestKey(30), signing2]), from: source, now: Self.now)
         #expect(result.status == .applied, "\(String(describing: result.error))")
         #expect(updater.trust.version == 2)
+    }
+
+    /// After `keys rotate-signing`, the very next envelope signed by the dropped key is refused,
+    /// though the node had never seen a release signed by the new key.
+    @Test func aRotatedOutSigningKeyIsRefusedAtOnce() throws {
+        let node = try TestNode()
+        let source = FakeSource(roots: [rootV1])
+        var updater = try node.updater(node.picoclaw, pinned: root)
+        source.serve(Self.healthy)
+        #expect(updater.evaluate(Self.healthy.envelope(signedBy: [signing]), from: source, now: Self.now).status == .applied)
+        let image = try node.image()
+
+        source.roots = [rootV1, Envelopes.root(version: 2, rootKey: root, signingKeys: [TestKey(12)], signers: [root])]
+        var next = Self.healthy
+        next.version = 4
+        next.files = [TestFile("skills/node-health/SKILL.md", "signed by the key the fleet dropped\n")]
+        source.serve(next)
+        let result = updater.evaluate(next.envelope(signedBy: [signing]), from: source, now: Self.now)
+        #expect(result.error?.code == "bad_signature")
+        #expect(updater.trust.version == 2)
+        #expect(try node.image() == image)
+        #expect(try ReleaseStore(directory: node.state).installedVersion() == 3)
+    }
+
+    /// A release meant for another group applies only on the nodes its `member_node_ids` lists.
+    @Test func anotherGroupsReleaseAppliesOnlyOnItsListedMembers() throws {
+        let node = try TestNode()
+        let source = FakeSource(roots: [rootV1])
+        var release = Self.healthy
+        release.group = "other"
+        release.memberNodeIDs = ["n-9", TestNode.target.nodeID]
+        source.serve(release)
+        var updater = try node.updater(node.picoclaw, pinned: root)
+        let result = updater.evaluate(release.envelope(signedBy: [signing]), from: source, now: Self.now)
+        #expect(result.status == .applied, "\(String(describing: result.error))")
+    }
+
+    /// A node frozen by a validly signed bogus version (all later releases `rollback_refused`)
+    /// recovers through a root document with `release_floor_reset`: the fleet's current release,
+    /// signed by the new key, applies over the bogus one; the bogus envelope stays refused and the
+    /// floor holds again from there.
+    @Test func aFloorResetRecoversANodeFrozenByABogusVersion() throws {
+        let node = try TestNode()
+        let source = FakeSource(roots: [rootV1])
+        var updater = try node.updater(node.picoclaw, pinned: root)
+        var bogus = Self.healthy
+        bogus.version = 900_000
+        bogus.files = [TestFile("skills/planted/SKILL.md", "planted\n")]
+        source.serve(bogus)
+        let bogusBody = bogus.envelope(signedBy: [signing])
+        #expect(updater.evaluate(bogusBody, from: source, now: Self.now).status == .applied)
+
+        let current = Self.healthy  // version 3, the fleet's real release
+        source.serve(current)
+        #expect(updater.evaluate(current.envelope(signedBy: [signing]), from: source, now: Self.now).error?.code == "rollback_refused")
+
+        let signing2 = TestKey(12)
+        source.roots = [rootV1, Envelopes.root(version: 2, rootKey: root, signingKeys: [signing2], signers: [root], resetsFloor: true)]
+        let recovered = updater.evaluate(current.envelope(signedBy: [signing2]), from: source, now: Self.now)
+        #expect(recovered.status == .applied, "\(String(describing: recovered.error))")
+        let store = ReleaseStore(directory: node.state)
+        #expect(try store.installedVersion() == 3 && store.releaseFloor() == 3)
+        #expect(FileManager.default.fileExists(atPath: node.workspace + "/skills/node-health/SKILL.md"))
+        #expect(!FileManager.default.fileExists(atPath: node.workspace + "/skills/planted"), "the bogus release's skill is removed")
+
+        #expect(updater.evaluate(bogusBody, from: source, now: Self.now).error?.code == "bad_signature")
+        var older = current
+        older.version = 2
+        #expect(updater.evaluate(older.envelope(signedBy: [signing2]), from: source, now: Self.now).error?.code == "rollback_refused")
+        // The reset happens once: walking the same chain again leaves the floor alone.
+        let reloaded = try node.updater(node.picoclaw, pinned: root)
+        try reloaded.refreshTrust(from: source)
+        #expect(try store.releaseFloor() == 3)
     }
 
     @Test func rootDocumentNotSignedByThePreviousRootIsRefused() throws {

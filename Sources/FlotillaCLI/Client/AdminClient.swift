@@ -44,6 +44,16 @@ public final class AdminClient: Sendable {
         return try decode(T.self, from: try await send(.POST, path, body: data))
     }
 
+    /// A POST that also proves access to the coordinator's data directory (its `local.key`),
+    /// for the root-key operations; fails before sending when this machine has no such key.
+    public func postLocal<T: Decodable>(_ path: String, body: some Encodable, as type: T.Type) async throws -> T {
+        guard let key = connection.localKey else {
+            throw CLIError("this needs the coordinator's data directory: run it on the coordinator's machine with --data-dir DIR",
+                           code: "local_access_required")
+        }
+        return try decode(T.self, from: try await send(.POST, path, body: try JSONEncoder().encode(body), extra: [("Flotilla-Local-Key", key)]))
+    }
+
     public func put<T: Decodable>(_ path: String, body: some Encodable, as type: T.Type) async throws -> T {
         try decode(T.self, from: try await send(.PUT, path, body: try JSONEncoder().encode(body)))
     }
@@ -52,10 +62,11 @@ public final class AdminClient: Sendable {
         _ = try await send(.DELETE, path, body: nil)
     }
 
-    private func send(_ method: HTTPMethod, _ path: String, body: Data?) async throws -> Data {
+    private func send(_ method: HTTPMethod, _ path: String, body: Data?, extra: [(String, String)] = []) async throws -> Data {
         var request = HTTPClientRequest(url: connection.serverURL + path)
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(connection.token)")
+        for (name, value) in extra { request.headers.add(name: name, value: value) }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: body))

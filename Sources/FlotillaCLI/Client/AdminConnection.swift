@@ -12,11 +12,15 @@ public struct AdminConnection: Sendable, Equatable {
     public var token: String
     /// PEM of the CA to trust; nil means the system trust store.
     public var caPEM: String?
+    /// The data directory's `local.key`, when the coordinator runs on this machine and this
+    /// user can read it: root-key operations need it besides the admin token.
+    public var localKey: String?
 
-    public init(serverURL: String, token: String, caPEM: String?) {
+    public init(serverURL: String, token: String, caPEM: String?, localKey: String? = nil) {
         self.serverURL = serverURL
         self.token = token
         self.caPEM = caPEM
+        self.localKey = localKey
     }
 
     public static func resolve(
@@ -40,7 +44,8 @@ public struct AdminConnection: Sendable, Equatable {
         return AdminConnection(
             serverURL: try server ?? read(directory + "/admin.url"),
             token: try token ?? read(directory + "/admin.token"),
-            caPEM: try read(caFile ?? directory + "/ca.pem")
+            caPEM: try read(caFile ?? directory + "/ca.pem"),
+            localKey: try? read(directory + "/local.key")
         )
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FlotillaCoordinator
 import FlotillaProtocol
 import Foundation
 
@@ -26,14 +27,16 @@ struct KeysCommand: AsyncParsableCommand {
     struct RotateSigning: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Replace the online signing key (certified by the root).")
         @Option(help: "Root key file, when the root key is offline.") var rootKey: String?
+        @Flag(help: "Make every node forget its release floor, so the fleet's current releases apply again on nodes frozen by a bogus high release version.")
+        var resetReleaseFloor = false
         @OptionGroup var connection: ConnectionOptions
 
         func run() async throws {
-            let request = KeyRotationRequest(rootKey: try rootKey.map(KeysCommand.readKey))
+            let request = KeyRotationRequest(rootKey: try rootKey.map(KeysCommand.readKey), resetReleaseFloor: resetReleaseFloor ? true : nil)
             let result = try await AdminClient.with(try connection.resolve()) {
                 try await $0.post("/admin/v1/keys/rotate-signing", body: request, as: KeyRotationResponse.self)
             }
-            Swift.print("Signing key rotated.")
+            Swift.print("Signing key rotated\(resetReleaseFloor ? "; nodes reset their release floor when they next check a release" : "").")
             KeysCommand.show(result.keys)
         }
     }
@@ -48,8 +51,11 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             let request = KeyRotationRequest(rootKey: try rootKey.map(KeysCommand.readKey), keepRootOnline: out == nil)
-            let result = try await AdminClient.with(try connection.resolve()) {
-                try await $0.post("/admin/v1/keys/rotate-root", body: request, as: KeyRotationResponse.self)
+            let result = try await AdminClient.with(try connection.resolve()) { client in
+                // With the root key on the coordinator, replacing it takes its data directory.
+                request.rootKey == nil
+                    ? try await client.postLocal("/admin/v1/keys/rotate-root", body: request, as: KeyRotationResponse.self)
+                    : try await client.post("/admin/v1/keys/rotate-root", body: request, as: KeyRotationResponse.self)
             }
             if let out, let text = result.rootKey { try KeysCommand.writeKey(text, to: out) }
             Swift.print("Root key rotated\(out.map { "; the new root key is in \($0) and not on the coordinator" } ?? "").")
@@ -65,7 +71,7 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             let result = try await AdminClient.with(try connection.resolve()) {
-                try await $0.post("/admin/v1/keys/export-root", body: ExportRootRequest(remove: remove), as: KeyRotationResponse.self)
+                try await $0.postLocal("/admin/v1/keys/export-root", body: ExportRootRequest(remove: remove), as: KeyRotationResponse.self)
             }
             guard let text = result.rootKey else { throw CLIError("the coordinator returned no key") }
             try KeysCommand.writeKey(text, to: out)
@@ -84,10 +90,12 @@ struct KeysCommand: AsyncParsableCommand {
         do { return try String(contentsOfFile: path, encoding: .utf8) } catch { throw CLIError("cannot read \(path): \(error.localizedDescription)") }
     }
 
+    /// Creates `path` as a new 0600 file (never over an existing file or through a symlink).
     static func writeKey(_ text: String, to path: String) throws {
-        guard !FileManager.default.fileExists(atPath: path) else { throw CLIError("\(path) exists; not overwriting a key file") }
-        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw CLIError("cannot write \(path)")
+        do {
+            try SecureFile.createNew(Data(text.utf8), at: path, mode: 0o600)
+        } catch {
+            throw CLIError("cannot write the key to \(path): \(error)")
         }
     }
 }

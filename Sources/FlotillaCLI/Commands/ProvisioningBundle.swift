@@ -16,6 +16,11 @@ struct ProvisioningBundle {
     /// Locates the provisioning files before anything is created, so a missing file fails early.
     init(outputDirectory: String, provisioningDirectory: String?) throws {
         self.outputDirectory = outputDirectory
+        // A bundle gets a directory of its own: files of another bundle (or of /tmp) beside a
+        // new node.conf would be copied onto a board with it.
+        if let existing = try? FileManager.default.contentsOfDirectory(atPath: outputDirectory), !existing.isEmpty {
+            throw CLIError("\(outputDirectory) is not empty: give --out a new or empty directory")
+        }
         guard let found = Self.locate(provisioningDirectory) else {
             throw CLIError(
                 "cannot find the provisioning files (install.sh, flotilla-node.service): pass --provisioning-dir or set FLOTILLA_PROVISIONING_DIR"

@@ -63,6 +63,9 @@ struct ServeCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func run() async throws {
+        // Everything the coordinator creates (the database's -wal and -shm files included) is
+        // for its own user only.
+        umask(0o077)
         guard let (host, port) = CoordinatorConfiguration.parseListen(listen) else {
             throw ValidationError("--listen must be HOST:PORT, e.g. 0.0.0.0:7443")
         }
@@ -121,7 +124,12 @@ struct ServeCommand: AsyncParsableCommand {
                 onInitialised: { bootstrap in
                     Console.line("Flotilla data directory \(directory.path); fleet CA SHA-256 \(bootstrap.caFingerprint)")
                     if let token = bootstrap.createdAdminToken {
-                        Console.line("Admin token (shown once; also saved 0600 to \(directory.adminToken)): \(token)")
+                        // A service's output lands in its journal: the token goes to a terminal only.
+                        if isatty(STDOUT_FILENO) == 1 {
+                            Console.line("Admin token (shown once; also saved 0600 to \(directory.adminToken)): \(token)")
+                        } else {
+                            Console.line("Admin token created: read it from \(directory.adminToken) (0600)")
+                        }
                     }
                 },
                 onReady: { [configuration] port in

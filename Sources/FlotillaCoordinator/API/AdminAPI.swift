@@ -13,6 +13,7 @@ struct AdminAPI {
 
     func addRoutes(to group: RouterGroup<CoordinatorRequestContext>) {
         group.post("tokens") { request, _ in try await createToken(request) }
+        group.post("admin-token/rotate") { _, _ in try rotateAdminToken() }
         group.get("tokens") { _, _ in try listTokens() }
         group.delete("tokens/:id") { _, context in try revokeToken(context) }
         group.get("nodes") { request, _ in try await listNodes(request) }
@@ -53,6 +54,13 @@ struct AdminAPI {
 
     func listTokens() throws(CoordinatorError) -> Response {
         try encode(try services.store.tokens().map(\.info), status: .ok)
+    }
+
+    /// A new admin token; the one that authorised this request stops working at once.
+    func rotateAdminToken() throws(CoordinatorError) -> Response {
+        let token = try services.credentials.rotate()
+        services.logger.notice("admin token rotated")
+        return try encode(AdminTokenRotation(adminToken: token), status: .ok)
     }
 
     func revokeToken(_ context: CoordinatorRequestContext) throws(CoordinatorError) -> Response {

@@ -72,12 +72,14 @@ struct AdminReleaseAPI {
         let body = try await JSONBody.decode(KeyRotationRequest.self, from: request, limit: WireLimits.adminBodyBytes)
         let trust = services.releases.trust
         let view: KeysView
+        let reset = body.resetReleaseFloor ?? false
         if let text = body.rootKey {
-            view = try trust.rotateSigningKey(withOfflineRoot: try SigningKey.parse(text, source: "root_key"))
+            view = try trust.rotateSigningKey(withOfflineRoot: try SigningKey.parse(text, source: "root_key"), resetReleaseFloor: reset)
         } else {
-            view = try trust.rotateSigningKey()
+            view = try trust.rotateSigningKey(resetReleaseFloor: reset)
         }
-        services.logger.info("signing key rotated", metadata: ["root_version": "\(view.rootVersion)"])
+        services.logger.info("signing key rotated", metadata: ["root_version": "\(view.rootVersion)", "release_floor_reset": "\(reset)"])
+        try resealAfterRotation()
         return try encode(KeyRotationResponse(keys: view, rootKey: nil))
     }
 
@@ -86,17 +88,36 @@ struct AdminReleaseAPI {
         let supplied = try body.rootKey.map { (text: String) throws(CoordinatorError) -> SigningKey in
             try SigningKey.parse(text, source: "root_key")
         }
+        // Whoever supplies the current root key proves the authority to replace it; otherwise
+        // the coordinator's own root key is used, which takes access to its data directory.
+        if supplied == nil { try requireLocalAccess(request, to: "replace the root key") }
         let keep = body.keepRootOnline ?? (supplied == nil)
         let (view, newRoot) = try services.releases.trust.rotateRoot(oldRoot: supplied, keepNewRootOnline: keep)
         services.logger.info("root key rotated", metadata: ["root_version": "\(view.rootVersion)", "online": "\(keep)"])
+        try resealAfterRotation()
         return try encode(KeyRotationResponse(keys: view, rootKey: keep ? nil : newRoot.fileText))
     }
 
     func exportRoot(_ request: Request) async throws(CoordinatorError) -> Response {
         let body = try await JSONBody.decode(ExportRootRequest.self, from: request, limit: WireLimits.adminBodyBytes)
+        try requireLocalAccess(request, to: "export the root key")
         let text = try services.releases.trust.exportRoot(remove: body.remove)
         services.logger.warning("root key exported", metadata: ["removed_from_coordinator": "\(body.remove)"])
         return try encode(KeyRotationResponse(keys: services.releases.trust.view(), rootKey: text))
+    }
+
+    /// Refuses unless the request carries the data directory's `local.key` (see `AdminCredentials`).
+    private func requireLocalAccess(_ request: Request, to action: String) throws(CoordinatorError) {
+        guard let key = request.headers[HTTPField.Name(AdminCredentials.localKeyHeader)!], services.credentials.isLocalKey(key) else {
+            throw CoordinatorError(.localAccessRequired,
+                                   "to \(action), run the command on the coordinator's machine with --data-dir (an admin token alone is not enough)")
+        }
+    }
+
+    /// Current releases signed again with the new signing key, so nodes that check the new root
+    /// document first still accept them.
+    private func resealAfterRotation() throws(CoordinatorError) {
+        try services.releases.resealAll()
     }
 
     private static func version(_ context: CoordinatorRequestContext) throws(CoordinatorError) -> Int64 {

@@ -13,9 +13,10 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as CoordinatorError {
             if error.code == .internal {
-                context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error.message)"])
+                return try CoordinatorError.concealing(error.message, path: request.uri.path, logger: context.logger)
+                    .response(from: request, context: context)
             }
-            return CoordinatorError.jsonResponse(code: error.code, message: error.message, headers: CoordinatorError.retryHeaders(error.retryAfter))
+            return try error.response(from: request, context: context)
         } catch is NIOTooManyBytesError {
             return CoordinatorError.jsonResponse(code: .bodyTooLarge, message: "request body is too large", headers: [:])
         } catch let error as HTTPError {
@@ -31,8 +32,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             let message = error.body ?? (code == .notFound ? "no route for \(request.method) \(request.uri.path)" : error.status.reasonPhrase)
             return CoordinatorError.jsonResponse(code: code, message: message, headers: error.headers)
         } catch {
-            context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
-            return CoordinatorError.jsonResponse(code: .internal, message: "internal error", headers: [:])
+            return try CoordinatorError.concealing("\(error)", path: request.uri.path, logger: context.logger)
+                .response(from: request, context: context)
         }
     }
 }

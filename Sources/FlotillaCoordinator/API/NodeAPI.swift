@@ -15,8 +15,8 @@ struct NodeAPI {
         let nodes = router.group().add(middleware: NodeAuthMiddleware(services: services))
         nodes.post("/v1/heartbeat") { request, context in try await heartbeat(request, context) }
         nodes.post("/v1/gateway-key") { _, context in try await gatewayKey(context) }
-        router.group().add(middleware: NodeAuthMiddleware(services: services, allowPending: true))
-            .post("/v1/renew") { request, context in try await renew(request, context) }
+        // A pending node gets no certificate beyond the one it enrolled with.
+        nodes.post("/v1/renew") { request, context in try await renew(request, context) }
     }
 
     /// Enrolls a board; failed attempts count against the caller's address (`EnrollThrottle`).
@@ -44,7 +44,8 @@ struct NodeAPI {
                 csrPEM: body.csrPEM, nodeID: id, validity: services.nodeCertificateValidity, now: now
             )
             do {
-                return IssuedCertificate(pem: try certificate.pemString, expiresAt: certificate.notValidAfter)
+                return IssuedCertificate(pem: try certificate.pemString, expiresAt: certificate.notValidAfter,
+                                         serial: Secrets.hex(certificate.serialNumber.bytes))
             } catch {
                 throw .internal("cannot encode certificate: \(error)")
             }
@@ -94,9 +95,8 @@ struct NodeAPI {
         let certificate = try services.ca.issueNodeCertificate(
             csrPEM: body.csrPEM, nodeID: node.id, validity: services.nodeCertificateValidity, now: now
         )
-        try services.store.setCertificateExpiry(nodeID: node.id, certificate.notValidAfter)
-        var updated = node
-        updated.certificateExpiresAt = certificate.notValidAfter
+        let updated = try services.store.storeRenewedCertificate(nodeID: node.id, serial: Secrets.hex(certificate.serialNumber.bytes),
+                                                                 expiresAt: certificate.notValidAfter)
         services.directory.publish(updated)
         services.logger.info("node certificate renewed", metadata: ["node": "\(node.name)"])
         let pem: String

@@ -9,21 +9,17 @@ import Hummingbird
 /// A client certificate issued by the fleet CA identifies the node. Gateway routes also accept
 /// the node's gateway key as `Authorization: Bearer <key>` or `x-api-key: <key>` (what the
 /// OpenAI and Anthropic SDKs send); when a valid certificate is presented, the key header is
-/// ignored, so SDKs that insist on some key work over mutual TLS. Unknown, revoked and (unless
-/// allowed) pending nodes are refused.
+/// ignored, so SDKs that insist on some key work over mutual TLS. Unknown, revoked and pending
+/// nodes are refused, and so is a certificate a renewal replaced.
 struct NodeAuthMiddleware: RouterMiddleware {
     typealias Context = CoordinatorRequestContext
 
     let services: CoordinatorServices
     /// Whether a gateway key may stand in for the certificate (gateway routes).
     let acceptsGatewayKey: Bool
-    /// Whether pending nodes get through (certificate renewal).
-    let allowPending: Bool
-
-    init(services: CoordinatorServices, acceptsGatewayKey: Bool = false, allowPending: Bool = false) {
+    init(services: CoordinatorServices, acceptsGatewayKey: Bool = false) {
         self.services = services
         self.acceptsGatewayKey = acceptsGatewayKey
-        self.allowPending = allowPending
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -58,17 +54,32 @@ struct NodeAuthMiddleware: RouterMiddleware {
         } else {
             throw CoordinatorError(.clientCertificateRequired, "this endpoint needs the node's client certificate (mutual TLS)")
         }
-        guard let node = services.directory.node(id: nodeID) else {
+        guard var node = services.directory.node(id: nodeID) else {
             throw CoordinatorError(.nodeUnknown, "this coordinator has no node \(nodeID)")
+        }
+        if let certificate, certificate.serial != node.certificateSerial {
+            node = try promote(node, to: certificate.serial)
         }
         switch node.adminState {
         case .revoked: throw CoordinatorError(.nodeRevoked, "node \(node.name) has been revoked")
-        case .pending where !allowPending:
+        case .pending:
             throw CoordinatorError(.nodePending, "node \(node.name) awaits approval (flotilla node approve \(node.name))")
-        case .pending, .active:
+        case .active:
             break
         }
         return AuthenticatedNode(record: node, group: services.effectiveGroup(of: node), credential: credential, certificate: certificate)
+    }
+
+    /// A certificate other than the node's current one: its renewed certificate (which retires
+    /// the old one from now on), or the first one seen of a node enrolled before serials were
+    /// kept. Anything else, such as the certificate a renewal replaced, is refused.
+    private func promote(_ node: NodeRecord, to serial: String) throws(CoordinatorError) -> NodeRecord {
+        guard node.certificateSerial == nil || node.pendingCertificateSerial == serial,
+              let updated = try services.store.promoteCertificate(nodeID: node.id, serial: serial) else {
+            throw CoordinatorError(.certificateRetired, "this certificate of node \(node.name) was replaced by a renewal; use the new one")
+        }
+        services.directory.publish(updated)
+        return updated
     }
 
     /// The key from `Authorization: Bearer` or `x-api-key`, if either is there.

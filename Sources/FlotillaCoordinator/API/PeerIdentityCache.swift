@@ -9,6 +9,8 @@ import X509
 /// The node a TLS connection's client certificate names, and that certificate's lifetime.
 struct PeerIdentity: Sendable {
     var nodeID: String
+    /// Hex of the certificate's serial number.
+    var serial: String = ""
     var notValidBefore: Date
     var notValidAfter: Date
 
@@ -63,7 +65,8 @@ final class PeerIdentityCache: Sendable {
         }
         let nodeID = try ca.verifyNodeCertificate(certificate, now: now)
         let identity = PeerIdentity(
-            nodeID: nodeID, notValidBefore: certificate.notValidBefore, notValidAfter: certificate.notValidAfter
+            nodeID: nodeID, serial: Secrets.hex(certificate.serialNumber.bytes), notValidBefore: certificate.notValidBefore,
+            notValidAfter: certificate.notValidAfter
         )
         remember(identity, for: channel)
         return identity

@@ -83,8 +83,8 @@ struct GatewayErrorMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let error as CoordinatorError {
             if error.code == .internal {
-                context.logger.error("gateway request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error.message)"])
-                return (shape ?? .of(request)).response(CoordinatorError(.internal, "internal error"), requestID: nil)
+                return (shape ?? .of(request)).response(CoordinatorError.concealing(error.message, path: request.uri.path, logger: context.logger),
+                                                        requestID: nil)
             }
             return (shape ?? .of(request)).response(error, requestID: nil)
         } catch is NIOTooManyBytesError {
@@ -94,8 +94,8 @@ struct GatewayErrorMiddleware: RouterMiddleware {
                 CoordinatorError(error.status == .contentTooLarge ? .bodyTooLarge : .invalidRequest, error.body ?? error.status.reasonPhrase),
                 requestID: nil)
         } catch {
-            context.logger.error("gateway request failed", metadata: ["path": "\(request.uri.path)", "error": "\(error)"])
-            return (shape ?? .of(request)).response(CoordinatorError(.internal, "internal error"), requestID: nil)
+            return (shape ?? .of(request)).response(CoordinatorError.concealing("\(error)", path: request.uri.path, logger: context.logger),
+                                                    requestID: nil)
         }
     }
 }

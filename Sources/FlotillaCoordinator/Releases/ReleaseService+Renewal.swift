@@ -8,10 +8,25 @@ extension ReleaseService {
     /// does nothing; a node that has not got it yet is not refused for expiry. So an idle fleet's
     /// manifests never lapse while the coordinator runs.
     func renewExpiring(now: Date = Date()) throws(CoordinatorError) -> Int {
+        try reseal(now: now, reason: "release re-signed before expiry") { release in
+            let lifetime = release.expiresAt.timeIntervalSince(release.createdAt)
+            return lifetime > 0 && release.expiresAt.timeIntervalSince(now) < lifetime / 3
+        }
+    }
+
+    /// Re-signs every group's current release with the signing key in use, after a rotation: a
+    /// node checks the trust root before each new envelope, so an envelope signed by a key the
+    /// new root document dropped would be refused.
+    @discardableResult
+    func resealAll(now: Date = Date()) throws(CoordinatorError) -> Int {
+        try reseal(now: now, reason: "release re-signed with the new signing key") { _ in true }
+    }
+
+    private func reseal(now: Date, reason: String, where selected: (StoredRelease) -> Bool) throws(CoordinatorError) -> Int {
         var renewed = 0
         for (group, release) in try store.latestReleases() {
             let lifetime = release.expiresAt.timeIntervalSince(release.createdAt)
-            guard lifetime > 0, release.expiresAt.timeIntervalSince(now) < lifetime / 3 else { continue }
+            guard selected(release) else { continue }
             guard let sealed = try? JSONDecoder().decode(SignedEnvelope.self, from: release.envelope),
                 let payload = Data(base64Encoded: sealed.signed),
                 var manifest = try? JSONDecoder().decode(ReleaseManifest.self, from: payload)
@@ -23,7 +38,7 @@ extension ReleaseService {
             let nodes = try store.replaceEnvelope(version: release.version, group: group, envelope: envelope, digest: desired.digest, expiresAt: expiresAt)
             board.assign(Dictionary(uniqueKeysWithValues: nodes.map { ($0, desired) }))
             if board.desired(nodeID: "", group: group)?.version == release.version { board.setGroupDefault(desired, group: group) }
-            logger.info("release re-signed before expiry", metadata: ["version": "\(release.version)", "group": "\(group)", "expires": "\(manifest.expiresAt)"])
+            logger.info("\(reason)", metadata: ["version": "\(release.version)", "group": "\(group)", "expires": "\(manifest.expiresAt)"])
             renewed += 1
         }
         return renewed

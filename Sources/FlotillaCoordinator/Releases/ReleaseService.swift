@@ -73,8 +73,11 @@ final class ReleaseService: Sendable {
         let online = try store.nodesSeen(since: now.addingTimeInterval(-onlineWindow))
         var releases: [Publication.GroupRelease] = []
         for group in changedGroups {
+            // The release names its target inside the signature: the group, and the nodes of
+            // other groups its `members` claimed (a node refuses a manifest not meant for it).
+            let claimedIDs = members[group.name]!.filter { $0.group != group.name }.map(\.id)
             let (manifest, blobs) = try Self.manifest(for: group, version: version, now: now, expiresAfter: request.expiresAfterSeconds,
-                                                      gatewayURL: gatewayURL())
+                                                      gatewayURL: gatewayURL(), memberNodeIDs: claimedIDs)
             let envelope = try trust.sealRelease(manifest)
             let groupNodes = members[group.name]!.sorted { a, b in
                 let (ao, bo) = (online.contains(a.id), online.contains(b.id))
@@ -175,7 +178,8 @@ final class ReleaseService: Sendable {
 
     /// The signed description of `group`'s release. A PicoClaw group's gateway models become
     /// `model_list` entries calling `gatewayURL` (PicoClawModelList).
-    static func manifest(for group: PublishGroup, version: Int64, now: Date, expiresAfter: Int64, gatewayURL: String)
+    static func manifest(for group: PublishGroup, version: Int64, now: Date, expiresAfter: Int64, gatewayURL: String,
+                         memberNodeIDs: [String] = [])
         throws(CoordinatorError) -> (ReleaseManifest, [(sha256: String, data: Data)])
     {
         var files: [ManifestFile] = []
@@ -196,7 +200,7 @@ final class ReleaseService: Sendable {
             expiresAt: Timestamps.rfc3339(now.addingTimeInterval(TimeInterval(expiresAfter))),
             runtimeConfig: group.runtime == "picoclaw"
                 ? PicoClawModelList.adding(group.gatewayModels ?? [], gatewayURL: gatewayURL, to: group.config) : group.config,
-            files: files, gatewayModels: group.gatewayModels
+            files: files, gatewayModels: group.gatewayModels, memberNodeIDs: memberNodeIDs.isEmpty ? nil : memberNodeIDs.sorted()
         )
         return (manifest, blobs)
     }

@@ -94,14 +94,15 @@ final class TrustRoot: Sendable {
         }
     }
 
-    /// Replaces the online signing key: a new root document (same root) certifies only the new key.
-    func rotateSigningKey(now: Date = Date()) throws(CoordinatorError) -> KeysView {
+    /// Replaces the online signing key: a new root document (same root) certifies only the new key
+    /// and, with `resetReleaseFloor`, tells nodes to forget their release floor.
+    func rotateSigningKey(resetReleaseFloor: Bool = false, now: Date = Date()) throws(CoordinatorError) -> KeysView {
         try state.withLock { (state: inout State) throws(CoordinatorError) in
             guard let root = state.rootKey else {
                 throw CoordinatorError(.rootKeyOffline, "the root key is offline; run `flotilla keys rotate-signing --root-key FILE` on the machine that holds it")
             }
             let signing = SigningKey()
-            try append(&state, rootKeys: [root], newRoot: root, signing: signing, now: now)
+            try append(&state, rootKeys: [root], newRoot: root, signing: signing, resetReleaseFloor: resetReleaseFloor, now: now)
         }
         return view()
     }
@@ -130,12 +131,12 @@ final class TrustRoot: Sendable {
     }
 
     /// Certifies a new signing key with a root key held off the coordinator (`--root-key FILE`).
-    func rotateSigningKey(withOfflineRoot root: SigningKey, now: Date = Date()) throws(CoordinatorError) -> KeysView {
+    func rotateSigningKey(withOfflineRoot root: SigningKey, resetReleaseFloor: Bool = false, now: Date = Date()) throws(CoordinatorError) -> KeysView {
         try state.withLock { (state: inout State) throws(CoordinatorError) in
             guard root.publicKeyBase64 == state.current.rootKey else {
                 throw CoordinatorError(.invalidRequest, "that key is not the fleet's current root key")
             }
-            try append(&state, rootKeys: [root], newRoot: root, signing: SigningKey(), now: now)
+            try append(&state, rootKeys: [root], newRoot: root, signing: SigningKey(), resetReleaseFloor: resetReleaseFloor, now: now)
         }
         return view()
     }
@@ -152,9 +153,11 @@ final class TrustRoot: Sendable {
         }
     }
 
-    private func append(_ state: inout State, rootKeys: [SigningKey], newRoot: SigningKey, signing: SigningKey, now: Date) throws(CoordinatorError) {
+    private func append(_ state: inout State, rootKeys: [SigningKey], newRoot: SigningKey, signing: SigningKey,
+                        resetReleaseFloor: Bool = false, now: Date) throws(CoordinatorError) {
         let document = RootDocument(version: state.current.version + 1, createdAt: Timestamps.rfc3339(now),
-                                    rootKey: newRoot.publicKeyBase64, signingKeys: [signing.publicKeyBase64])
+                                    rootKey: newRoot.publicKeyBase64, signingKeys: [signing.publicKeyBase64],
+                                    releaseFloorReset: resetReleaseFloor ? true : nil)
         let envelope = try Envelope.seal(document, keys: rootKeys)
         // The new signing key is written before the document that certifies it is committed: a
         // crash in between leaves the old document current and the next start refuses the

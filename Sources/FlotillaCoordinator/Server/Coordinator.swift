@@ -34,7 +34,6 @@ public struct Coordinator {
         let services: CoordinatorServices
         /// Group commit writers, rollout engine, retention: run for as long as the listener.
         let background: [any Service]
-        let adminTokenHash: [UInt8]
         let bootstrap: Bootstrap
         let server: ServerIdentity
         let ca: CertificateAuthority
@@ -50,7 +49,7 @@ public struct Coordinator {
         try SecureFile.ensureDirectory(directory.path)
         let store = try Store(path: directory.database)
         let ca = try Self.loadOrCreateCA(directory)
-        let (adminHash, createdToken) = try Self.loadOrCreateAdminToken(store: store, directory: directory)
+        let (credentials, createdToken) = try AdminCredentials.loadOrCreate(directory: directory, store: store)
         let server = try ServerIdentity.loadOrIssue(
             directory: directory, ca: ca, hostnames: configuration.hostnames, listenHost: configuration.listenHost
         )
@@ -76,7 +75,7 @@ public struct Coordinator {
         )
         let services = CoordinatorServices(
             store: store, ca: ca, directory: NodeDirectory(try store.nodes()), writer: writer,
-            identities: PeerIdentityCache(ca: ca), releases: releases, reports: reports, rollouts: rollouts,
+            identities: PeerIdentityCache(ca: ca), releases: releases, credentials: credentials, reports: reports, rollouts: rollouts,
             nodeKeys: nodeKeys, vault: vault, ledger: ledger, metering: metering,
             enrollThrottle: EnrollThrottle(limiter: RateLimiter(now: configuration.rateClock), failuresPerMinute: configuration.enrollFailuresPerMinute),
             gatewayConfig: try GatewayConfigService(store: store),
@@ -89,7 +88,6 @@ public struct Coordinator {
         let retention = RetentionService(store: store, retention: configuration.retention, period: .seconds(3600), logger: logger)
         return Parts(
             services: services, background: [writer, reports, rollouts, retention, ledger, MeteringEventsService(metering: metering)],
-            adminTokenHash: adminHash,
             bootstrap: Bootstrap(createdAdminToken: createdToken, caFingerprint: ca.fingerprint), server: server, ca: ca, port: port
         )
     }
@@ -116,7 +114,7 @@ public struct Coordinator {
         let directory = configuration.dataDirectory
         let port = parts.port
         let upstream = parts.services.upstream
-        let router = CoordinatorRouter.build(services: parts.services, adminTokenHash: parts.adminTokenHash)
+        let router = CoordinatorRouter.build(services: parts.services)
         let (server, ca) = (parts.server, parts.ca)
 
         let tls = try Self.tlsConfiguration(server: server, ca: ca)
@@ -200,17 +198,6 @@ public struct Coordinator {
         try SecureFile.write(ca.privateKeyPEM, to: directory.caKey, mode: 0o600)
         try SecureFile.write(ca.certificatePEM, to: directory.caCertificate, mode: 0o644)
         return ca
-    }
-
-    /// Returns the stored admin token hash, creating a token on first start (written once to
-    /// `admin.token`, 0600; the database keeps only its hash).
-    static func loadOrCreateAdminToken(store: Store, directory: DataDirectory) throws -> ([UInt8], String?) {
-        if let hash = try store.setting("admin_token_sha256") { return (hash, nil) }
-        let token = Secrets.generateToken(prefix: "flt_admin_")
-        try SecureFile.write(token + "\n", to: directory.adminToken, mode: 0o600)
-        let hash = Secrets.hash(token)
-        try store.setSetting("admin_token_sha256", hash)
-        return (hash, token)
     }
 }
 

@@ -11,6 +11,8 @@ struct CoordinatorServices: Sendable {
     let writer: HeartbeatWriter
     let identities: PeerIdentityCache
     let releases: ReleaseService
+    /// The admin token's hash and the local key, from the data directory.
+    let credentials: AdminCredentials
     let reports: ReleaseReportWriter
     let rollouts: RolloutEngine
     /// Node gateway keys (hashes, in memory for the hot path).

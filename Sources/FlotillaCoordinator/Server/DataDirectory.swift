@@ -23,6 +23,11 @@ public struct DataDirectory: Sendable {
     public var serverKey: String { path + "/server.key" }
     /// The admin token in plain text, written once at first start for local CLI use (0600).
     public var adminToken: String { path + "/admin.token" }
+    /// SHA-256 (hex) of the admin token: what admin requests are checked against (0600).
+    public var adminTokenHash: String { path + "/admin-token.sha256" }
+    /// Proof of access to this directory, needed with the admin token to export or replace the
+    /// root key (0600).
+    public var localKey: String { path + "/local.key" }
     /// The fleet's root signing key (Ed25519, 0600). Absent once exported with `--remove`.
     public var rootKey: String { path + "/root.key" }
     /// The online release-signing key (Ed25519, 0600), certified by the root.

@@ -10,6 +10,11 @@ public struct NodeRecord: Sendable, Equatable {
     public var adminState: NodeAdminState
     public var enrolledAt: Date
     public var certificateExpiresAt: Date
+    /// Hex serial of the certificate that authenticates the node (nil: enrolled before serials
+    /// were kept; the first certificate it presents is adopted).
+    public var certificateSerial: String?
+    /// A renewed certificate not used yet; its first use retires `certificateSerial`.
+    public var pendingCertificateSerial: String?
 
     init(row: Row) {
         id = row["id"]
@@ -18,9 +23,13 @@ public struct NodeRecord: Sendable, Equatable {
         adminState = NodeAdminState(rawValue: row["admin_state"]) ?? .revoked
         enrolledAt = Date(timeIntervalSince1970: row["enrolled_at"])
         certificateExpiresAt = Date(timeIntervalSince1970: row["certificate_expires_at"])
+        certificateSerial = row["certificate_serial"]
+        pendingCertificateSerial = row["pending_certificate_serial"]
     }
 
-    init(id: String, name: String, group: String, adminState: NodeAdminState, enrolledAt: Date, certificateExpiresAt: Date) {
+    init(id: String, name: String, group: String, adminState: NodeAdminState, enrolledAt: Date, certificateExpiresAt: Date,
+         certificateSerial: String? = nil) {
+        self.certificateSerial = certificateSerial
         self.id = id
         self.name = name
         self.group = group

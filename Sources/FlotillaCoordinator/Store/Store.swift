@@ -101,6 +101,20 @@ public final class Store: Sendable {
             try db.execute(sql: SQLiteUsageLedger.budgetSchema)
             try db.execute(sql: SQLiteEventLog.schema)
         }
+        migrator.registerMigration("v5-hardening") { db in
+            try db.execute(sql: """
+                ALTER TABLE nodes ADD COLUMN certificate_serial TEXT;
+                ALTER TABLE nodes ADD COLUMN pending_certificate_serial TEXT;
+                ALTER TABLE nodes ADD COLUMN pending_certificate_expires_at REAL;
+                DELETE FROM settings WHERE key = 'admin_token_sha256';
+                """)
+            // Enrollment refuses names that differ only in case; the index holds that in the
+            // schema too, unless an older database already has such a pair (kept as it is).
+            let collisions = try Int.fetchOne(db, sql: "SELECT COUNT(*) - COUNT(DISTINCT lower(name)) FROM nodes") ?? 0
+            if collisions == 0 {
+                try db.execute(sql: "CREATE UNIQUE INDEX nodes_name_nocase ON nodes(name COLLATE NOCASE)")
+            }
+        }
         return migrator
     }
 
@@ -111,6 +125,11 @@ public final class Store: Sendable {
         try pool.read { db in
             try Data.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key]).map { Array($0) }
         }
+    }
+
+    /// Deletes a setting (nothing when absent).
+    func deleteSetting(_ key: String) throws {
+        try pool.write { db in try db.execute(sql: "DELETE FROM settings WHERE key = ?", arguments: [key]) }
     }
 
     /// Writes a setting.

@@ -8,6 +8,10 @@ enum ReleaseCheck {
     static let maxFiles = 1000
     static let maxFileBytes: Int64 = 4 << 20
     static let maxTotalBytes: Int64 = 16 << 20
+    /// How far above its floor a release version may be. The coordinator numbers publishes one
+    /// by one, so a real fleet never comes near; a bogus huge version (from a leaked signing key)
+    /// would otherwise make every later release a rollback.
+    static let maxVersionJump: Int64 = 1_000_000
 
     /// What a verified envelope asks of the node.
     enum Verdict {
@@ -27,10 +31,12 @@ enum ReleaseCheck {
         }
     }
 
-    /// Checks 2–6 for an envelope that parsed: signature by a current signing key, version,
-    /// expiry (`now` in Unix seconds), paths, sizes (`envelopeSize` is the body's length).
-    static func verify(_ envelope: SignedEnvelope, _ manifest: ReleaseManifest, signingKeys: [[UInt8]],
-                              installedVersion: Int64, now: Int64, envelopeSize: Int) throws(NodeError) -> Verdict {
+    /// Checks 2–6 for an envelope that parsed: signature by a current signing key, target (this
+    /// node's group or id), version against the floor, expiry (`now` in Unix seconds), paths,
+    /// sizes (`envelopeSize` is the body's length). `floor` is the installed version unless a
+    /// root document reset it.
+    static func verify(_ envelope: SignedEnvelope, _ manifest: ReleaseManifest, signingKeys: [[UInt8]], target: ReleaseTarget,
+                       installedVersion: Int64, floor: Int64, now: Int64, envelopeSize: Int) throws(NodeError) -> Verdict {
         var signed = false
         for key in signingKeys where envelope.isSigned(by: key) {
             signed = true
@@ -39,9 +45,16 @@ enum ReleaseCheck {
         guard signed else {
             throw .release(.badSignature, "no valid signature by a trusted signing key")
         }
-        if manifest.version == installedVersion { return .installed(manifest) }
-        guard manifest.version > installedVersion else {
-            throw .release(.rollbackRefused, Text.join("release ", Text.number(manifest.version), " is older than installed release ", Text.number(installedVersion)))
+        guard manifest.isFor(target) else {
+            throw .release(.wrongTarget, Text.join("release for group ", manifest.group, " is not for this node (group ", target.group, ")"))
+        }
+        if manifest.version == installedVersion, floor == installedVersion { return .installed(manifest) }
+        guard manifest.version > floor else {
+            throw .release(.rollbackRefused, Text.join("release ", Text.number(manifest.version), " is older than installed release ", Text.number(floor)))
+        }
+        guard manifest.version - floor <= maxVersionJump else {
+            throw .release(.versionOutOfRange, Text.join(Text.join("release ", Text.number(manifest.version), " is more than "),
+                                                         Text.number(maxVersionJump), " versions above ", Text.number(floor)))
         }
         guard manifest.expiresAt + expirySlackSeconds > now else {
             throw .release(.expired, Text.join("release expired at unix time ", Text.number(manifest.expiresAt)))
@@ -89,4 +102,10 @@ enum ReleaseCheck {
     static func isDirectoryPrefix(_ prefix: [UInt8], of path: [UInt8]) -> Bool {
         path.count > prefix.count && path[prefix.count] == UInt8(ascii: "/") && path.starts(with: prefix)
     }
+}
+
+/// Who a release must be for: this node's id and the group it enrolled into.
+struct ReleaseTarget {
+    var nodeID: String
+    var group: String
 }

@@ -21,6 +21,8 @@ final class ReleaseManifest {
     /// Whether the runtime is configured to call gateway models (`gateway_models` not empty):
     /// its config then references the node's gateway key (docs/picoclaw.md).
     var hasGatewayModels: Bool
+    /// Nodes of other groups this release is for (`member_node_ids`).
+    var memberNodeIDs: [String]
 
     /// Parses a manifest payload; throws `.invalidField` for any shape problem (which
     /// `ReleaseCheck.parse` reports as `bad_manifest`).
@@ -43,6 +45,16 @@ final class ReleaseManifest {
         default: throw .invalidField("runtime_config is not an object")
         }
         hasGatewayModels = !(payload["gateway_models"]?.arrayValue ?? []).isEmpty
+        memberNodeIDs = []
+        switch payload["member_node_ids"] {
+        case nil, .null?: break
+        case .array(let ids)?:
+            for id in ids {
+                guard let text = id.stringValue else { throw .invalidField("member_node_ids holds a non-string") }
+                memberNodeIDs.append(text)
+            }
+        default: throw .invalidField("member_node_ids is not an array")
+        }
         guard let entries = payload["files"]?.arrayValue else { throw .invalidField("files is not an array") }
         files = []
         for entry in entries {
@@ -55,6 +67,11 @@ final class ReleaseManifest {
             }
             files.append(file)
         }
+    }
+
+    /// True when this release is for `target`: its group, or a node its group's members claimed.
+    func isFor(_ target: ReleaseTarget) -> Bool {
+        SystemText.same(group, target.group) || memberNodeIDs.contains { SystemText.same($0, target.nodeID) }
     }
 
     /// True when skill `name` has exactly the same files (paths, digests, modes, in order) in

@@ -1,6 +1,7 @@
 /// The release part of the state directory:
 /// - `trusted-root.json`: newest trusted root envelope
-/// - `release.json`: `{"version": N}`, the installed release
+/// - `release.json`: `{"version": N}`, the installed release; `{"version": N, "floor": 0}` after
+///   a root document reset the release floor (until the next apply)
 /// - `release-seen`: hex SHA-256 of the last envelope evaluated (the long poll's `seen`)
 /// - `releases/<version>/manifest.json` and `releases/<version>/files/...`: verified releases
 ///   (the installed one and the one before it)
@@ -31,7 +32,23 @@ final class ReleaseStore {
         return try JSONParser(maxBytes: 4096).parse(try FileIO.read(installedPath, maxBytes: 4096)).requiredInt("version")
     }
 
-    /// Records `version` as installed.
+    /// The lowest version a new release must exceed: the installed version, unless a root
+    /// document reset the floor since.
+    func releaseFloor() throws(NodeError) -> Int64 {
+        guard FileIO.exists(installedPath) else { return 0 }
+        let json = try JSONParser(maxBytes: 4096).parse(try FileIO.read(installedPath, maxBytes: 4096))
+        if let floor = json["floor"]?.intValue { return floor }
+        return try json.requiredInt("version")
+    }
+
+    /// Forgets the floor (the installed version stays known, for the next apply's diff).
+    func resetReleaseFloor() throws(NodeError) {
+        let installed = try installedVersion()
+        try FileIO.writeAtomically(installedPath, JSONWriter.encode(.object([JSONMember("version", .int(installed)),
+                                                                             JSONMember("floor", .int(0))])), mode: 0o600)
+    }
+
+    /// Records `version` as installed (and as the floor).
     func storeInstalledVersion(_ version: Int64) throws(NodeError) {
         try FileIO.writeAtomically(installedPath, JSONWriter.encode(.object([JSONMember("version", .int(version))])), mode: 0o600)
     }

@@ -1,14 +1,16 @@
-/// Takes one release envelope from the long poll through the whole contract: checks in order,
-/// trust refresh when the signer is unknown, download, apply, reports. Refusals are final for
-/// that envelope (its digest becomes `seen`); network and disk problems are not, so the same
-/// envelope is tried again later.
+/// Takes one release envelope from the long poll through the whole contract: trust refresh
+/// (so a signing key a newer root document dropped is never honoured), checks in order,
+/// download, apply, reports. Refusals are final for that envelope (its digest becomes `seen`);
+/// network and disk problems are not, so the same envelope is tried again later.
 final class ReleaseUpdater<R: RuntimeAdapter> {
     let store: ReleaseStore
     private(set) var trust: TrustChain
     let applier: ReleaseApplier<R>
+    let target: ReleaseTarget
 
     /// Loads the trust state of `stateDirectory` for the root key pinned at enrollment.
-    init(stateDirectory: String, rootPublicKey: [UInt8], runtime: R) throws(NodeError) {
+    init(stateDirectory: String, rootPublicKey: [UInt8], target: ReleaseTarget, runtime: R) throws(NodeError) {
+        self.target = target
         store = ReleaseStore(directory: stateDirectory)
         trust = TrustChain(pinnedRootKey: rootPublicKey, trusted: try store.trustedRoot())
         applier = ReleaseApplier(store: store, runtime: runtime)
@@ -21,22 +23,12 @@ final class ReleaseUpdater<R: RuntimeAdapter> {
         do throws(NodeError) {
             let (envelope, manifest) = try ReleaseCheck.parse(body)
             result.version = manifest.version
+            // The trust state first: a release is judged by the newest root document, whatever
+            // key signed it (a failure here is a network one, retried with the envelope).
+            try refreshTrust(from: source)
             let installed = try store.installedVersion()
-            var verdict: ReleaseCheck.Verdict
-            var refreshed = false
-            while true {
-                do throws(NodeError) {
-                    verdict = try ReleaseCheck.verify(envelope, manifest, signingKeys: trust.signingKeys,
-                                                      installedVersion: installed, now: now, envelopeSize: body.count)
-                    break
-                } catch {
-                    // Maybe signed by a key of a root document this node has not seen yet: refresh
-                    // /v1/trust once and check again.
-                    guard !refreshed, case .release(.badSignature, _) = error else { throw error }
-                    refreshed = true
-                    try refreshTrust(from: source)
-                }
-            }
+            let verdict = try ReleaseCheck.verify(envelope, manifest, signingKeys: trust.signingKeys, target: target, installedVersion: installed,
+                                                  floor: try store.releaseFloor(), now: now, envelopeSize: body.count)
             guard case .install = verdict else {
                 result.status = .upToDate
                 return finish(result, phase: phase, body: body, to: source)
@@ -67,10 +59,17 @@ final class ReleaseUpdater<R: RuntimeAdapter> {
         return finish(result, phase: phase, body: body, to: source)
     }
 
-    /// Fetches `/v1/trust` and walks the chain forward, storing a newer trusted document.
+    /// Fetches `/v1/trust` and walks the chain forward, storing a newer trusted document. A
+    /// document that resets the release floor resets it before it is stored (a crash in between
+    /// resets it again on the next walk).
     func refreshTrust<S: ReleaseSource>(from source: S) throws(NodeError) {
         let before = trust.version
         guard try trust.advance(trustResponse: try source.trust()), let document = trust.trusted else { return }
+        if trust.crossedFloorReset {
+            try store.resetReleaseFloor()
+            trust.crossedFloorReset = false
+            Log.warn("release floor reset by the root document", [("root_version", Text.number(document.version))])
+        }
         try store.storeTrustedRoot(document)
         Log.info("trusted root advanced", [("from_version", Text.number(before)), ("to_version", Text.number(document.version))])
     }

@@ -5,6 +5,8 @@ final class RootDocument {
     /// Raw 32-byte Ed25519 keys.
     let rootKey: [UInt8]
     let signingKeys: [[UInt8]]
+    /// Nodes reaching this document forget their release floor (`release_floor_reset`).
+    let resetsReleaseFloor: Bool
     /// The envelope it came in, kept to be stored as `trusted-root.json`.
     let envelope: SignedEnvelope
 
@@ -21,6 +23,7 @@ final class RootDocument {
             keys.append(key)
         }
         signingKeys = keys
+        resetsReleaseFloor = json["release_floor_reset"]?.boolValue ?? false
         self.version = version
         self.rootKey = rootKey
         self.envelope = envelope

@@ -7,6 +7,9 @@ final class TrustChain {
     let pinnedRootKey: [UInt8]
     /// The newest trusted root document, or nil before the first one was fetched.
     private(set) var trusted: RootDocument?
+    /// Set when `advance` passed a document with `release_floor_reset` (cleared by the caller
+    /// once the floor is reset).
+    var crossedFloorReset = false
 
     /// A chain that starts from `pinnedRootKey` and, optionally, an already trusted document.
     init(pinnedRootKey: [UInt8], trusted: RootDocument? = nil) {
@@ -43,6 +46,7 @@ final class TrustChain {
             progress = false
             for document in candidates where accepts(document) {
                 trusted = document
+                if document.resetsReleaseFloor { crossedFloorReset = true }
                 advanced = true
                 progress = true
                 break

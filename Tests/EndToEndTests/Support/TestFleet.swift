@@ -52,6 +52,12 @@ final class TestFleet: @unchecked Sendable {
         coordinator.kill9()
     }
 
+    /// Starts the coordinator again after `killCoordinator` (on a new port).
+    func startCoordinatorAgain() throws {
+        starts += 1
+        (coordinator, serverURL) = try Self.startCoordinator(serveArguments: serveArguments, root: root, label: "coordinator-\(starts)")
+    }
+
     /// Kills the coordinator with SIGKILL (no graceful shutdown) and starts it again on the same
     /// data directory (on a new port).
     func killAndRestartCoordinator() throws {
@@ -160,7 +166,8 @@ final class TestFleet: @unchecked Sendable {
     }
 
     /// POSTs `body` to `path`, optionally presenting a client certificate (PEM strings).
-    func post(_ path: String, body: Data, certificatePEM: String? = nil, keyPEM: String? = nil) async throws -> Reply {
+    func post(_ path: String, body: Data, certificatePEM: String? = nil, keyPEM: String? = nil,
+              headers: [(String, String)] = []) async throws -> Reply {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)))
         if let certificatePEM, let keyPEM {
@@ -172,6 +179,7 @@ final class TestFleet: @unchecked Sendable {
             var request = HTTPClientRequest(url: serverURL + path)
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")
+            for (name, value) in headers { request.headers.add(name: name, value: value) }
             request.body = .bytes(ByteBuffer(bytes: body))
             let response = try await client.execute(request, timeout: .seconds(30))
             let data = Data(buffer: try await response.body.collect(upTo: 1 << 20))
