@@ -147,4 +147,19 @@ import X509
             #expect(try fleet.nodes().filter { $0.name.lowercased() == "board-7" }.count == 1)
         }
     }
+
+    /// `flotilla bench heartbeats --kill-after`: its own coordinator killed with SIGKILL under
+    /// heartbeat load and started again; every heartbeat a node got a 200 for is in the database.
+    @Test func killMinus9UnderHeartbeatLoadLosesNoAcknowledgedHeartbeat() throws {
+        let logs = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-kill-\(UUID().uuidString.prefix(6))").path
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: logs) }
+        let run = try ChildProcess.run(Binaries.flotilla, ["bench", "heartbeats", "--nodes", "20", "--duration", "4s", "--kill-after", "2s"],
+                                       logDirectory: logs, timeout: 120)
+        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        let line = run.stdout.split(separator: "\n").first { $0.hasPrefix("acknowledged:") }
+        let acknowledged = line.flatMap { $0.split(separator: " ").dropFirst().first }.flatMap { Int($0) } ?? 0
+        #expect(acknowledged > 0, "the load ran before the kill: \(run.stdout)")
+        #expect(run.stdout.contains("acknowledged but missing: 0"), "\(run.stdout)")
+    }
 }

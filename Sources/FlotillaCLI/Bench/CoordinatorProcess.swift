@@ -22,6 +22,14 @@ final class CoordinatorProcess {
         }
     }
 
+    /// The process id (for a SIGKILL sent from another task).
+    var pid: Int32 { process.processIdentifier }
+
+    /// Waits until the process has exited (after a SIGKILL sent to `pid`).
+    func waitForExit() {
+        process.waitUntilExit()
+    }
+
     /// Sends SIGTERM and waits for a graceful exit.
     func stop() {
         guard process.isRunning else { return }

@@ -16,6 +16,9 @@ struct HeartbeatBenchmark {
     var clientThreads: Int
     var connection: AdminConnection
     var dataDirectory: String?
+    /// With `--kill-after`: when to kill the coordinator during the load, and what to do once
+    /// the load has ended, before the database is counted (start it again).
+    var crash: (after: TimeInterval, kill: @Sendable () -> Void, restart: () throws -> Void)?
 
     struct Report {
         var nodes: Int
@@ -58,12 +61,13 @@ struct HeartbeatBenchmark {
             )
         }
         let prefix = "bench-\(Secrets.shortID().lowercased().filter { $0.isLetter || $0.isNumber })"
+        let serverURL = connection.serverURL
         let identities = try await withThrowingTaskGroup(of: SimulatedNode.self) { tasks in
             var enrolled: [SimulatedNode] = []
             var next = 0
             func start() {
                 let name = "\(prefix)-\(next)"
-                tasks.addTask { try await SimulatedNode.enroll(name: name, token: created.token, serverURL: connection.serverURL, http: http) }
+                tasks.addTask { try await SimulatedNode.enroll(name: name, token: created.token, serverURL: serverURL, http: http) }
                 next += 1
             }
             while next < min(nodes, 32) { start() }
@@ -84,12 +88,23 @@ struct HeartbeatBenchmark {
         let request = KeepAliveLoad.request(path: "/v1/heartbeat", host: host, body: body)
         // Connection i presents node i's certificate.
         let caPEM = created.caPEM
-        let total = try await KeepAliveLoad.drive(
+        let seconds = duration
+        async let load = KeepAliveLoad.drive(
             group: group, connections: identities.count, host: host, port: port,
             tls: { [identities] index in try identities[index].tlsContext(caPEM: caPEM) },
-            request: request, duration: duration
+            request: request, duration: seconds
         )
+        if let crash {
+            try await Task.sleep(for: .milliseconds(Int64(crash.after * 1000)))
+            progress("kill -9 of the coordinator under load...")
+            crash.kill()
+        }
+        let total = try await load
         let elapsed = Date().timeIntervalSince(started)
+        if let crash {
+            progress("starting the coordinator again on the same data directory...")
+            try crash.restart()
+        }
         let stored = try dataDirectory.map { try Self.storedHeartbeats(in: $0) - (baseline ?? 0) }
         return Report(
             nodes: identities.count, duration: elapsed, acknowledged: total.acknowledged, failed: total.failed,

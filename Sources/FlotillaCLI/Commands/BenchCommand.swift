@@ -29,11 +29,23 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Event-loop threads for the load generator.")
         var clientThreads: Int = 1
 
+        @Option(help: "Kill the benchmark's own coordinator with SIGKILL this long into the load, start it again, and count acknowledged heartbeats missing from the database (must be 0), e.g. 5s.")
+        var killAfter: String?
+
         @OptionGroup var connection: ConnectionOptions
 
         func run() async throws {
             guard let seconds = DurationParser.seconds(duration), seconds >= 1 else {
                 throw ValidationError("--duration must be at least 1s")
+            }
+            let killSeconds = try killAfter.map { text -> Double in
+                guard let value = DurationParser.seconds(text), value > 0, value < seconds else {
+                    throw ValidationError("--kill-after must be a duration shorter than --duration")
+                }
+                guard connection.server == nil && connection.dataDir == nil else {
+                    throw ValidationError("--kill-after kills the benchmark's own coordinator: leave out --server and --data-dir")
+                }
+                return value
             }
             guard nodes >= 1 else { throw ValidationError("--nodes must be at least 1") }
             var server: CoordinatorProcess?
@@ -53,15 +65,27 @@ struct BenchCommand: AsyncParsableCommand {
                 server?.stop()
                 if let server { try? FileManager.default.removeItem(atPath: server.dataDirectory) }
             }
-            let bench = HeartbeatBenchmark(
+            var bench = HeartbeatBenchmark(
                 nodes: nodes, duration: seconds, clientThreads: clientThreads, connection: resolved,
                 dataDirectory: dataDirectory
             )
+            if let killSeconds, let running = server {
+                let pid = running.pid
+                bench.crash = (after: killSeconds, kill: { kill(pid, SIGKILL) }, restart: {
+                    running.waitForExit()
+                    server = try CoordinatorProcess(dataDirectory: running.dataDirectory)
+                    server?.stop()
+                })
+            }
             let report = try await bench.run { print($0) }
             print("nodes:                \(report.nodes)")
             print("duration:             \(String(format: "%.1f", report.duration)) s")
             print("acknowledged:         \(report.acknowledged) (failed: \(report.failed))")
             if let stored = report.stored { print("stored in SQLite:     \(stored)") }
+            if killSeconds != nil, let stored = report.stored {
+                print("killed with SIGKILL:  after \(killAfter ?? "") of load, then started again")
+                print("acknowledged but missing: \(max(0, report.acknowledged - stored))")
+            }
             print("durable heartbeats/s: \(Int(report.perSecond))")
             print("latency p50:          \(String(format: "%.2f", Double(report.p50Micros) / 1000)) ms")
             print("latency p99:          \(String(format: "%.2f", Double(report.p99Micros) / 1000)) ms")
