@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Flotilla builds against, if any are missing:
 # libcurl and OpenSSL (node agent), SQLite (coordinator), pkg-config, and for the board
-# architectures: the Debian archive keyring (signed sysroots), qemu-user-static, file; curl (the
-# demo's gateway calls); and
+# architectures: the Debian archive keyring (signed sysroots), qemu-user-static, file; and
 # python3-venv when the machine's Python cannot make a virtualenv (gateway SDK tests).
 set -euo pipefail
 
-PACKAGES=(libcurl4-openssl-dev libssl-dev libsqlite3-dev pkg-config debian-archive-keyring qemu-user-static file curl)
+PACKAGES=(libcurl4-openssl-dev libssl-dev libsqlite3-dev pkg-config debian-archive-keyring qemu-user-static file)
 missing=()
 for package in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

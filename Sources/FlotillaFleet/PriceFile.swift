@@ -13,17 +13,9 @@ import Yams
 public enum PriceFile {
     static let topLevelKeys = ["version", "models", "default"]
     static let priceKeys = ["input", "output", "cached_input", "cache_write", "max_output"]
-    /// Highest price accepted, USD per million tokens: catches a price written per token.
-    static let maxPriceMicros: Int64 = 10_000 * 1_000_000
 
-    /// Parses and checks the file's text; `file` is how messages name it.
-    public static func parse(yaml: String, file: String) throws(FleetSpecError) -> PriceTable {
-        let (table, problems) = read(yaml: yaml, file: file)
-        if let error = FleetSpecError.combining(problems) { throw error }
-        guard let table else { throw .invalid(file: file, line: 1, message: "not a price table") }
-        return table
-    }
-
+    /// Parses and checks the file's text (`file` is how messages name it): the table, if it
+    /// could be read, and every problem found.
     static func read(yaml: String, file: String) -> (PriceTable?, [FleetSpecError]) {
         let root: Node?
         do {
@@ -87,7 +79,7 @@ extension SpecReader {
             let fieldPath = Self.join(path, field.key)
             if field.key == "max_output" {
                 if let tokens = integer(field.value, fieldPath) {
-                    if (1...10_000_000).contains(tokens) { maxOutput = tokens } else { problem(field.value, fieldPath, "must be 1 to 10000000 tokens") }
+                    if GatewayRules.maxOutputTokens.contains(tokens) { maxOutput = tokens } else { problem(field.value, fieldPath, "must be 1 to 10000000 tokens") }
                 }
                 continue
             }
@@ -96,7 +88,7 @@ extension SpecReader {
                 problem(field.value, fieldPath, "expected a price in USD per million tokens, like 0.15 (at most 6 decimals, not negative)")
                 continue
             }
-            guard micros <= PriceFile.maxPriceMicros else {
+            guard GatewayRules.priceMicros.contains(micros) else {
                 problem(field.value, fieldPath, "over 10000 USD per million tokens; prices are per million tokens, not per token")
                 continue
             }

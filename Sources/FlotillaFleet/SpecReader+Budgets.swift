@@ -7,8 +7,6 @@ extension SpecReader {
     static let budgetLimitKeys = ["daily", "monthly"]
     static let limitKeys = ["fleet", "groups", "nodes"]
     static let rateLimitKeys = ["requests_per_minute", "tokens_per_minute", "max_in_flight"]
-    /// Largest budget accepted, USD per period.
-    static let maxBudgetUSD: Int64 = 1_000_000_000
 
     /// `budgets:`: USD per day and month for the fleet, groups and nodes.
     mutating func readBudgets(_ node: Node) -> BudgetSpec? {
@@ -86,7 +84,7 @@ extension SpecReader {
         for entry in entries where Self.budgetLimitKeys.contains(entry.key) {
             let entryPath = Self.join(path, entry.key)
             guard case .scalar(let scalar) = entry.value, scalar.style == .plain,
-                  let nanos = DecimalAmount.parse(scalar.string, decimals: 9), nanos > 0, nanos <= Self.maxBudgetUSD * 1_000_000_000 else {
+                  let nanos = DecimalAmount.parse(scalar.string, decimals: 9), GatewayRules.budgetNanos.contains(nanos) else {
                 problem(entry.value, entryPath, "expected an amount of USD more than 0, like 10 or 2.50")
                 continue
             }
@@ -102,7 +100,7 @@ extension SpecReader {
         for entry in entries where Self.rateLimitKeys.contains(entry.key) {
             let entryPath = Self.join(path, entry.key)
             guard let number = integer(entry.value, entryPath) else { continue }
-            guard (1...1_000_000_000).contains(number) else {
+            guard GatewayRules.rateLimit.contains(number) else {
                 problem(entry.value, entryPath, "must be at least 1")
                 continue
             }

@@ -207,7 +207,7 @@ extension SpecReader {
         }
         if group.runtime == .picoclaw, let configNode {
             checkPicoClawConfig(configNode, group.config, Self.join(path, "config"))
-            group.modelNameLine = line(of: child(of: configNode, ["agents", "defaults", "model_name"]))
+            group.modelNameLine = line(of: configNode["agents"]?["defaults"]?["model_name"])
         }
         return (group, memberLines)
     }

@@ -12,7 +12,7 @@ extension SpecReader {
         checkModelList(node, document, path)
         checkChannels(node, document, path, schema)
         if case .int(let port)? = document["gateway"]?["port"], !(1...65_535).contains(port) {
-            problem(child(of: node, ["gateway", "port"]), Self.join(path, "gateway.port"),
+            problem(node["gateway"]?["port"], Self.join(path, "gateway.port"),
                     "\(port) is not a port; PicoClaw refuses to start (port must be between 1 and 65535)")
         }
     }
@@ -140,7 +140,7 @@ extension SpecReader {
         guard case .array(let entries)? = document["model_list"] else { return }
         for (index, entry) in entries.enumerated() {
             let entryPath = "\(path).model_list[\(index)]"
-            let entryNode = child(of: node, ["model_list", .index(index)])
+            let entryNode = node["model_list"]?[index]
             guard case .object = entry else { continue }
             guard case .string(let name)? = entry["model_name"], !name.isEmpty else {
                 problem(entryNode, entryPath, "model_name is required (PicoClaw refuses the entry)")
@@ -169,7 +169,7 @@ extension SpecReader {
             guard schema.channelTypes.contains(type) else {
                 let hint = PicoClawSchema.suggestion(for: type, among: schema.channelTypes).map { "; did you mean '\($0)'?" }
                     ?? " (known: \(schema.channelTypes.sorted().joined(separator: ", ")))"
-                problem(child(of: node, ["channel_list", .key(channel.key)]), "\(path).channel_list.\(channel.key)",
+                problem(node["channel_list"]?[channel.key], "\(path).channel_list.\(channel.key)",
                         "unknown channel type '\(type)' (PicoClaw refuses the config)" + hint)
                 continue
             }
@@ -178,7 +178,7 @@ extension SpecReader {
             }
         }
         for (type, names) in enabledSingletons.sorted(by: { $0.key < $1.key }) where names.count > 1 {
-            problem(child(of: node, ["channel_list"]), "\(path).channel_list",
+            problem(node["channel_list"], "\(path).channel_list",
                     "channel type '\(type)' allows one enabled instance, found \(names.count): \(names.joined(separator: ", "))")
         }
     }
@@ -192,28 +192,4 @@ extension SpecReader {
         }
     }
 
-    /// The node at `steps` (keys and indexes) below `node`, for line numbers; nil when absent.
-    func child(of node: Node, _ steps: [PathStep]) -> Node? {
-        var current: Node? = node
-        for step in steps {
-            switch (current, step) {
-            case (.mapping(let mapping)?, .key(let key)):
-                current = mapping.first { $0.key.string == key }?.value
-            case (.sequence(let sequence)?, .index(let index)):
-                current = index < sequence.count ? Array(sequence)[index] : nil
-            default:
-                return nil
-            }
-        }
-        return current
-    }
-}
-
-/// One step of a path into a YAML document: a mapping key or a sequence index.
-enum PathStep: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral {
-    case key(String)
-    case index(Int)
-
-    init(stringLiteral value: String) { self = .key(value) }
-    init(integerLiteral value: Int) { self = .index(value) }
 }

@@ -28,6 +28,7 @@ final class Agent {
         identity = try state.loadIdentity()
         client = try Agent.makeClient(state)
         if case .picoclaw(let runtime)? = runtime {
+            try runtime.validate()
             runtime.keySource = state.gatewayKeyPath
             runtime.caSource = state.caPath
             picoclaw = runtime

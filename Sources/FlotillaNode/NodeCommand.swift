@@ -35,7 +35,6 @@ public enum NodeCommand {
             }
         case .run(let options):
             do {
-                try options.runtime?.validate()
                 let agent = try Agent(state: NodeState(directory: options.stateDirectory), runtime: options.runtime)
                 return agent.run(once: options.once)
             } catch {

@@ -63,10 +63,7 @@ final class NodeState {
     /// The id of the stored gateway key (first 16 hex digits of its SHA-256), nil without one.
     func gatewayKeyID() throws(NodeError) -> String? {
         guard FileIO.exists(gatewayKeyPath) else { return nil }
-        let hex = try SHA256.hex(try FileIO.read(gatewayKeyPath, maxBytes: 4096))
-        var id = ""
-        for (index, character) in hex.utf8.enumerated() where index < 16 { id.append(Character(Unicode.Scalar(character))) }
-        return id
+        return Hex.lowercase(Array(try SHA256.digest(try FileIO.read(gatewayKeyPath, maxBytes: 4096)).prefix(8)))
     }
 
     /// Replaces `gateway.key` (0600, atomically).

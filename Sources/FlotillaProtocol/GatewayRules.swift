@@ -5,6 +5,15 @@ import Foundation
 public enum GatewayRules {
     /// Longest model name callers may use, and longest upstream model id.
     public static let maxModelNameLength = 128
+    /// Prices accepted, in millionths of a USD per million tokens: up to 10,000 USD, which
+    /// catches a price written per token.
+    public static let priceMicros: ClosedRange<Int64> = 0...(10_000 * 1_000_000)
+    /// `max_output` tokens accepted for a model.
+    public static let maxOutputTokens: ClosedRange<Int64> = 1...10_000_000
+    /// A budget limit, in billionths of a USD: more than 0, at most a billion USD.
+    public static let budgetNanos: ClosedRange<Int64> = 1...(1_000_000_000 * 1_000_000_000)
+    /// A rate limit (per minute, or calls in flight).
+    public static let rateLimit: ClosedRange<Int64> = 1...1_000_000_000
 
     /// 1–128 of `[A-Za-z0-9._:/-]`, starting with a letter or digit: what providers' model ids
     /// look like (`gpt-4o-mini`, `claude-3-5-haiku-latest`, `meta-llama/Llama-3.1-8B`).

@@ -267,7 +267,8 @@ struct ReleaseVerificationTests {
         let recovered = updater.evaluate(current.envelope(signedBy: [signing2]), from: source, now: Self.now)
         #expect(recovered.status == .applied, "\(String(describing: recovered.error))")
         let store = ReleaseStore(directory: node.state)
-        #expect(try store.installedVersion() == 3 && store.releaseFloor() == 3)
+        let installed = try store.installed()
+        #expect(installed.version == 3 && installed.floor == 3)
         #expect(FileManager.default.fileExists(atPath: node.workspace + "/skills/node-health/SKILL.md"))
         #expect(!FileManager.default.fileExists(atPath: node.workspace + "/skills/planted"), "the bogus release's skill is removed")
 
@@ -278,7 +279,7 @@ struct ReleaseVerificationTests {
         // The reset happens once: walking the same chain again leaves the floor alone.
         let reloaded = try node.updater(node.picoclaw, pinned: root)
         try reloaded.refreshTrust(from: source)
-        #expect(try store.releaseFloor() == 3)
+        #expect(try store.installed().floor == 3)
     }
 
     @Test func rootDocumentNotSignedByThePreviousRootIsRefused() throws {

@@ -26,6 +26,9 @@ struct HeartbeatBenchmark {
         var acknowledged: Int
         var failed: Int
         var stored: Int?
+        /// Acknowledged heartbeats not in the database, counted node by node (a heartbeat stored
+        /// whose answer never arrived cannot hide another node's loss).
+        var missing: Int?
         var p50Micros: UInt32
         var p99Micros: UInt32
 
@@ -106,9 +109,15 @@ struct HeartbeatBenchmark {
             try crash.restart()
         }
         let stored = try dataDirectory.map { try Self.storedHeartbeats(in: $0) - (baseline ?? 0) }
+        let missing = try dataDirectory.map { directory in
+            let counts = try Store(path: DataDirectory(directory).database).heartbeatCountsByNodeName()
+            return zip(identities, total.acknowledgedByConnection).reduce(0) { sum, pair in
+                sum + max(0, pair.1 - (counts[pair.0.name] ?? 0))
+            }
+        }
         return Report(
             nodes: identities.count, duration: elapsed, acknowledged: total.acknowledged, failed: total.failed,
-            stored: stored, p50Micros: total.percentile(0.5), p99Micros: total.percentile(0.99)
+            stored: stored, missing: missing, p50Micros: total.percentile(0.5), p99Micros: total.percentile(0.99)
         )
     }
 

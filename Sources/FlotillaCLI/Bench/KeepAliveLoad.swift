@@ -9,6 +9,9 @@ struct ConnectionResult: Sendable {
     var failed = 0
     /// Latency of each acknowledged heartbeat after the first (which includes the TLS handshake), µs.
     var latenciesMicros: [UInt32] = []
+    /// In a sum from `KeepAliveLoad.drive`: the acknowledged count of each connection, in
+    /// connection order.
+    var acknowledgedByConnection: [Int] = []
 }
 
 /// Opens keep-alive connections (plain, TLS or mutual TLS) that each send one pre-serialized
@@ -60,8 +63,10 @@ enum KeepAliveLoad {
         for future in futures {
             guard let result = try? await future.get() else {
                 total.failed += 1
+                total.acknowledgedByConnection.append(0)
                 continue
             }
+            total.acknowledgedByConnection.append(result.acknowledged)
             total.acknowledged += result.acknowledged
             total.failed += result.failed
             total.latenciesMicros.append(contentsOf: result.latenciesMicros)

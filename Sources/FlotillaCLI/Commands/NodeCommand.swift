@@ -19,22 +19,15 @@ struct NodeCommand: AsyncParsableCommand {
         @OptionGroup var connection: ConnectionOptions
 
         func run() async throws {
-            let (node, spend) = try await AdminClient.with(try connection.resolve()) { client in
+            try await AdminClient.with(try connection.resolve()) { client in
                 let node = try await client.get("/admin/v1/nodes/\(try PathSegment.encode(name))", as: NodeView.self)
-                let from = Timestamps.rfc3339(Self.startOfMonth(Date()))
+                if json { return print(try JSONOutput.string(node)) }
+                let from = Timestamps.rfc3339(UTCCalendar.startOfMonth(Date()))
                 let spend = try await client.get(
                     "/admin/v1/usage?by=model&node=\(try PathSegment.encode(name))&from=\(try PathSegment.encode(from))", as: UsageReport.self
                 )
-                return (node, spend)
+                print(Self.describe(node) + "\n\n" + Self.spend(spend))
             }
-            print(json ? try JSONOutput.string(node) : Self.describe(node) + "\n\n" + Self.spend(spend))
-        }
-
-        /// Midnight UTC on the first of `date`'s month.
-        static func startOfMonth(_ date: Date) -> Date {
-            var calendar = Calendar(identifier: .gregorian)
-            calendar.timeZone = TimeZone(identifier: "UTC")!
-            return calendar.date(from: calendar.dateComponents([.year, .month], from: date)) ?? date
         }
 
         /// The node's gateway spend this month by model.

@@ -30,13 +30,11 @@ struct BudgetCheck: Sendable, Equatable {
 /// The calendar periods of budgets in one time zone.
 struct BudgetCalendar: Sendable {
     let calendar: Calendar
-    let identifier: String
 
     init(timeZone identifier: String) {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: identifier) ?? TimeZone(identifier: "UTC")!
         self.calendar = calendar
-        self.identifier = identifier
     }
 
     /// The periods of the current day, reused until the day ends (every call asks; the calendar

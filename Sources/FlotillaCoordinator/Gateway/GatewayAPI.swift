@@ -67,7 +67,9 @@ struct GatewayAPI {
             let parsed = try GatewayRequest(
                 endpoint: endpoint, body: Array(try await JSONBody.collect(request, limit: services.gatewaySettings.maxBodyBytes).readableBytesView)
             )
-            call.request = parsed.summary
+            // Summarised once: the token estimates scan the whole body.
+            let summary = parsed.summary
+            call.request = summary
             let catalog = services.gatewayConfig.catalog
             let route = try catalog.route(
                 model: parsed.model, group: call.node.group, api: endpoint == .messages ? .anthropic : .openai
@@ -77,7 +79,7 @@ struct GatewayAPI {
                 throw CoordinatorError(.providerKeyMissing, "provider '\(route.provider)' has no key on the coordinator (flotilla secret set \(route.provider))")
             }
             key = secret
-            call.admission = try await services.metering.admit(call, request: parsed.summary, route: route, catalog: catalog)
+            call.admission = try await services.metering.admit(call, request: summary, route: route, catalog: catalog)
             upstream = try await services.upstream.send(
                 route: route, endpoint: endpoint, key: key,
                 body: parsed.forwardBody(upstreamModel: route.upstream, outputCap: call.admission?.outputCap),
@@ -97,7 +99,8 @@ struct GatewayAPI {
             }
             services.logger.debug("gateway call refused", metadata: ["request_id": "\(call.requestID)", "code": "\(error.code.rawValue)"])
             let headers = call.admission?.headers ?? services.metering.currentHeaders(call.node, catalog: services.gatewayConfig.catalog)
-            return call.shape.response(error, requestID: call.requestID, headers: headers)
+            let shown = CoordinatorError.normalized(error, request: request, logger: services.logger, requestID: call.requestID)
+            return call.shape.response(shown, requestID: call.requestID, headers: headers)
         }
         let status = Int(upstream.status.code)
         guard (200..<300).contains(status) else {
@@ -109,7 +112,7 @@ struct GatewayAPI {
         let relay = ResponseRelay(call: call, upstream: upstream, streamed: streamed, metering: services.metering, logger: services.logger)
         var headers = call.admission?.headers ?? [:]
         headers[.contentType] = contentType
-        headers[GatewayHeaders.requestID] = call.requestID
+        headers[CoordinatorError.requestIDHeader] = call.requestID
         if let upstreamID = upstream.headers.first(name: "x-request-id") ?? upstream.headers.first(name: "request-id") {
             headers[GatewayHeaders.upstreamRequestID] = upstreamID
         }
@@ -147,7 +150,7 @@ struct GatewayAPI {
         try await services.metering.finish(call.admission, call.record(status: status, outcome: .upstreamError, errorCode: "upstream_http_\(status)"))
         var headers = call.admission?.headers ?? [:]
         headers[.contentType] = upstream.headers.first(name: "content-type") ?? "application/json"
-        headers[GatewayHeaders.requestID] = call.requestID
+        headers[CoordinatorError.requestIDHeader] = call.requestID
         if let retry = upstream.headers.first(name: "retry-after") { headers[.retryAfter] = retry }
         return Response(status: HTTPResponse.Status(code: status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(data: scrubbed)))
     }

@@ -178,8 +178,8 @@ enum GatewayValidation {
         }
         let limits = [("fleet", budgets.fleet)] + budgets.groups.map { ("group \($0.key)", $0.value) } + budgets.nodes.map { ("node \($0.key)", $0.value) }
         for (scope, limit) in limits {
-            for value in [limit?.dailyNanos, limit?.monthlyNanos].compactMap({ $0 }) where value <= 0 {
-                throw CoordinatorError(.invalidSpec, "budgets: the limit of \(scope) must be more than 0")
+            for value in [limit?.dailyNanos, limit?.monthlyNanos].compactMap({ $0 }) where !GatewayRules.budgetNanos.contains(value) {
+                throw CoordinatorError(.invalidSpec, "budgets: the limit of \(scope) must be more than 0 and at most a billion USD")
             }
         }
         try names(budgets.groups.keys, budgets.nodes.keys, in: "budgets")
@@ -188,8 +188,9 @@ enum GatewayValidation {
     private static func validate(_ limits: LimitSpec) throws(CoordinatorError) {
         let scopes = [("fleet", limits.fleet)] + limits.groups.map { ("group \($0.key)", $0.value) }
         for (scope, limit) in scopes + limits.nodes.map({ ("node \($0.key)", $0.value) }) {
-            for value in [limit?.requestsPerMinute, limit?.tokensPerMinute, limit?.maxInFlight].compactMap({ $0 }) where value < 1 {
-                throw CoordinatorError(.invalidSpec, "limits of \(scope) must be at least 1")
+            for value in [limit?.requestsPerMinute, limit?.tokensPerMinute, limit?.maxInFlight].compactMap({ $0 })
+            where !GatewayRules.rateLimit.contains(Int64(value)) {
+                throw CoordinatorError(.invalidSpec, "limits of \(scope) must be 1 to 1000000000")
             }
         }
         for (scope, limit) in scopes where limit?.maxInFlight != nil {
@@ -208,12 +209,11 @@ enum GatewayValidation {
     }
 
     private static func check(_ price: ModelPrice, _ model: String) throws(CoordinatorError) {
-        let limit: Int64 = 10_000 * 1_000_000
         for value in [price.inputMicros, price.outputMicros, price.cachedInputMicros, price.cacheWriteMicros]
-        where value < 0 || value > limit {
+        where !GatewayRules.priceMicros.contains(value) {
             throw CoordinatorError(.invalidSpec, "prices.\(model): prices must be between 0 and 10000 USD per million tokens")
         }
-        if let tokens = price.maxOutputTokens, tokens < 1 || tokens > 10_000_000 {
+        if let tokens = price.maxOutputTokens, !GatewayRules.maxOutputTokens.contains(tokens) {
             throw CoordinatorError(.invalidSpec, "prices.\(model): max_output must be 1 to 10000000 tokens")
         }
     }

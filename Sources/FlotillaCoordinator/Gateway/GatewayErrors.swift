@@ -56,7 +56,7 @@ enum GatewayAPIShape: Sendable {
         let data = (try? JSONSerialization.data(withJSONObject: errorBody(error.code, error.message), options: [.sortedKeys])) ?? Data()
         var fields = headers
         fields[.contentType] = "application/json"
-        if let requestID { fields[GatewayHeaders.requestID] = requestID }
+        if let requestID { fields[CoordinatorError.requestIDHeader] = requestID }
         for field in CoordinatorError.retryHeaders(error.retryAfter) + error.headers { fields[field.name] = field.value }
         return Response(status: HTTPResponse.Status(code: error.code.httpStatus), headers: fields,
                         body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
@@ -65,8 +65,6 @@ enum GatewayAPIShape: Sendable {
 
 /// Header names the gateway sets.
 enum GatewayHeaders {
-    /// The gateway's id of the call, also in its usage record.
-    static let requestID = HTTPField.Name("x-request-id")!
     /// The provider's own request id, for support tickets with the provider.
     static let upstreamRequestID = HTTPField.Name("x-upstream-request-id")!
 }
@@ -81,21 +79,8 @@ struct GatewayErrorMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let error as CoordinatorError {
-            if error.code == .internal {
-                return (shape ?? .of(request)).response(CoordinatorError.concealing(error.message, path: request.uri.path, logger: context.logger),
-                                                        requestID: nil)
-            }
-            return (shape ?? .of(request)).response(error, requestID: nil)
-        } catch is NIOTooManyBytesError {
-            return (shape ?? .of(request)).response(CoordinatorError(.bodyTooLarge, "request body is too large"), requestID: nil)
-        } catch let error as HTTPError {
-            return (shape ?? .of(request)).response(
-                CoordinatorError(error.status == .contentTooLarge ? .bodyTooLarge : .invalidRequest, error.body ?? error.status.reasonPhrase),
-                requestID: nil)
         } catch {
-            return (shape ?? .of(request)).response(CoordinatorError.concealing("\(error)", path: request.uri.path, logger: context.logger),
-                                                    requestID: nil)
+            return (shape ?? .of(request)).response(CoordinatorError.normalized(error, request: request, logger: context.logger), requestID: nil)
         }
     }
 }

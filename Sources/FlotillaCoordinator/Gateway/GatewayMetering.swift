@@ -104,7 +104,7 @@ final class GatewayMetering: Sendable {
         if record.costNanos > reservation.amountNanos {
             // Only content fetched by reference (a long document, a provider-side tool) can bill
             // more input than the reservation assumed.
-            await raise(.budgetOverrun, scope: reservation.checks.first?.label ?? "node", onceAs: "overrun|\(record.requestID)", message:
+            await raise(.budgetOverrun, scope: reservation.checks.first?.label ?? "node", onceAs: nil, message:
                 "call \(record.requestID) cost \(BudgetPolicy.dollars(record.costNanos)), more than the \(BudgetPolicy.dollars(reservation.amountNanos)) reserved")
         }
     }
@@ -136,14 +136,17 @@ final class GatewayMetering: Sendable {
         }
     }
 
-    private func raise(_ kind: EventKind, scope: String, onceAs key: String, message: String) async {
-        let isNew = raised.withLock { $0.insert(key).inserted }
-        guard isNew else { return }
+    /// Stores an event; with `key`, only the first time that key is raised (per period events).
+    private func raise(_ kind: EventKind, scope: String, onceAs key: String?, message: String) async {
+        if let key {
+            let isNew = raised.withLock { $0.insert(key).inserted }
+            guard isNew else { return }
+        }
         do {
             try await events.append(FleetEvent(at: clock(), kind: kind, scope: scope, message: message), onceAs: key)
             logger.notice("\(kind.rawValue)", metadata: ["scope": "\(scope)", "detail": "\(message)"])
         } catch {
-            raised.withLock { _ = $0.remove(key) }
+            if let key { raised.withLock { _ = $0.remove(key) } }
             logger.error("event not stored", metadata: ["kind": "\(kind.rawValue)", "error": "\(error.message)"])
         }
     }

@@ -7,7 +7,6 @@ struct JSONSpans {
     /// One member: its decoded key and the byte range of its value.
     struct Member {
         var key: String
-        var keyStart: Int
         var value: Range<Int>
     }
 
@@ -33,7 +32,6 @@ struct JSONSpans {
         } else {
             while true {
                 scanner.skipWhitespace()
-                let keyStart = scanner.position
                 guard let keyRange = scanner.skipString(), let key = JSONByteScanner.decodeString(bytes, keyRange) else { return nil }
                 scanner.skipWhitespace()
                 guard scanner.peek() == UInt8(ascii: ":") else { return nil }
@@ -41,7 +39,7 @@ struct JSONSpans {
                 scanner.skipWhitespace()
                 let valueStart = scanner.position
                 guard scanner.skipValue(depth: 0) else { return nil }
-                members.append(Member(key: key, keyStart: keyStart, value: valueStart..<scanner.position))
+                members.append(Member(key: key, value: valueStart..<scanner.position))
                 scanner.skipWhitespace()
                 guard let next = scanner.peek() else { return nil }
                 scanner.position += 1

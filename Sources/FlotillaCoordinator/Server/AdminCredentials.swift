@@ -14,51 +14,53 @@ final class AdminCredentials: Sendable {
     static let localKeyHeader = "Flotilla-Local-Key"
 
     private let directory: DataDirectory
-    private let tokenHash: Mutex<[UInt8]>
+    /// Lowercase hex of the admin token's SHA-256, as `admin-token.sha256` holds it.
+    private let tokenHashHex: Mutex<String>
     private let localKeyHash: [UInt8]
 
-    private init(directory: DataDirectory, tokenHash: [UInt8], localKeyHash: [UInt8]) {
+    private init(directory: DataDirectory, tokenHashHex: String, localKeyHash: [UInt8]) {
         self.directory = directory
-        self.tokenHash = Mutex(tokenHash)
+        self.tokenHashHex = Mutex(tokenHashHex)
         self.localKeyHash = localKeyHash
     }
 
     /// Loads the credentials of `directory`, creating what is missing. Returns the admin token
     /// when it was created now (first start), so `serve` can hand it to the operator once.
     ///
-    /// A coordinator from before this file existed kept the hash in the database: the hash is
-    /// taken from `admin.token` when that file is still there, else a new token is created. The
-    /// old database row is deleted either way and never read.
-    static func loadOrCreate(directory: DataDirectory, store: Store) throws -> (AdminCredentials, createdToken: String?) {
+    /// A coordinator from before this file existed kept the hash in the database (a row the
+    /// `v5-hardening` migration deletes): the hash is taken from `admin.token` when that file is
+    /// still there, else a new token is created.
+    static func loadOrCreate(directory: DataDirectory) throws -> (AdminCredentials, createdToken: String?) {
         var created: String?
-        let hash: [UInt8]
+        let hashHex: String
         if SecureFile.exists(directory.adminTokenHash) {
-            guard let decoded = Self.unhex(try SecureFile.read(directory.adminTokenHash)), decoded.count == 32 else {
-                throw CoordinatorError.internal("\(directory.adminTokenHash) is not a SHA-256 in hex")
+            hashHex = try SecureFile.read(directory.adminTokenHash).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard ReleaseAPI.isHexDigest(hashHex) else {
+                throw CoordinatorError.internal("\(directory.adminTokenHash) is not a SHA-256 in lowercase hex")
             }
-            hash = decoded
-        } else if SecureFile.exists(directory.adminToken) {
-            hash = Secrets.hash(try SecureFile.read(directory.adminToken).trimmingCharacters(in: .whitespacesAndNewlines))
-            try SecureFile.write(Secrets.hex(hash) + "\n", to: directory.adminTokenHash, mode: 0o600)
         } else {
-            let token = Secrets.generateToken(prefix: "flt_admin_")
-            hash = Secrets.hash(token)
-            try SecureFile.write(token + "\n", to: directory.adminToken, mode: 0o600)
-            try SecureFile.write(Secrets.hex(hash) + "\n", to: directory.adminTokenHash, mode: 0o600)
-            created = token
+            let token: String
+            if SecureFile.exists(directory.adminToken) {
+                token = try SecureFile.read(directory.adminToken).trimmingCharacters(in: .whitespacesAndNewlines)
+            } else {
+                token = Secrets.generateToken(prefix: "flt_admin_")
+                try SecureFile.write(token + "\n", to: directory.adminToken, mode: 0o600)
+                created = token
+            }
+            hashHex = Secrets.hex(Secrets.hash(token))
+            try SecureFile.write(hashHex + "\n", to: directory.adminTokenHash, mode: 0o600)
         }
-        try store.deleteSetting("admin_token_sha256")
         if !SecureFile.exists(directory.localKey) {
             try SecureFile.write(Secrets.generateToken(prefix: "flt_local_") + "\n", to: directory.localKey, mode: 0o600)
         }
         let local = try SecureFile.read(directory.localKey).trimmingCharacters(in: .whitespacesAndNewlines)
-        return (AdminCredentials(directory: directory, tokenHash: hash, localKeyHash: Secrets.hash(local)), created)
+        return (AdminCredentials(directory: directory, tokenHashHex: hashHex, localKeyHash: Secrets.hash(local)), created)
     }
 
     /// True when `token` is the current admin token (constant time).
     func isAdminToken(_ token: String) -> Bool {
-        let presented = Secrets.hash(token)
-        return tokenHash.withLock { Secrets.constantTimeEquals(presented, $0) }
+        let presented = Array(Secrets.hex(Secrets.hash(token)).utf8)
+        return tokenHashHex.withLock { Secrets.constantTimeEquals(presented, Array($0.utf8)) }
     }
 
     /// True when `key` is the content of `local.key` (constant time).
@@ -70,10 +72,10 @@ final class AdminCredentials: Sendable {
     /// `admin.token` (so the CLI on this machine keeps working) and returned once.
     func rotate() throws(CoordinatorError) -> String {
         let token = Secrets.generateToken(prefix: "flt_admin_")
-        let hash = Secrets.hash(token)
-        try tokenHash.withLock { (current: inout [UInt8]) throws(CoordinatorError) in
+        let hash = Secrets.hex(Secrets.hash(token))
+        try tokenHashHex.withLock { (current: inout String) throws(CoordinatorError) in
             do {
-                try SecureFile.write(Secrets.hex(hash) + "\n", to: directory.adminTokenHash, mode: 0o600)
+                try SecureFile.write(hash + "\n", to: directory.adminTokenHash, mode: 0o600)
                 try SecureFile.write(token + "\n", to: directory.adminToken, mode: 0o600)
             } catch {
                 throw .internal("cannot store the new admin token: \(error)")
@@ -81,26 +83,5 @@ final class AdminCredentials: Sendable {
             current = hash
         }
         return token
-    }
-
-    private static func unhex(_ text: String) -> [UInt8]? {
-        let digits = Array(text.trimmingCharacters(in: .whitespacesAndNewlines).utf8)
-        guard digits.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        var index = 0
-        while index < digits.count {
-            guard let high = Self.nibble(digits[index]), let low = Self.nibble(digits[index + 1]) else { return nil }
-            bytes.append(high << 4 | low)
-            index += 2
-        }
-        return bytes
-    }
-
-    private static func nibble(_ digit: UInt8) -> UInt8? {
-        switch digit {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
-        default: nil
-        }
     }
 }

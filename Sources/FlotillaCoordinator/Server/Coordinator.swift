@@ -49,7 +49,7 @@ public struct Coordinator {
         try SecureFile.ensureDirectory(directory.path)
         let store = try Store(path: directory.database)
         let ca = try Self.loadOrCreateCA(directory)
-        let (credentials, createdToken) = try AdminCredentials.loadOrCreate(directory: directory, store: store)
+        let (credentials, createdToken) = try AdminCredentials.loadOrCreate(directory: directory)
         let server = try ServerIdentity.loadOrIssue(
             directory: directory, ca: ca, hostnames: configuration.hostnames, listenHost: configuration.listenHost
         )

@@ -216,13 +216,6 @@ final class SQLiteUsageLedger: UsageLedger, Service {
         }
     }
 
-    /// The newest `limit` records, newest first (diagnostics and tests).
-    func recent(limit: Int) async throws(CoordinatorError) -> [UsageRecord] {
-        try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM usage ORDER BY id DESC LIMIT ?", arguments: [limit]).map(UsageRecord.init(row:))
-        }
-    }
-
     func count(requestIDs: [String]) async throws(CoordinatorError) -> Int {
         try await read { db in
             var total = 0

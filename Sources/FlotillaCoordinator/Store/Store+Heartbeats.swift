@@ -178,6 +178,18 @@ extension Store {
         try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM heartbeats") ?? 0 }
     }
 
+    /// Rows in the heartbeat time series per node name (the heartbeat benchmark's kill -9 mode
+    /// checks each node's acknowledged heartbeats against them).
+    package func heartbeatCountsByNodeName() throws -> [String: Int] {
+        try pool.read { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT n.name, COUNT(*) AS count FROM heartbeats h JOIN nodes n ON n.id = h.node_id GROUP BY n.name") {
+                counts[row["name"]] = row["count"]
+            }
+            return counts
+        }
+    }
+
     /// Rows in the usage ledger (the gateway benchmark checks acknowledged calls against it).
     package func totalUsageRecords() throws -> Int {
         try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM usage") ?? 0 }

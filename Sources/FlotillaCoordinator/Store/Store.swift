@@ -127,11 +127,6 @@ public final class Store: Sendable {
         }
     }
 
-    /// Deletes a setting (nothing when absent).
-    func deleteSetting(_ key: String) throws {
-        try pool.write { db in try db.execute(sql: "DELETE FROM settings WHERE key = ?", arguments: [key]) }
-    }
-
     /// Writes a setting.
     func setSetting(_ key: String, _ value: [UInt8]) throws {
         try pool.write { db in

@@ -2,7 +2,6 @@ import FlotillaProtocol
 import Foundation
 import HTTPTypes
 import Hummingbird
-import Logging
 import NIOCore
 
 /// The coordinator's one error type: a stable wire code plus a message for people.
@@ -37,19 +36,6 @@ public struct CoordinatorError: Error, Sendable, Equatable, CustomStringConverti
 
     public var description: String { "\(code.rawValue): \(message)" }
 
-    /// What a caller sees of an internal failure: a request id, never the detail (SQL text,
-    /// paths). The detail is logged under that id, so an operator can find it.
-    static func concealing(_ detail: String, path: String, logger: Logger) -> CoordinatorError {
-        let requestID = Secrets.shortID()
-        logger.error("request failed", metadata: ["request_id": "\(requestID)", "path": "\(path)", "error": "\(detail)"])
-        var headers = HTTPFields()
-        headers[requestIDHeader] = requestID
-        return CoordinatorError(.internal, "internal error (request id \(requestID); the coordinator's log has the details)", headers: headers)
-    }
-
-    /// `x-request-id`, on responses to internal failures.
-    static let requestIDHeader = HTTPField.Name("x-request-id")!
-
     static func invalidRequest(_ message: String) -> Self { .init(.invalidRequest, message) }
     static func notFound(_ message: String) -> Self { .init(.notFound, message) }
     static func `internal`(_ message: String) -> Self { .init(.internal, message) }
@@ -60,7 +46,7 @@ extension CoordinatorError: HTTPResponseError {
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         if code == .internal, headers[Self.requestIDHeader] == nil {
-            return try Self.concealing(message, path: request.uri.path, logger: context.logger).response(from: request, context: context)
+            return try Self.normalized(self, request: request, logger: context.logger).response(from: request, context: context)
         }
         var fields = headers
         fields.append(contentsOf: Self.retryHeaders(retryAfter))

@@ -2,7 +2,7 @@ import Foundation
 
 /// UTC calendar days and months for usage roll-ups, computed arithmetically (no formatter or
 /// calendar object on the metering path).
-enum UTCCalendar {
+package enum UTCCalendar {
     /// `2026-11-30` for `date`.
     static func day(_ date: Date) -> String {
         let (y, m, d) = civil(daysSinceEpoch: Int((date.timeIntervalSince1970 / 86_400).rounded(.down)))
@@ -15,7 +15,7 @@ enum UTCCalendar {
     }
 
     /// Midnight UTC of the first day of `date`'s month.
-    static func startOfMonth(_ date: Date) -> Date {
+    package static func startOfMonth(_ date: Date) -> Date {
         let days = Int((date.timeIntervalSince1970 / 86_400).rounded(.down))
         let (_, _, d) = civil(daysSinceEpoch: days)
         return Date(timeIntervalSince1970: Double(days - (d - 1)) * 86_400)

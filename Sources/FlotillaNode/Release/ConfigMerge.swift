@@ -18,7 +18,8 @@ enum ConfigMerge {
             let current = members[index].value
             let replacement = next?[member.key]
             if SystemText.same(member.key, "model_list"), case .array(let entries) = current, case .array(let owned) = member.value {
-                let left = models(entries, dropping: owned, keeping: replacement?.arrayValue ?? [])
+                // Entries the next release names again are replaced by `deepMerge` anyway.
+                let left = models(entries, dropping: owned)
                 if left.isEmpty, replacement == nil { members.remove(at: index) } else { members[index].value = .array(left) }
             } else if case .object = member.value, case .object = current {
                 if let replacement, !isObject(replacement) { continue }
@@ -41,7 +42,7 @@ enum ConfigMerge {
         for member in additions {
             if let index = indexOf(member.key, in: members), SystemText.same(member.key, "model_list"),
                case .array(let entries) = members[index].value, case .array(let added) = member.value {
-                members[index].value = .array(models(entries, dropping: added, keeping: []) + added)
+                members[index].value = .array(models(entries, dropping: added) + added)
             } else if let index = indexOf(member.key, in: members) {
                 members[index].value = deepMerge(members[index].value, member.value)
             } else {
@@ -55,12 +56,12 @@ enum ConfigMerge {
         members.firstIndex { SystemText.same($0.key, key) }
     }
 
-    /// The model_list `entries` without those named in `dropping` unless also named in `keeping`.
-    static func models(_ entries: [JSONValue], dropping: [JSONValue], keeping: [JSONValue]) -> [JSONValue] {
+    /// The model_list `entries` without those named in `dropping`.
+    static func models(_ entries: [JSONValue], dropping: [JSONValue]) -> [JSONValue] {
         var result: [JSONValue] = []
         for entry in entries {
             let name = entry["model_name"]?.stringValue ?? ""
-            if name.utf8.isEmpty || !hasModel(name, in: dropping) || hasModel(name, in: keeping) { result.append(entry) }
+            if name.utf8.isEmpty || !hasModel(name, in: dropping) { result.append(entry) }
         }
         return result
     }

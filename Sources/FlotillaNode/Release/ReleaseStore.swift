@@ -26,19 +26,18 @@ final class ReleaseStore {
         Text.path(releasesPath, Text.number(version))
     }
 
-    /// The installed release version (0 when none was ever applied).
-    func installedVersion() throws(NodeError) -> Int64 {
-        guard FileIO.exists(installedPath) else { return 0 }
-        return try JSONParser(maxBytes: 4096).parse(try FileIO.read(installedPath, maxBytes: 4096)).requiredInt("version")
+    /// The installed release version (0 when none was ever applied) and the floor a new release
+    /// must exceed: the installed version, unless a root document reset it since.
+    func installed() throws(NodeError) -> (version: Int64, floor: Int64) {
+        guard FileIO.exists(installedPath) else { return (0, 0) }
+        let json = try JSONParser(maxBytes: 4096).parse(try FileIO.read(installedPath, maxBytes: 4096))
+        let version = try json.requiredInt("version")
+        return (version, json["floor"]?.intValue ?? version)
     }
 
-    /// The lowest version a new release must exceed: the installed version, unless a root
-    /// document reset the floor since.
-    func releaseFloor() throws(NodeError) -> Int64 {
-        guard FileIO.exists(installedPath) else { return 0 }
-        let json = try JSONParser(maxBytes: 4096).parse(try FileIO.read(installedPath, maxBytes: 4096))
-        if let floor = json["floor"]?.intValue { return floor }
-        return try json.requiredInt("version")
+    /// The installed release version (0 when none was ever applied).
+    func installedVersion() throws(NodeError) -> Int64 {
+        try installed().version
     }
 
     /// Forgets the floor (the installed version stays known, for the next apply's diff).

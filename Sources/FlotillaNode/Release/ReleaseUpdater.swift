@@ -26,9 +26,9 @@ final class ReleaseUpdater<R: RuntimeAdapter> {
             // The trust state first: a release is judged by the newest root document, whatever
             // key signed it (a failure here is a network one, retried with the envelope).
             try refreshTrust(from: source)
-            let installed = try store.installedVersion()
+            let (installed, floor) = try store.installed()
             let verdict = try ReleaseCheck.verify(envelope, manifest, signingKeys: trust.signingKeys, target: target, installedVersion: installed,
-                                                  floor: try store.releaseFloor(), now: now, envelopeSize: body.count)
+                                                  floor: floor, now: now, envelopeSize: body.count)
             guard case .install = verdict else {
                 result.status = .upToDate
                 return finish(result, phase: phase, body: body, to: source)

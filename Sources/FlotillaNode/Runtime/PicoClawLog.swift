@@ -18,7 +18,9 @@ struct PicoClawLog {
     func outcome() -> (failure: String?, reloaded: Bool) {
         let size = (try? FileIO.info(path))?.size ?? 0
         let start = size < offset ? 0 : offset
-        guard size > start, let bytes = try? FileIO.read(path, from: start, maxBytes: 1 << 20) else { return (nil, false) }
+        guard size > start, let bytes = try? FileIO.read(path, from: start, maxBytes: Int(min(size - start, 1 << 20))) else {
+            return (nil, false)
+        }
         var reloaded = false
         for line in PicoClawLog.parse(bytes) {
             if PicoClawLog.isError(line) { return (PicoClawLog.describe(line), false) }

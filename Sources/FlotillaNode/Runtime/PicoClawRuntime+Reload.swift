@@ -24,42 +24,43 @@ extension PicoClawRuntime {
     var logPath: String { Text.join(home, "/logs/gateway.log") }
 
     func reloadAndCheck() -> HealthCheck {
+        // One loopback client for every request of the check (it polls every 200 ms).
+        guard let client = try? HTTPClient(tls: nil, timeoutSeconds: 5) else { return .failed("cannot create an HTTP client") }
         let log = PicoClawLog(path: logPath)
-        let running = process()
+        let running = process(client)
         if running == nil {
             guard let failure = log.lastStartupFailure() else {
                 return .skipped("PicoClaw is not running; it loads the new config when it starts")
             }
             guard restartCommand != nil else { return .failed(Text.join("PicoClaw is failing to start: ", failure)) }
         }
-        if let restartCommand { return restart(restartCommand, replacing: running?.pid ?? 0, log: log) }
-        return reload(running!, log: log)
+        if let restartCommand { return restart(restartCommand, replacing: running?.pid ?? 0, log: log, client: client) }
+        return reload(running!, log: log, client: client)
     }
 
     /// The gateway named by `.picoclaw.pid` when that process is alive and answers `/health`
     /// with its pid (so the file is not a stale one from an earlier process).
-    func process() -> Process? {
+    func process(_ client: HTTPClient) -> Process? {
         guard let bytes = try? FileIO.read(Text.path(home, ".picoclaw.pid"), maxBytes: 64 * 1024),
               let json = try? JSONParser().parse(bytes), let pid = json["pid"]?.intValue,
               let port = json["port"]?.intValue, let token = json["token"]?.stringValue,
               flotilla_process_alive(Int(pid)) != 0 else { return nil }
         let running = Process(pid: pid, token: token, baseURL: Text.join("http://", PicoClawRuntime.urlHost(json["host"]?.stringValue ?? ""),
                                                                          ":", Text.number(port)))
-        guard let client = try? HTTPClient(tls: nil, timeoutSeconds: 2),
-              let health = try? client.get(Text.join(running.baseURL, "/health"), maxBytes: 64 * 1024), health.status == 200,
+        guard let health = try? client.get(Text.join(running.baseURL, "/health"), maxBytes: 64 * 1024, timeoutSeconds: 2), health.status == 200,
               (try? JSONParser().parse(health.body))?["pid"]?.intValue == pid else { return nil }
         return running
     }
 
     /// Runs the restart command and waits for a new process that stays up.
-    func restart(_ command: String, replacing old: Int64, log: PicoClawLog) -> HealthCheck {
+    func restart(_ command: String, replacing old: Int64, log: PicoClawLog, client: HTTPClient) -> HealthCheck {
         let status = flotilla_run_shell(command, Int(timeoutMilliseconds))
         guard status == 0 else { return .failed(Text.join("restart command ", CommandRuntime.describe(status))) }
         let deadline = flotilla_monotonic_ms() + timeoutMilliseconds
         var since: (pid: Int64, at: Int64)?
         while flotilla_monotonic_ms() < deadline, flotilla_stop_requested() == 0 {
             if let failure = log.outcome().failure { return .failed(failure) }
-            if let running = process(), running.pid != old {
+            if let running = process(client), running.pid != old {
                 if since?.pid != running.pid { since = (running.pid, flotilla_monotonic_ms()) }
                 if let since, flotilla_monotonic_ms() - since.at >= quietMilliseconds { return .passed }
             } else {
@@ -71,9 +72,8 @@ extension PicoClawRuntime {
     }
 
     /// `POST /reload`, then the outcome from gateway.log.
-    func reload(_ running: Process, log: PicoClawLog) -> HealthCheck {
+    func reload(_ running: Process, log: PicoClawLog, client: HTTPClient) -> HealthCheck {
         let deadline = flotilla_monotonic_ms() + timeoutMilliseconds
-        guard let client = try? HTTPClient(tls: nil, timeoutSeconds: 5) else { return .failed("cannot create an HTTP client") }
         while true {
             let answer: HTTPClient.Response
             do {
@@ -93,7 +93,7 @@ extension PicoClawRuntime {
             if let failure = outcome.failure { return .failed(failure) }
             if outcome.reloaded { return .passed }
             if flotilla_monotonic_ms() >= quiet {
-                return process()?.pid == running.pid ? .passed : .failed("PicoClaw stopped during the reload")
+                return process(client)?.pid == running.pid ? .passed : .failed("PicoClaw stopped during the reload")
             }
             flotilla_sleep_ms(200)
         }

@@ -86,18 +86,23 @@ final class PicoClawRuntime: RuntimeAdapter {
         let trust = Text.path(configDirectory, PicoClawRuntime.trustDirectoryName)
         try FileTree.makeDirectories(trust, mode: 0o755)
         let ca = try PicoClawRuntime.replace(Text.path(trust, "fleet-ca.pem"), with: try FileIO.read(caSource), mode: 0o644)
-        let key = try PicoClawRuntime.replace(Text.path(configDirectory, PicoClawRuntime.keyFileName),
-                                              with: try FileIO.read(keySource, maxBytes: 4096), mode: 0o600)
+        let key = try installKey(from: keySource)
         return key || ca
+    }
+
+    /// Copies the node's gateway key to `flotilla-gateway.key` beside config.json (0600); true
+    /// when it changed.
+    func installKey(from keySource: String) throws(NodeError) -> Bool {
+        try PicoClawRuntime.replace(Text.path(configDirectory, PicoClawRuntime.keyFileName),
+                                    with: try FileIO.read(keySource, maxBytes: 4096), mode: 0o600)
     }
 
     /// After the node's gateway key changed: when PicoClaw uses it (a release with gateway models
     /// was applied), rewrites the key file and reloads PicoClaw so it reads it.
     func gatewayKeyChanged() {
-        let path = Text.path(configDirectory, PicoClawRuntime.keyFileName)
-        guard let keySource, FileIO.exists(path) else { return }
+        guard let keySource, FileIO.exists(Text.path(configDirectory, PicoClawRuntime.keyFileName)) else { return }
         do throws(NodeError) {
-            guard try PicoClawRuntime.replace(path, with: try FileIO.read(keySource, maxBytes: 4096), mode: 0o600) else { return }
+            guard try installKey(from: keySource) else { return }
             let health = reloadAndCheck()
             Log.info("PicoClaw given the new gateway key", [("health", health.wire), ("detail", health.detail)])
         } catch {

@@ -48,10 +48,6 @@ enum Runtime: RuntimeAdapter {
         return false
     }
 
-    func validate() throws(NodeError) {
-        if case .picoclaw(let runtime) = self { try runtime.validate() }
-    }
-
     /// Name for logs: `picoclaw` or `command`.
     var name: String {
         switch self {

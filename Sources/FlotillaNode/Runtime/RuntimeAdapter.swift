@@ -18,15 +18,12 @@ protocol RuntimeAdapter {
     /// Writes the files the config references outside it (PicoClaw: the gateway key and fleet
     /// CA); true when one changed, so the runtime must reload even if the config did not.
     func installGatewayFiles(_ manifest: ReleaseManifest) throws(NodeError) -> Bool
-    /// Throws when the runtime cannot work at all here (PicoClaw: no home directory).
-    func validate() throws(NodeError)
 }
 
 extension RuntimeAdapter {
     var reloadsForSkills: Bool { true }
     func refusal(merged: JSONValue, existing: JSONValue) -> String? { nil }
     func installGatewayFiles(_ manifest: ReleaseManifest) throws(NodeError) -> Bool { false }
-    func validate() throws(NodeError) {}
 }
 
 /// Outcome of a reload and health check.
