@@ -52,10 +52,20 @@ import Testing
     /// restart no limit is exceeded, the reservations in flight are charged and listed as
     /// unsettled, and calls proceed (here after the budget is raised).
     @Test func killMinus9DuringABudgetedRunExceedsNoLimitAndChargesWhatWasInFlight() async throws {
-        // A call costs 10 × 0.15 + 3 × 0.60 = 3.3 micro-USD; 50 of them 165.
-        let budget = "budgets:\n  nodes:\n    default: {daily: 0.000165}\n"
+        // A call costs 10 × 0.15 + 3 × 0.60 = 3.3 micro-USD; 50 of them 165. The slow call below
+        // holds up to 300 more (its worst case at 1 USD per million tokens).
+        let budget = "budgets:\n  nodes:\n    default: {daily: 0.000465}\n"
         try await TestFleet.with { fleet in
             let gateway = try GatewaySetup.prepare(fleet, extraSpec: budget)
+            // One call is certainly in flight at the kill: the slow model takes 100 ms a word, and
+            // this one asks for 240 words (24 s, longer than the run before the kill on a busy machine). It runs in a process of its own, so it starts however
+            // busy this test process is; its reservation is durable once the budget shows it.
+            let slow = try Self.slowCall(fleet, gateway)
+            defer { slow.kill9() }
+            #expect(try fleet.eventually(timeout: 30) {
+                let held = try JSONDecoder().decode(BudgetsReport.self, from: Data(try fleet.cli(["budgets", "--json"]).stdout.utf8))
+                return held.scopes.contains { $0.scope == "node node-1" && $0.reservedUSD > 0 }
+            })
             _ = try await Self.hammer(fleet, gateway, maxCalls: 200, killAfterAnswered: 10) { response, _, _ in
                 response.status == .ok ? "ok" : nil
             }
@@ -65,6 +75,7 @@ import Testing
             let node = try #require(report.scopes.first { $0.scope == "node node-1" })
             #expect(node.spentUSD <= node.limitUSD + 1e-12, "spent \(node.spentUSD) of \(node.limitUSD)")
             #expect(node.reservedUSD == 0)
+            #expect(!report.unsettled.isEmpty, "16 workers were calling when the coordinator died")
             #expect(report.unsettled.allSatisfy { $0.node == "node-1" && $0.chargedUSD > 0 })
             let charged = report.unsettled.reduce(0) { $0 + $1.chargedUSD }
             let usage = try GatewayEndToEndTests.usage(fleet, by: "node").total.costUSD
@@ -75,6 +86,22 @@ import Testing
             #expect(try fleet.cli(["apply", fleet.root + "/spec", "--yes"]).status == 0)
             #expect(try gateway.sdk("chat").steps["openai"]?["error"] is NSNull)
         }
+    }
+
+    /// A slow call (240 words, about 24 s) with the node's key, from a Python process.
+    static func slowCall(_ fleet: TestFleet, _ gateway: GatewaySetup) throws -> ChildProcess {
+        let caFile = fleet.root + "/slow-ca.pem"
+        try fleet.caPEM.write(toFile: caFile, atomically: true, encoding: .utf8)
+        let script = """
+            import ssl, sys, urllib.request
+            url, key_file, ca_file = sys.argv[1:4]
+            body = b'{"model":"slow","max_tokens":240,"messages":[{"role":"user","content":"slow"}]}'
+            request = urllib.request.Request(url, data=body, headers={"Authorization": "Bearer " + open(key_file).read().strip(),
+                                                                      "Content-Type": "application/json"})
+            urllib.request.urlopen(request, context=ssl.create_default_context(cafile=ca_file), timeout=60).read()
+            """
+        return try ChildProcess("/usr/bin/python3", ["-c", script, fleet.serverURL + "/v1/chat/completions", gateway.state + "/gateway.key", caFile],
+                                logDirectory: fleet.root + "/logs", label: "slow-call")
     }
 
     /// 16 workers call chat completions (alternately streaming) until `maxCalls` were started or

@@ -77,7 +77,7 @@ import Testing
             #expect(!fleet.coordinatorLogs.contains(key))
             #expect(!agent.stderr.contains(key) && !agent.stdout.contains(key))
             #expect(GatewaySetup.files(under: gateway.state, containing: key).isEmpty)
-            #expect(GatewaySetup.files(under: fleet.root + "/workspace", containing: key).isEmpty)
+            #expect(GatewaySetup.files(under: fleet.root + "/logs", containing: key).isEmpty, "no process logged it")
             #expect(GatewaySetup.files(under: fleet.dataDirectory, containing: key).isEmpty)
             let listed = try fleet.cli(["secret", "list", "--json"])
             #expect(!listed.stdout.contains(key))

@@ -114,7 +114,7 @@ import X509
                 version: .v1, subject: try DistinguishedName { CommonName("renewer") }, privateKey: .init(newKey),
                 attributes: CertificateSigningRequest.Attributes(), signatureAlgorithm: .ecdsaWithSHA256)
             let body = try JSONEncoder().encode(["csr_pem": try csr.serializeAsPEM().pemString])
-            let renewed = try await fleet.post("/v1/renew", body: body, certificatePEM: oldCertificate, keyPEM: oldKey)
+            let renewed = try await fleet.post("/v1/renew", body: body, asNodeIn: enrolled.stateDirectory)
             #expect(renewed.status == 200)
             let newCertificate = try JSONDecoder().decode(RenewResponse.self, from: renewed.body).certificatePEM
 
@@ -154,7 +154,7 @@ import X509
         let logs = FileManager.default.temporaryDirectory.appendingPathComponent("flotilla-kill-\(UUID().uuidString.prefix(6))").path
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: logs) }
-        let run = try ChildProcess.run(Binaries.flotilla, ["bench", "heartbeats", "--nodes", "20", "--duration", "4s", "--kill-after", "2s"],
+        let run = try ChildProcess.run(Binaries.flotilla, ["bench", "heartbeats", "--nodes", "10", "--duration", "3s", "--kill-after", "1s"],
                                        logDirectory: logs, timeout: 120)
         #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
         let line = run.stdout.split(separator: "\n").first { $0.hasPrefix("acknowledged:") }

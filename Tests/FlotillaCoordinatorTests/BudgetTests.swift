@@ -120,7 +120,10 @@ import Testing
 
             // Raising the limit takes effect on the next call.
             let raised = BudgetSpec(nodes: ["default": BudgetLimit(dailyNanos: 10_000_000)], softThresholdPercent: 25)
-            for _ in 0..<3 { _ = try await bed.post("/v1/chat/completions", key: key, body: Self.body(stream: false)) }
+            // First spend the day's budget (two calls made, four more fit), so the call after the
+            // raise is one the old limit refuses.
+            for _ in 0..<4 { #expect(try await bed.post("/v1/chat/completions", key: key, body: Self.body(stream: false)).status == .ok) }
+            #expect(try await bed.post("/v1/chat/completions", key: key, body: Self.body(stream: false)).status == .tooManyRequests)
             try bed.services.gatewayConfig.commit(try #require(bed.services.gatewayConfig.plan(Self.gateway(budgets: raised).withBaseURL(bed.providerURL), keysSet: []).1))
             #expect(try await bed.post("/v1/chat/completions", key: key, body: Self.body(stream: false)).status == .ok)
         }

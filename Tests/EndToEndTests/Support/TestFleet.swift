@@ -61,9 +61,8 @@ final class TestFleet: @unchecked Sendable {
     /// Kills the coordinator with SIGKILL (no graceful shutdown) and starts it again on the same
     /// data directory (on a new port).
     func killAndRestartCoordinator() throws {
-        coordinator.kill9()
-        starts += 1
-        (coordinator, serverURL) = try Self.startCoordinator(serveArguments: serveArguments, root: root, label: "coordinator-\(starts)")
+        killCoordinator()
+        try startCoordinatorAgain()
     }
 
     /// Log output of every coordinator run so far.
@@ -174,7 +173,11 @@ final class TestFleet: @unchecked Sendable {
             tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(certificatePEM.utf8)).map { .certificate($0) }
             tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(keyPEM.utf8), format: .pem))
         }
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        // Connecting includes the TLS handshake, which a loaded machine (or a caller queued
+        // behind the connection cap) may take long to finish.
+        configuration.timeout.connect = .seconds(60)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         do {
             var request = HTTPClientRequest(url: serverURL + path)
             request.method = .POST
