@@ -2,8 +2,9 @@
 # Runs every test: installs missing system packages and the Python SDKs the gateway tests use,
 # builds the node agent with Embedded Swift for
 # x86_64, aarch64 and riscv64 (so the Embedded subset can never silently break), builds the package
-# and runs all Swift tests (end-to-end tests with real processes on loopback included), then runs
-# the aarch64 and riscv64 agents under qemu-user against a real coordinator.
+# and runs all Swift tests (end-to-end tests with real processes on loopback included), runs the
+# libFuzzer targets for 30 s each (scripts/fuzz.sh), then runs the aarch64 and riscv64 agents
+# under qemu-user against a real coordinator.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -32,6 +33,9 @@ swift build --build-tests
 
 echo "==> swift test"
 FLOTILLA_EMBEDDED_AGENT="$PWD/dist/flotilla-node-linux-x86_64" swift test --skip-build
+
+echo "==> fuzz targets (30 s each; scripts/fuzz.sh --seconds N for longer runs)"
+scripts/fuzz.sh --seconds 30
 
 echo "==> node agent under qemu-user (sysroots cached in .sysroots/)"
 for arch in aarch64 riscv64; do

@@ -35,7 +35,7 @@ import Testing
     /// Inputs the fast path leaves to JSONDecoder: escapes, integral numbers in other spellings,
     /// duplicates, and every kind of invalid document.
     @Test(arguments: [
-        #"{"kernel":"a\"b"}"#, #"{"sequence":1.0}"#, #"{"sequence":1e3}"#, #"{"arch":"x","arch":"y"}"#,
+        #"{"temperatures":[{"zone":"a","type":"x","type":"y","celsius":1.5}]}"#, #"{"kernel":"a\"b"}"#, #"{"sequence":1.0}"#, #"{"sequence":1e3}"#, #"{"arch":"x","arch":"y"}"#,
         #"{"cpu_percent":1e400}"#, #"{"temperatures":[{"celsius":1}]}"#, #"{"cpu_percent":"high"}"#,
         #"{"cpu_percent":01}"#, #"{"cpu_percent":.5}"#, #"{"cpu_percent":1.}"#, #"{not json"#, #"[]"#,
         #"{"a":1}x"#, #"{"a":1,}"#, #"{"a" 1}"#, #"{"a":tru}"#, "", #"{"mem_total_bytes":99999999999999999999}"#,

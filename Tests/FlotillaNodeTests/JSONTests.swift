@@ -35,6 +35,14 @@ struct JSONTests {
         if case .double(let big) = array[2] { #expect(big == 9223372036854775808.0) } else { Issue.record("expected double") }
     }
 
+    /// Found by the json fuzz target: negative zero was written "-0", which reads back as the
+    /// integer 0, so a config rewritten twice changed.
+    @Test func negativeZeroSurvivesARoundTrip() throws {
+        let written = JSONWriter.encode(try parse("[0,-0.0,-0,1.5]"))
+        #expect(String(decoding: written, as: UTF8.self) == "[0,-0.0,0,1.5]")
+        #expect(JSONWriter.encode(try JSONParser().parse(written)) == written)
+    }
+
     @Test func decodesEscapesAndSurrogatePairs() throws {
         let value = try parse(#"["a\"b\\c\/d\b\f\n\r\t", "\u00e9\u2014", "\ud83d\ude00", "caf\u00E9", "日本"]"#)
         let array = try #require(value.arrayValue)

@@ -65,11 +65,17 @@ struct HeartbeatDecoder {
             var zone: String?
             var type: String?
             var celsius: Double?
+            // A repeated key goes to the slow path here too (found by Fuzz/HeartbeatFuzzTarget).
+            var seen: UInt8 = 0
+            func first(_ bit: UInt8) -> Bool {
+                defer { seen |= 1 << bit }
+                return seen & (1 << bit) == 0
+            }
             let ok = object { key, d in
                 switch key {
-                case "zone": return d.string(into: &zone)
-                case "type": return d.string(into: &type)
-                case "celsius": return d.double(into: &celsius)
+                case "zone": return first(0) && d.string(into: &zone)
+                case "type": return first(1) && d.string(into: &type)
+                case "celsius": return first(2) && d.double(into: &celsius)
                 default: return d.skipValue()
                 }
             }

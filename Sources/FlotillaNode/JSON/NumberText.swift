@@ -40,9 +40,11 @@ enum NumberText {
         return ok == 1 ? result : nil
     }
 
-    /// Shortest decimal text that reads back as `value`; nil for NaN and infinities.
+    /// Shortest decimal text that reads back as `value`; nil for NaN and infinities. Negative
+    /// zero keeps a fraction ("-0" would read back as the integer 0 and lose its sign).
     static func format(_ value: Double) -> [UInt8]? {
         guard value.isFinite else { return nil }
+        if value == 0, value.sign == .minus { return Array("-0.0".utf8) }
         var buffer = [CChar](repeating: 0, count: 40)
         let length = buffer.withUnsafeMutableBufferPointer { pointer in
             flotilla_format_double(value, pointer.baseAddress, pointer.count)
