@@ -2,6 +2,7 @@ import FlotillaProtocol
 import Foundation
 import Testing
 
+extension EndToEnd {
 /// A coordinator and three real agents on loopback: enroll, heartbeat, show online, revoke.
 @Suite(.serialized) struct FleetEnrollmentTests {
     @Test func threeAgentsEnrollAndShowOnlineWithRealReadings() async throws {
@@ -131,6 +132,7 @@ import Testing
             #expect(after.first?.state == .revoked)
         }
     }
+}
 }
 
 func permissions(_ path: String) throws -> Int {

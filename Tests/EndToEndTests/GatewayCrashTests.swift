@@ -9,6 +9,7 @@ import Synchronization
 import FlotillaProtocol
 import Testing
 
+extension EndToEnd {
 /// kill -9 of the coordinator while gateway calls are in flight: every call whose caller got its
 /// complete answer has its usage record after the restart.
 @Suite struct GatewayCrashTests {
@@ -148,4 +149,5 @@ import Testing
         try await client.shutdown()
         return tally
     }
+}
 }

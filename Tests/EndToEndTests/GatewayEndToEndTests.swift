@@ -2,6 +2,7 @@ import FlotillaProtocol
 import Foundation
 import Testing
 
+extension EndToEnd {
 /// The gateway with real processes: `flotilla serve`, the fake provider as its own process, a real
 /// enrolled agent, and the official `openai` and `anthropic` Python SDKs as callers.
 @Suite struct GatewayEndToEndTests {
@@ -178,4 +179,5 @@ import Testing
             #expect(try fleet.cli(["secret", "delete", "claude"]).status != 0)
         }
     }
+}
 }

@@ -1,11 +1,17 @@
+import AsyncHTTPClient
 import Crypto
 import Foundation
 import GRDB
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import Synchronization
 import FlotillaProtocol
 import SwiftASN1
 import Testing
 import X509
 
+extension EndToEnd {
 /// The security review's findings against a real coordinator: a database an attacker can write
 /// mints no admin and yields no root key, the admin token rotates, renewal retires the old
 /// certificate, files the coordinator creates are its own, bundles get a directory of their own.
@@ -162,4 +168,67 @@ import X509
         #expect(acknowledged > 0, "the load ran before the kill: \(run.stdout)")
         #expect(run.stdout.contains("acknowledged but missing: 0"), "\(run.stdout)")
     }
+
+    /// kill -9 while nodes send release reports back to back: after the restart each node's
+    /// stored report is the last one it got a 200 for, or the one in flight at the kill (committed
+    /// before its answer was lost), never an older one.
+    @Test func killMinus9WhileReportsArriveLosesNoAcknowledgedReport() async throws {
+        try await TestFleet.with { fleet in
+            let bundle = try fleet.provision(extra: ["--uses", "4"])
+            var enrolledNodes: [(name: String, certificate: String, key: String)] = []
+            for index in 0..<4 {
+                let enrolled = try fleet.enroll(bundle: bundle, name: "reporter-\(index)")
+                #expect(enrolled.status == 0, "\(enrolled.stderr)")
+                enrolledNodes.append(("reporter-\(index)", try String(contentsOfFile: enrolled.stateDirectory + "/cert.pem", encoding: .utf8),
+                              try String(contentsOfFile: enrolled.stateDirectory + "/key.pem", encoding: .utf8)))
+            }
+            let acknowledged = Acknowledged()
+            let url = fleet.serverURL + "/v1/release/report"
+            let caPEM = fleet.caPEM
+            let nodes = enrolledNodes
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for node in nodes {
+                    group.addTask {
+                        var tls = TLSConfiguration.makeClientConfiguration()
+                        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)))
+                        tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(node.certificate.utf8)).map { .certificate($0) }
+                        tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(node.key.utf8), format: .pem))
+                        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+                        for sequence in 1...100_000 {
+                            var request = HTTPClientRequest(url: url)
+                            request.method = .POST
+                            request.headers.add(name: "content-type", value: "application/json")
+                            request.body = .bytes(ByteBuffer(string: #"{"version":1,"status":"downloading","message":"r\#(sequence)"}"#))
+                            guard let response = try? await client.execute(request, timeout: .seconds(10)), response.status == .ok else { break }
+                            acknowledged.last.withLock { $0[node.name] = sequence }
+                        }
+                        try? await client.shutdown()
+                    }
+                }
+                let deadline = ContinuousClock.now + .seconds(60)
+                while acknowledged.last.withLock({ $0.values.reduce(0, +) }) < 200, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+                fleet.killCoordinator()
+                try await group.waitForAll()
+            }
+            try fleet.startCoordinatorAgain()
+            let stored = try await DatabaseQueue(path: fleet.dataDirectory + "/flotilla.sqlite").read { db in
+                try Row.fetchAll(db, sql: "SELECT n.name, r.message FROM node_releases r JOIN nodes n ON n.id = r.node_id")
+                    .reduce(into: [String: Int]()) { $0[$1["name"]] = Int(String(($1["message"] as String).dropFirst())) }
+            }
+            let acked = acknowledged.last.withLock { $0 }
+            #expect(acked.values.reduce(0, +) >= 200, "\(acked)")
+            for (name, last) in acked {
+                let kept = stored[name] ?? 0
+                #expect(kept == last || kept == last + 1, "\(name): acknowledged up to r\(last), stored r\(kept)")
+            }
+        }
+    }
+
+    /// The last report each node got a 200 for.
+    final class Acknowledged: Sendable {
+        let last = Mutex<[String: Int]>([:])
+    }
+}
 }

@@ -2,6 +2,7 @@ import FlotillaProtocol
 import Foundation
 import Testing
 
+extension EndToEnd {
 /// `provisioning/install.sh` against a throwaway root: what a board gets, and that a second run
 /// changes nothing it should not (no re-enrollment, same key, same node).
 @Suite(.serialized) struct InstallScriptTests {
@@ -100,4 +101,5 @@ import Testing
         #expect(result.stderr.contains("no node.conf"))
         #expect(!FileManager.default.fileExists(atPath: directory + "/root"))
     }
+}
 }

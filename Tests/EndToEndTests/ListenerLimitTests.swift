@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import Testing
 
+extension EndToEnd {
 /// What the listener does for callers who are not nodes yet: sockets that never finish a TLS
 /// handshake are closed, the number of connections is capped, and guessing enrollment tokens from
 /// one address is throttled.
@@ -93,4 +94,5 @@ import Testing
             #expect(codes.allSatisfy { $0 == "token_invalid" || $0 == "rate_limited" }, "\(codes)")
         }
     }
+}
 }

@@ -2,6 +2,7 @@ import FlotillaProtocol
 import Foundation
 import Testing
 
+extension EndToEnd {
 /// The example fleet on nodes running the PicoClaw stand-in (Tests/Python/picoclaw_standin.py,
 /// PicoClaw's own rules): PicoClaw loads what the agent writes, calls the fleet gateway with the
 /// api_base and key it read from its config and is metered as its node; a config PicoClaw refuses
@@ -199,4 +200,5 @@ import Testing
         formatter.dateFormat = "yyyyMMdd"
         return formatter.string(from: Date())
     }
+}
 }

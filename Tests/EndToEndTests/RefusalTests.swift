@@ -6,6 +6,7 @@ import Testing
 import X509
 import _CryptoExtras
 
+extension EndToEnd {
 /// Bad input over real TLS gets a typed JSON error, and nothing is stored.
 @Suite(.serialized) struct RefusalTests {
     @Test func wrongTokenIsRefusedAndStoresNothing() async throws {
@@ -148,6 +149,7 @@ import _CryptoExtras
             #expect(wrong.stderr.contains("unauthorized"))
         }
     }
+}
 }
 
 /// An enrollment body with a real CSR.

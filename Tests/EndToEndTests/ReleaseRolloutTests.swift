@@ -4,6 +4,7 @@ import Foundation
 import GRDB
 import Testing
 
+extension EndToEnd {
 /// Signed releases end to end: `flotilla apply` of a fleet spec, real agents verifying and
 /// applying it into PicoClaw workspaces, refusals, health-check rollback and the failure threshold.
 @Suite(.serialized) struct ReleaseRolloutTests {
@@ -170,6 +171,7 @@ import Testing
             #expect(converged)
         }
     }
+}
 }
 
 /// Small helpers over spec files.
