@@ -12,17 +12,17 @@ struct AdminAPI {
     static let maxTokenUses = 100_000
 
     func addRoutes(to group: RouterGroup<CoordinatorRequestContext>) {
-        group.post("tokens") { request, _ in try await createToken(request) }
-        group.post("admin-token/rotate") { _, _ in try rotateAdminToken() }
+        group.post("tokens") { request, context in try await createToken(request, context) }
+        group.post("admin-token/rotate") { _, context in try await rotateAdminToken(context) }
         group.get("tokens") { _, _ in try listTokens() }
-        group.delete("tokens/:id") { _, context in try revokeToken(context) }
+        group.delete("tokens/:id") { _, context in try await revokeToken(context) }
         group.get("nodes") { request, _ in try await listNodes(request) }
         group.get("nodes/:name") { _, context in try await showNode(context) }
         group.post("nodes/:name/approve") { _, context in try await setState(context, .active) }
         group.post("nodes/:name/revoke") { _, context in try await setState(context, .revoked) }
     }
 
-    func createToken(_ request: Request) async throws(CoordinatorError) -> Response {
+    func createToken(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let body = try await JSONBody.decode(CreateTokenRequest.self, from: request, limit: WireLimits.adminBodyBytes)
         guard NameRules.isValidGroupName(body.group) else {
             throw .invalidRequest("group must be 1-63 of A-Z a-z 0-9 . _ - and start with a letter or digit")
@@ -43,6 +43,10 @@ struct AdminAPI {
         services.logger.info(
             "enrollment token created", metadata: ["id": "\(record.id)", "group": "\(record.group)", "uses": "\(record.uses)"]
         )
+        await services.audit(AuditRecord("token.create", target: record.id, details: [
+            "group": record.group, "uses": "\(record.uses)", "ttl_seconds": "\(body.ttlSeconds)",
+            "require_approval": "\(record.requireApproval)",
+        ]), context)
         let created = CreatedToken(
             id: record.id, token: secret, group: record.group, uses: record.uses,
             expiresAt: Timestamps.rfc3339(record.expiresAt), requireApproval: record.requireApproval,
@@ -57,16 +61,18 @@ struct AdminAPI {
     }
 
     /// A new admin token; the one that authorised this request stops working at once.
-    func rotateAdminToken() throws(CoordinatorError) -> Response {
+    func rotateAdminToken(_ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let token = try services.credentials.rotate()
         services.logger.notice("admin token rotated")
+        await services.audit(AuditRecord("admin_token.rotate"), context)
         return try encode(AdminTokenRotation(adminToken: token), status: .ok)
     }
 
-    func revokeToken(_ context: CoordinatorRequestContext) throws(CoordinatorError) -> Response {
+    func revokeToken(_ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         guard let id = context.parameters.get("id") else { throw .invalidRequest("missing token id") }
         try services.store.revokeToken(id: id, at: Date())
         services.logger.info("enrollment token revoked", metadata: ["id": "\(id)"])
+        await services.audit(AuditRecord("token.revoke", target: id), context)
         return Response(status: .noContent)
     }
 
@@ -114,9 +120,15 @@ struct AdminAPI {
 
     func setState(_ context: CoordinatorRequestContext, _ state: NodeAdminState) async throws(CoordinatorError) -> Response {
         guard let name = context.parameters.get("name") else { throw .invalidRequest("missing node name") }
+        return try await setState(name: name, state, context)
+    }
+
+    /// Sets a node's admin state (approve or revoke), audited, and returns its view.
+    func setState(name: String, _ state: NodeAdminState, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let node = try services.store.setAdminState(name: name, to: state, at: Date())
         services.directory.publish(node)
         services.logger.notice("node state changed", metadata: ["node": "\(name)", "state": "\(state.rawValue)"])
+        await services.audit(AuditRecord(state == .active ? "node.approve" : "node.revoke", target: node.name), context)
         return try await nodeView(name: name)
     }
 

@@ -4,16 +4,21 @@ import Hummingbird
 
 /// Admits admin requests carrying `Authorization: Bearer <admin token>`. Only the token's SHA-256
 /// is held (from the data directory, never the database); the comparison runs in constant time.
-struct AdminAuthMiddleware<Context: RequestContext>: RouterMiddleware {
+/// The caller is put into the context as the actor the audit log names.
+struct AdminAuthMiddleware: RouterMiddleware {
     let credentials: AdminCredentials
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: CoordinatorRequestContext,
+                next: (Request, CoordinatorRequestContext) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             throw CoordinatorError(.unauthorized, "admin endpoints need Authorization: Bearer <admin token>")
         }
-        guard credentials.isAdminToken(String(header.dropFirst("Bearer ".count))) else {
+        let token = String(header.dropFirst("Bearer ".count))
+        guard credentials.isAdminToken(token) else {
             throw CoordinatorError(.unauthorized, "admin token is not valid for this coordinator")
         }
+        var context = context
+        context.actor = .adminToken(token, source: context.remoteAddress)
         return try await next(request, context)
     }
 }

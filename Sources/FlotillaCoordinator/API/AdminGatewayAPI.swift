@@ -45,6 +45,7 @@ struct AdminGatewayAPI {
         let now = Date()
         try await services.vault.setSecret(provider: provider, value: value, now: now)
         services.logger.notice("provider key set", metadata: ["provider": "\(provider)"])
+        await services.audit(AuditRecord("secret.set", target: provider), context)
         return try encode(SecretInfo(provider: provider, setAt: Timestamps.rfc3339(now), declared: true))
     }
 
@@ -52,6 +53,7 @@ struct AdminGatewayAPI {
         let provider = try Self.provider(context)
         guard try await services.vault.deleteSecret(provider: provider) else { throw .notFound("no key is set for provider '\(provider)'") }
         services.logger.notice("provider key deleted", metadata: ["provider": "\(provider)"])
+        await services.audit(AuditRecord("secret.delete", target: provider), context)
         return Response(status: .noContent)
     }
 
@@ -119,6 +121,7 @@ struct AdminGatewayAPI {
         guard let node = try services.store.node(named: name) else { throw .notFound("no node named \(name)") }
         try await services.nodeKeys.revoke(nodeID: node.id)
         services.logger.notice("node gateway key rotated", metadata: ["node": "\(name)"])
+        await services.audit(AuditRecord("node.rotate_key", target: node.name), context)
         return try await AdminAPI(services: services).nodeView(name: name)
     }
 

@@ -9,26 +9,31 @@ struct AdminReleaseAPI {
     let services: CoordinatorServices
 
     func addRoutes(to group: RouterGroup<CoordinatorRequestContext>) {
-        group.post("releases") { request, _ in try await publish(request) }
+        group.post("releases") { request, context in try await publish(request, context) }
         group.get("rollouts") { _, _ in try listRollouts() }
         group.get("rollouts/:version") { _, context in try showRollout(context) }
-        group.post("rollouts/rollback") { request, _ in try await rollback(request) }
-        group.post("rollouts/:version/pause") { _, context in try transition(context, to: .paused, from: [.running]) }
-        group.post("rollouts/:version/resume") { _, context in try transition(context, to: .running, from: [.paused]) }
-        group.post("rollouts/:version/abort") { _, context in try transition(context, to: .aborted, from: [.running, .paused]) }
+        group.post("rollouts/rollback") { request, context in try await rollback(request, context) }
+        group.post("rollouts/:version/pause") { _, context in try await transition(context, to: .paused) }
+        group.post("rollouts/:version/resume") { _, context in try await transition(context, to: .running) }
+        group.post("rollouts/:version/abort") { _, context in try await transition(context, to: .aborted) }
         group.get("keys") { _, _ in try encode(services.releases.trust.view()) }
-        group.post("keys/rotate-signing") { request, _ in try await rotateSigning(request) }
-        group.post("keys/rotate-root") { request, _ in try await rotateRoot(request) }
-        group.post("keys/export-root") { request, _ in try await exportRoot(request) }
+        group.post("keys/rotate-signing") { request, context in try await rotateSigning(request, context) }
+        group.post("keys/rotate-root") { request, context in try await rotateRoot(request, context) }
+        group.post("keys/export-root") { request, context in try await exportRoot(request, context) }
     }
 
-    func publish(_ request: Request) async throws(CoordinatorError) -> Response {
+    func publish(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let body = try await JSONBody.decode(PublishRequest.self, from: request, limit: WireLimits.publishBodyBytes)
         let keysSet = Set(try await services.vault.listSecrets().map(\.provider))
         let result = try services.releases.publish(
             body, gateway: ReleaseService.GatewayPublishing(service: services.gatewayConfig, keysSet: keysSet)
         )
         services.rollouts.poke()
+        if !body.dryRun {
+            var details = ["groups": result.groups.filter(\.changed).map(\.group).joined(separator: ",")]
+            if let gateway = result.gateway { details["gateway_changed"] = "\(gateway.changed)" }
+            await services.audit(AuditRecord("release.apply", target: result.releaseVersion.map { "\($0)" } ?? "", details: details), context)
+        }
         return try encode(result, status: result.releaseVersion == nil ? .ok : .created)
     }
 
@@ -48,8 +53,18 @@ struct AdminReleaseAPI {
         return try encode(view)
     }
 
-    func transition(_ context: CoordinatorRequestContext, to state: RolloutState, from: [RolloutState]) throws(CoordinatorError) -> Response {
-        let version = try Self.version(context)
+    func transition(_ context: CoordinatorRequestContext, to state: RolloutState) async throws(CoordinatorError) -> Response {
+        let view = try await transition(version: try Self.version(context), to: state, context)
+        return try encode(view)
+    }
+
+    /// Pauses, resumes or aborts rollout `version`, audited; `conflict` from any other state.
+    func transition(version: Int64, to state: RolloutState, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> RolloutView {
+        let from: [RolloutState] = switch state {
+        case .paused: [.running]
+        case .running: [.paused]
+        default: [.running, .paused]
+        }
         guard let current = try services.store.rolloutState(version: version) else { throw .notFound("no rollout \(version)") }
         let reason = state == .paused ? "paused by the operator" : state == .aborted ? "aborted by the operator" : nil
         guard try services.store.setRolloutState(version: version, to: state, reason: reason, from: from) else {
@@ -57,18 +72,28 @@ struct AdminReleaseAPI {
         }
         services.logger.info("rollout \(Self.verb(state))d", metadata: ["version": "\(version)"])
         services.rollouts.poke()
+        await services.audit(AuditRecord("rollout." + Self.verb(state), target: "\(version)"), context)
         guard let view = try services.releases.rolloutView(version: version, withNodes: false) else { throw .notFound("no rollout \(version)") }
-        return try encode(view)
+        return view
     }
 
-    func rollback(_ request: Request) async throws(CoordinatorError) -> Response {
+    func rollback(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let body = try await JSONBody.decode(RollbackRequest.self, from: request, limit: WireLimits.adminBodyBytes)
-        let result = try services.releases.rollback(group: body.group)
-        services.rollouts.poke()
-        return try encode(result, status: .created)
+        return try encode(try await rollback(group: body.group, context), status: .created)
     }
 
-    func rotateSigning(_ request: Request) async throws(CoordinatorError) -> Response {
+    /// Rolls `group` (nil: every group) back to its previous release, audited.
+    func rollback(group: String?, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> PublishResponse {
+        let result = try services.releases.rollback(group: group)
+        services.rollouts.poke()
+        await services.audit(AuditRecord("rollout.rollback", target: group ?? "", details: [
+            "release_version": result.releaseVersion.map { "\($0)" } ?? "none",
+            "groups": result.groups.filter(\.changed).map(\.group).joined(separator: ","),
+        ]), context)
+        return result
+    }
+
+    func rotateSigning(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let body = try await JSONBody.decode(KeyRotationRequest.self, from: request, limit: WireLimits.adminBodyBytes)
         let trust = services.releases.trust
         let view: KeysView
@@ -80,10 +105,13 @@ struct AdminReleaseAPI {
         }
         services.logger.info("signing key rotated", metadata: ["root_version": "\(view.rootVersion)", "release_floor_reset": "\(reset)"])
         try resealAfterRotation()
+        await services.audit(AuditRecord("keys.rotate_signing", details: [
+            "root_version": "\(view.rootVersion)", "release_floor_reset": "\(reset)", "offline_root": "\(body.rootKey != nil)",
+        ]), context)
         return try encode(KeyRotationResponse(keys: view, rootKey: nil))
     }
 
-    func rotateRoot(_ request: Request) async throws(CoordinatorError) -> Response {
+    func rotateRoot(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let body = try await JSONBody.decode(KeyRotationRequest.self, from: request, limit: WireLimits.adminBodyBytes)
         let supplied = try body.rootKey.map { (text: String) throws(CoordinatorError) -> SigningKey in
             try SigningKey.parse(text, source: "root_key")
@@ -95,14 +123,18 @@ struct AdminReleaseAPI {
         let (view, newRoot) = try services.releases.trust.rotateRoot(oldRoot: supplied, keepNewRootOnline: keep)
         services.logger.info("root key rotated", metadata: ["root_version": "\(view.rootVersion)", "online": "\(keep)"])
         try resealAfterRotation()
+        await services.audit(AuditRecord("keys.rotate_root", details: [
+            "root_version": "\(view.rootVersion)", "new_root_online": "\(keep)", "offline_root": "\(supplied != nil)",
+        ]), context)
         return try encode(KeyRotationResponse(keys: view, rootKey: keep ? nil : newRoot.fileText))
     }
 
-    func exportRoot(_ request: Request) async throws(CoordinatorError) -> Response {
+    func exportRoot(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let body = try await JSONBody.decode(ExportRootRequest.self, from: request, limit: WireLimits.adminBodyBytes)
         try requireLocalAccess(request, to: "export the root key")
         let text = try services.releases.trust.exportRoot(remove: body.remove)
         services.logger.warning("root key exported", metadata: ["removed_from_coordinator": "\(body.remove)"])
+        await services.audit(AuditRecord("keys.export_root", details: ["removed_from_coordinator": "\(body.remove)"]), context)
         return try encode(KeyRotationResponse(keys: services.releases.trust.view(), rootKey: text))
     }
 

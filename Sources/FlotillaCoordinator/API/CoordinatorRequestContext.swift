@@ -11,6 +11,9 @@ public struct CoordinatorRequestContext: RequestContext {
     public let channel: any Channel
     /// The authenticated caller of a node or gateway route; nil elsewhere.
     var node: AuthenticatedNode?
+    /// The operator behind an admin or dashboard request (set by their auth middleware), as the
+    /// audit log names them; nil elsewhere.
+    var actor: AuditActor?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = CoreRequestContextStorage(source: source)

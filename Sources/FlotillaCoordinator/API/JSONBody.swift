@@ -50,6 +50,11 @@ enum JSONBody {
         )
     }
 
+    /// `response(_:status:)` with an encoding failure as an internal error.
+    static func encoded(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws(CoordinatorError) -> Response {
+        do { return try response(value, status: status) } catch { throw .internal("cannot encode response: \(error)") }
+    }
+
     private static func describe(_ error: DecodingError) -> String {
         func path(_ context: DecodingError.Context) -> String {
             let keys = context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }

@@ -80,6 +80,7 @@ public struct Coordinator {
             enrollThrottle: EnrollThrottle(limiter: RateLimiter(now: configuration.rateClock), failuresPerMinute: configuration.enrollFailuresPerMinute),
             gatewayConfig: try GatewayConfigService(store: store),
             upstream: upstream, gatewaySettings: configuration.gateway,
+            audit: SQLiteAuditLog(store: store, headPath: directory.auditHead),
             heartbeatInterval: configuration.heartbeatInterval,
             nodeCertificateValidity: configuration.nodeCertificateValidity,
             advertisedURL: { [configuration] in configuration.advertisedURL(port: port.value) },

@@ -15,6 +15,7 @@ enum CoordinatorRouter {
         AdminReleaseAPI(services: services).addRoutes(to: admin)
         AdminGatewayAPI(services: services).addRoutes(to: admin)
         AdminBudgetAPI(services: services).addRoutes(to: admin)
+        AdminAuditAPI(services: services).addRoutes(to: admin)
         return router
     }
 }

@@ -29,6 +29,8 @@ struct CoordinatorServices: Sendable {
     let gatewayConfig: GatewayConfigService
     let upstream: UpstreamClient
     let gatewaySettings: GatewaySettings
+    /// Every admin action, hash-chained.
+    let audit: any AuditLog
     let heartbeatInterval: TimeInterval
     let nodeCertificateValidity: TimeInterval
     /// URL that provisioning bundles tell boards to use; known only once the listener is bound.
@@ -49,6 +51,18 @@ public struct GatewaySettings: Sendable {
 }
 
 extension CoordinatorServices {
+    /// Appends `record` to the audit log as done by the request's operator. The action has
+    /// already happened, so a failure to record it is logged (at error level) rather than turned
+    /// into a failed response that would invite a second, duplicate action.
+    func audit(_ record: AuditRecord, _ context: CoordinatorRequestContext) async {
+        let actor = context.actor ?? AuditActor(name: "unknown", source: context.remoteAddress)
+        do {
+            try await audit.append(record, actor: actor)
+        } catch {
+            logger.error("audit entry not stored", metadata: ["action": "\(record.action)", "error": "\(error)"])
+        }
+    }
+
     /// The group whose releases, models, budgets and limits apply to `node`: the group of its
     /// assigned release when it is a listed member of another group, else its enrolled group.
     func effectiveGroup(of node: NodeRecord) -> String {

@@ -34,6 +34,10 @@ public struct DataDirectory: Sendable {
     public var signingKey: String { path + "/signing.key" }
     /// The key that seals provider keys in the database (0600), unless `FLOTILLA_MASTER_KEY` is set.
     public var masterKey: String { path + "/master.key" }
+    /// The newest audit entry's sequence and hash (0600): shows entries cut off the log's end.
+    public var auditHead: String { path + "/audit.head" }
+    /// The token Prometheus presents to read `/metrics` (0600).
+    public var metricsToken: String { path + "/metrics.token" }
     /// The loopback URL of the running coordinator's admin API, rewritten at every start.
     public var adminURL: String { path + "/admin.url" }
 }

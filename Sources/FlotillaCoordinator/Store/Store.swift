@@ -115,6 +115,9 @@ public final class Store: Sendable {
                 try db.execute(sql: "CREATE UNIQUE INDEX nodes_name_nocase ON nodes(name COLLATE NOCASE)")
             }
         }
+        migrator.registerMigration("v6-audit") { db in
+            try db.execute(sql: SQLiteAuditLog.schema)
+        }
         return migrator
     }
 
