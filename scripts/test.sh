@@ -11,11 +11,12 @@ export PATH="/opt/swift/usr/bin:$PATH"
 
 scripts/install-deps.sh
 
-# The gateway's end-to-end tests call it with the official openai and anthropic Python SDKs,
+# The gateway's end-to-end tests call it with the official openai and anthropic Python SDKs, /metrics is
+# parsed by prometheus_client and the dashboard is driven in Debian's chromium through selenium,
 # installed from PyPI into a project-local virtualenv (git-ignored).
 echo "==> Python SDKs for the gateway tests (.venv-test)"
 if [ ! -x .venv-test/bin/python ]; then python3 -m venv .venv-test; fi
-.venv-test/bin/pip install --quiet --disable-pip-version-check openai anthropic
+.venv-test/bin/pip install --quiet --disable-pip-version-check openai anthropic prometheus_client selenium
 export FLOTILLA_TEST_PYTHON="$PWD/.venv-test/bin/python"
 
 # Debian testing's Release file on our mirror can lapse between syncs; signatures stay checked.

@@ -59,6 +59,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Failed enrollments one address may make per minute before it gets rate_limited.")
     var enrollFailuresPerMinute: Int = 20
 
+    @Flag(help: "Let /metrics carry one budget series per node (off: fleet and group scopes only, bounded cardinality).")
+    var metricsPerNode = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -114,6 +117,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.handshakeTimeout = .milliseconds(Int64(handshake * 1000))
         configuration.maxConnections = maxConnections
         configuration.enrollFailuresPerMinute = enrollFailuresPerMinute
+        configuration.metricsPerNode = metricsPerNode
         if let eventLoopThreads {
             guard (1...256).contains(eventLoopThreads) else { throw ValidationError("--event-loop-threads must be 1...256") }
             configuration.eventLoopThreads = eventLoopThreads

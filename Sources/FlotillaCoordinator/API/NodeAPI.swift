@@ -23,12 +23,18 @@ struct NodeAPI {
     func enroll(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let source = context.remoteAddress
         try services.enrollThrottle.begin(source)
-        let response = try await enrollChecked(request, context)
-        services.enrollThrottle.succeeded(source)
-        return response
+        do {
+            let (response, state) = try await enrollChecked(request, context)
+            services.enrollThrottle.succeeded(source)
+            services.metrics.enrollment(outcome: state == .pending ? "pending" : "accepted")
+            return response
+        } catch {
+            services.metrics.enrollment(outcome: error.code.rawValue)
+            throw error
+        }
     }
 
-    private func enrollChecked(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
+    private func enrollChecked(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> (Response, NodeAdminState) {
         let body = try await JSONBody.decode(EnrollRequest.self, from: request, limit: WireLimits.nodeBodyBytes)
         guard NameRules.isValidNodeName(body.name) else {
             throw .invalidRequest("node name must be 1-63 of A-Z a-z 0-9 . _ - and start with a letter or digit")
@@ -62,7 +68,7 @@ struct NodeAPI {
             certificateExpiresAt: Timestamps.rfc3339(issued.expiresAt),
             heartbeatIntervalSeconds: Int(services.heartbeatInterval), gatewayKey: gatewayKey.key
         )
-        return try encode(response, status: .created)
+        return (try encode(response, status: .created), node.adminState)
     }
 
     func heartbeat(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
@@ -77,6 +83,7 @@ struct NodeAPI {
         }
         try HeartbeatValidation.validate(readings)
         try await services.writer.submit(nodeID: node.id, readings: readings)
+        services.metrics.heartbeatReceived()
         let response = HeartbeatResponse(
             status: .active, heartbeatIntervalSeconds: Int(services.heartbeatInterval),
             renewCertificate: node.certificate?.shouldRenew(at: now) ?? false, serverTime: HeartbeatJSON.serverTime(now),

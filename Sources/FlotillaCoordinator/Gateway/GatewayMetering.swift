@@ -23,14 +23,17 @@ final class GatewayMetering: Sendable {
     let events: any EventLog
     let limiter: RateLimiter
     let logger: Logger
+    /// Gateway calls, tokens, cost and refusals for `/metrics`.
+    let metrics: FleetMetrics
     /// Wall-clock time for budget periods (injectable: tests move to the next day).
     let clock: @Sendable () -> Date
     /// Once-per-period event keys already raised by this process (the log dedupes across restarts).
     private let raised = Mutex<Set<String>>([])
 
     init(ledger: any UsageLedger, events: any EventLog, limiter: RateLimiter = RateLimiter(), logger: Logger,
-         clock: @escaping @Sendable () -> Date = { Date() }) {
+         metrics: FleetMetrics = FleetMetrics(), clock: @escaping @Sendable () -> Date = { Date() }) {
         self.ledger = ledger
+        self.metrics = metrics
         self.events = events
         self.limiter = limiter
         self.logger = logger
@@ -99,6 +102,7 @@ final class GatewayMetering: Sendable {
         if let ticket = admission?.ticket { limiter.finish(ticket, actualTokens: record.usage.input + record.usage.output) }
         let record = Self.charged(record, admission?.reservation)
         let figures = try await ledger.record(record, settling: admission?.reservation)
+        metrics.gatewayCall(record)
         guard let reservation = admission?.reservation else { return }
         await raiseSoftThresholds(reservation, figures)
         if record.costNanos > reservation.amountNanos {
@@ -112,7 +116,9 @@ final class GatewayMetering: Sendable {
     /// `finish` for a call abandoned where nothing can wait.
     func finishEventually(_ admission: Admission?, _ record: UsageRecord) {
         if let ticket = admission?.ticket { limiter.finish(ticket, actualTokens: record.usage.input + record.usage.output) }
-        ledger.recordEventually(Self.charged(record, admission?.reservation), settling: admission?.reservation)
+        let record = Self.charged(record, admission?.reservation)
+        ledger.recordEventually(record, settling: admission?.reservation)
+        metrics.gatewayCall(record)
     }
 
     /// An estimate never charges more than the call's reservation (its true worst case); the

@@ -19,6 +19,11 @@ final class NodeDirectory: Sendable {
         nodes.withLock { $0[id] }
     }
 
+    /// Every node known, in no particular order.
+    func all() -> [NodeRecord] {
+        nodes.withLock { Array($0.values) }
+    }
+
     func publish(_ record: NodeRecord) {
         nodes.withLock { $0[record.id] = record }
     }

@@ -9,6 +9,8 @@ import Synchronization
 ///   or replacing the root key needs it as well as the admin token (the CLI sends it when run
 ///   with `--data-dir` on the coordinator's machine), so a stolen admin token cannot take the
 ///   fleet's root of trust.
+/// - `metrics.token` (0600): what Prometheus presents to read `/metrics` (read-only, so it can
+///   sit in a scrape config without handing out the admin token).
 final class AdminCredentials: Sendable {
     /// The header carrying `local.key`'s content.
     static let localKeyHeader = "Flotilla-Local-Key"
@@ -17,11 +19,13 @@ final class AdminCredentials: Sendable {
     /// Lowercase hex of the admin token's SHA-256, as `admin-token.sha256` holds it.
     private let tokenHashHex: Mutex<String>
     private let localKeyHash: [UInt8]
+    private let metricsTokenHash: [UInt8]
 
-    private init(directory: DataDirectory, tokenHashHex: String, localKeyHash: [UInt8]) {
+    private init(directory: DataDirectory, tokenHashHex: String, localKeyHash: [UInt8], metricsTokenHash: [UInt8]) {
         self.directory = directory
         self.tokenHashHex = Mutex(tokenHashHex)
         self.localKeyHash = localKeyHash
+        self.metricsTokenHash = metricsTokenHash
     }
 
     /// Loads the credentials of `directory`, creating what is missing. Returns the admin token
@@ -54,13 +58,24 @@ final class AdminCredentials: Sendable {
             try SecureFile.write(Secrets.generateToken(prefix: "flt_local_") + "\n", to: directory.localKey, mode: 0o600)
         }
         let local = try SecureFile.read(directory.localKey).trimmingCharacters(in: .whitespacesAndNewlines)
-        return (AdminCredentials(directory: directory, tokenHashHex: hashHex, localKeyHash: Secrets.hash(local)), created)
+        if !SecureFile.exists(directory.metricsToken) {
+            try SecureFile.write(Secrets.generateToken(prefix: "flt_metrics_") + "\n", to: directory.metricsToken, mode: 0o600)
+        }
+        let metrics = try SecureFile.read(directory.metricsToken).trimmingCharacters(in: .whitespacesAndNewlines)
+        let credentials = AdminCredentials(directory: directory, tokenHashHex: hashHex, localKeyHash: Secrets.hash(local),
+                                           metricsTokenHash: Secrets.hash(metrics))
+        return (credentials, created)
     }
 
     /// True when `token` is the current admin token (constant time).
     func isAdminToken(_ token: String) -> Bool {
         let presented = Array(Secrets.hex(Secrets.hash(token)).utf8)
         return tokenHashHex.withLock { Secrets.constantTimeEquals(presented, Array($0.utf8)) }
+    }
+
+    /// True when `token` is the content of `metrics.token` (constant time).
+    func isMetricsToken(_ token: String) -> Bool {
+        Secrets.constantTimeEquals(Secrets.hash(token), metricsTokenHash)
     }
 
     /// True when `key` is the content of `local.key` (constant time).

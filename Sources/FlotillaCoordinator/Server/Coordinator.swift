@@ -67,8 +67,9 @@ public struct Coordinator {
         let nodeKeys = NodeKeyService(store: SQLiteNodeKeyStore(store: store))
         try await nodeKeys.load()
         let ledger = try SQLiteUsageLedger(store: store, logger: logger)
+        let metrics = FleetMetrics()
         let metering = GatewayMetering(ledger: ledger, events: SQLiteEventLog(store: store), limiter: RateLimiter(now: configuration.rateClock),
-                                       logger: logger, clock: configuration.clock)
+                                       logger: logger, metrics: metrics, clock: configuration.clock)
         let upstream = UpstreamClient(
             eventLoopGroup: eventLoops, timeouts: configuration.gateway.timeouts,
             extraTrustRoots: try configuration.upstreamTrustRoots()
@@ -81,6 +82,7 @@ public struct Coordinator {
             gatewayConfig: try GatewayConfigService(store: store),
             upstream: upstream, gatewaySettings: configuration.gateway,
             audit: SQLiteAuditLog(store: store, headPath: directory.auditHead),
+            metrics: metrics, metricsPerNode: configuration.metricsPerNode,
             heartbeatInterval: configuration.heartbeatInterval,
             nodeCertificateValidity: configuration.nodeCertificateValidity,
             advertisedURL: { [configuration] in configuration.advertisedURL(port: port.value) },

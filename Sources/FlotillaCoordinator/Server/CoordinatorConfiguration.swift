@@ -32,6 +32,9 @@ public struct CoordinatorConfiguration: Sendable {
     public var maxConnections = 10_000
     /// Failed enrollment attempts one source address may make per minute before `rate_limited`.
     public var enrollFailuresPerMinute = 20
+    /// Whether `/metrics` carries per-node series (budgets of single nodes); off so a large
+    /// fleet does not explode the scrape's cardinality.
+    public var metricsPerNode = false
 
     public init(
         dataDirectory: DataDirectory, listenHost: String = "127.0.0.1", listenPort: Int = 7443, hostnames: [String] = [],

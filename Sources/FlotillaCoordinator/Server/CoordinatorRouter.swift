@@ -5,8 +5,10 @@ import Hummingbird
 enum CoordinatorRouter {
     static func build(services: CoordinatorServices) -> Router<CoordinatorRequestContext> {
         let router = Router(context: CoordinatorRequestContext.self)
+        router.add(middleware: RequestMetricsMiddleware(metrics: services.metrics))
         router.add(middleware: ErrorMiddleware())
         router.get("/healthz") { _, _ in "ok\n" }
+        MetricsAPI(services: services).addRoutes(to: router)
         NodeAPI(services: services).addRoutes(to: router)
         ReleaseAPI(services: services).addRoutes(to: router)
         GatewayAPI(services: services).addRoutes(to: router)

@@ -31,6 +31,10 @@ struct CoordinatorServices: Sendable {
     let gatewaySettings: GatewaySettings
     /// Every admin action, hash-chained.
     let audit: any AuditLog
+    /// Counters and histograms for `/metrics`.
+    let metrics: FleetMetrics
+    /// Whether `/metrics` may carry one series per node (per-node budgets); off by default.
+    let metricsPerNode: Bool
     let heartbeatInterval: TimeInterval
     let nodeCertificateValidity: TimeInterval
     /// URL that provisioning bundles tell boards to use; known only once the listener is bound.

@@ -1,0 +1,65 @@
+import FlotillaProtocol
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// `GET /metrics`: the Prometheus text format, for a caller presenting the metrics token
+/// (`DATA/metrics.token`) or the admin token as `Authorization: Bearer`. Nothing a node's
+/// certificate or gateway key can open.
+struct MetricsAPI {
+    let services: CoordinatorServices
+
+    func addRoutes(to router: Router<CoordinatorRequestContext>) {
+        router.get("/metrics") { request, _ in try await scrape(request) }
+    }
+
+    func scrape(_ request: Request) async throws(CoordinatorError) -> Response {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+            throw CoordinatorError(.unauthorized, "/metrics needs Authorization: Bearer <metrics token> (DATA/metrics.token)")
+        }
+        let token = String(header.dropFirst("Bearer ".count))
+        guard services.credentials.isMetricsToken(token) || services.credentials.isAdminToken(token) else {
+            throw CoordinatorError(.unauthorized, "not the metrics token of this coordinator")
+        }
+        services.metrics.setGauges(try await samples())
+        let body = services.metrics.render()
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// The fleet's state now: nodes by group and status, rollouts by state, releases, and every
+    /// budget's spend, holds and limit in its current period.
+    func samples() async throws(CoordinatorError) -> [FleetMetrics.Sample] {
+        var samples: [FleetMetrics.Sample] = []
+        let now = Date()
+        var byGroup: [String: [NodeStatus: Int]] = [:]
+        for row in try services.store.nodeStatusCounts(now: now, interval: services.heartbeatInterval) {
+            byGroup[row.group, default: [:]][row.status] = row.count
+        }
+        for (group, counts) in byGroup.sorted(by: { $0.key < $1.key }) {
+            for status in NodeStatus.allCases {
+                samples.append(.init(name: "flotilla_nodes", labels: [("group", group), ("status", status.rawValue)],
+                                     value: Double(counts[status] ?? 0)))
+            }
+        }
+        let rollouts = try services.store.rolloutStateCounts()
+        for state in RolloutState.allCases {
+            samples.append(.init(name: "flotilla_rollouts", labels: [("state", state.rawValue)], value: Double(rollouts[state] ?? 0)))
+        }
+        samples.append(.init(name: "flotilla_releases", labels: [], value: Double(try services.store.releaseCount())))
+        let spec = services.gatewayConfig.catalog.spec.budgets
+        // Per-node budget series only when asked for (`serve --metrics-per-node`).
+        let nodes = services.metricsPerNode ? services.directory.all().filter { $0.adminState != .revoked } : []
+        let checks = BudgetPolicy.allChecks(spec, nodes: nodes, at: services.metering.clock())
+        let figures = await services.ledger.counters(checks.map(\.key))
+        for check in checks {
+            let state = figures[check.key] ?? CounterState()
+            let labels = [("scope", check.label), ("period", check.key.period)]
+            samples.append(.init(name: "flotilla_budget_spend_usd", labels: labels, value: Double(state.spentNanos) / 1e9))
+            samples.append(.init(name: "flotilla_budget_reserved_usd", labels: labels, value: Double(state.reservedNanos) / 1e9))
+            samples.append(.init(name: "flotilla_budget_limit_usd", labels: labels, value: Double(check.limitNanos) / 1e9))
+        }
+        return samples
+    }
+}
