@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 
-scripts/install-deps.sh
+scripts/install-deps.sh --with-browser
 
 # The gateway's end-to-end tests call it with the official openai and anthropic Python SDKs, /metrics is
 # parsed by prometheus_client and the dashboard is driven in Debian's chromium through selenium,

@@ -53,6 +53,8 @@ public enum APIErrorCode: String, Sendable, Codable, CaseIterable {
     /// Gateway: the call could cost more than a budget has left this period (HTTP 429 with
     /// `Retry-After` until the period resets).
     case budgetExceeded = "budget_exceeded"
+    /// Dashboard: a form without this session's CSRF token (a forged or stale page).
+    case csrfInvalid = "csrf_invalid"
     case `internal`
 
     /// The HTTP status that accompanies this code.
@@ -62,7 +64,7 @@ public enum APIErrorCode: String, Sendable, Codable, CaseIterable {
         case .unauthorized, .tokenInvalid, .tokenExpired, .tokenExhausted, .tokenRevoked,
             .clientCertificateRequired, .certificateRetired, .nodeUnknown:
             401
-        case .nodeRevoked, .nodePending, .localAccessRequired: 403
+        case .nodeRevoked, .nodePending, .localAccessRequired, .csrfInvalid: 403
         case .notFound: 404
         case .methodNotAllowed: 405
         case .nameTaken, .conflict, .rootKeyOffline: 409

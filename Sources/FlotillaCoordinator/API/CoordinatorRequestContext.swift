@@ -14,6 +14,8 @@ public struct CoordinatorRequestContext: RequestContext {
     /// The operator behind an admin or dashboard request (set by their auth middleware), as the
     /// audit log names them; nil elsewhere.
     var actor: AuditActor?
+    /// The signed-in dashboard session (set by `DashboardAuthMiddleware`): its forms' CSRF token.
+    var dashboardSession: SessionSecrets?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = CoreRequestContextStorage(source: source)

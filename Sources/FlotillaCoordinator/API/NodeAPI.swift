@@ -19,7 +19,7 @@ struct NodeAPI {
         nodes.post("/v1/renew") { request, context in try await renew(request, context) }
     }
 
-    /// Enrolls a board; failed attempts count against the caller's address (`EnrollThrottle`).
+    /// Enrolls a board; failed attempts count against the caller's address (`FailureThrottle`).
     func enroll(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let source = context.remoteAddress
         try services.enrollThrottle.begin(source)

@@ -81,6 +81,16 @@ struct UsageQuery: Sendable {
     var group: String?
 }
 
+/// Calls and spend of one UTC day and model.
+struct DailySpend: Sendable, Equatable {
+    var day: String
+    var model: String
+    var calls: Int
+    var inputTokens: Int64
+    var outputTokens: Int64
+    var costNanos: Int64
+}
+
 /// A node's spend today and this month (UTC), in billionths of a USD.
 struct NodeSpend: Sendable, Equatable {
     var todayNanos: Int64 = 0
@@ -144,6 +154,9 @@ protocol UsageLedger: Sendable {
     func aggregate(_ query: UsageQuery) async throws(CoordinatorError) -> [UsageAggregate]
     /// Every node's spend on the UTC day `today` and since the month's first day.
     func nodeSpend(today: Date) async throws(CoordinatorError) -> [String: NodeSpend]
+    /// Calls and spend per UTC day and model from `fromDay` to `toDay` (`YYYY-MM-DD`, both
+    /// included), for one node or the whole fleet: the dashboard's spend charts and totals.
+    func dailySpend(fromDay: String, toDay: String, nodeID: String?) async throws(CoordinatorError) -> [DailySpend]
     /// How many records carry `requestID` (benchmarks and crash tests check acknowledged calls).
     func count(requestIDs: [String]) async throws(CoordinatorError) -> Int
 }

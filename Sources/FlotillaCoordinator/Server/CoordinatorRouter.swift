@@ -9,6 +9,7 @@ enum CoordinatorRouter {
         router.add(middleware: ErrorMiddleware())
         router.get("/healthz") { _, _ in "ok\n" }
         MetricsAPI(services: services).addRoutes(to: router)
+        DashboardAPI(services: services).addRoutes(to: router)
         NodeAPI(services: services).addRoutes(to: router)
         ReleaseAPI(services: services).addRoutes(to: router)
         GatewayAPI(services: services).addRoutes(to: router)

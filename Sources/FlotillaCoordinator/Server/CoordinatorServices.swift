@@ -24,7 +24,11 @@ struct CoordinatorServices: Sendable {
     /// Rate limits, budget reservations and settlement of gateway calls.
     let metering: GatewayMetering
     /// Failed enrollments per source address.
-    let enrollThrottle: EnrollThrottle
+    let enrollThrottle: FailureThrottle
+    /// Failed dashboard sign-ins per source address.
+    let signInThrottle: FailureThrottle
+    /// Signed-in dashboard sessions.
+    let sessions: any DashboardSessionStore
     /// Providers, prices and group model lists in force.
     let gatewayConfig: GatewayConfigService
     let upstream: UpstreamClient
@@ -74,21 +78,24 @@ extension CoordinatorServices {
     }
 }
 
-/// Failed enrollment attempts per source address: past the limit, the address gets
-/// `rate_limited` (with `Retry-After`) until its bucket refills, so tokens cannot be guessed fast.
-struct EnrollThrottle: Sendable {
+/// Failed attempts (enrollments, dashboard sign-ins) per source address: past the limit, the
+/// address gets `rate_limited` (with `Retry-After`) until its bucket refills, so tokens cannot
+/// be guessed fast.
+struct FailureThrottle: Sendable {
+    /// What is attempted, as in "too many failed \(attempts) from this address".
+    let attempts: String
     let limiter: RateLimiter
     let failuresPerMinute: Int
 
     private func scope(_ source: String) -> RateLimiter.Scope {
-        RateLimiter.Scope(key: "enroll:" + source, label: "enrollment from \(source)", limit: RateLimit(requestsPerMinute: failuresPerMinute))
+        RateLimiter.Scope(key: attempts + ":" + source, label: "\(attempts) from \(source)", limit: RateLimit(requestsPerMinute: failuresPerMinute))
     }
 
     /// Throws `rate_limited` while `source` has used up its failures; otherwise counts this
     /// attempt as a failure up front (so concurrent guesses cannot all pass a full bucket).
     func begin(_ source: String) throws(CoordinatorError) {
         if let wait = limiter.wait(scope(source)) {
-            throw CoordinatorError(.rateLimited, "too many failed enrollments from this address; retry in \(GatewayMetering.seconds(wait))",
+            throw CoordinatorError(.rateLimited, "too many failed \(attempts) from this address; retry in \(GatewayMetering.seconds(wait))",
                                    retryAfter: wait)
         }
         limiter.charge(scope(source))

@@ -216,6 +216,26 @@ final class SQLiteUsageLedger: UsageLedger, Service {
         }
     }
 
+    func dailySpend(fromDay: String, toDay: String, nodeID: String?) async throws(CoordinatorError) -> [DailySpend] {
+        var sql = """
+            SELECT day, model, SUM(calls) AS calls, SUM(input_tokens) AS input, SUM(output_tokens) AS output, SUM(cost_nanos) AS cost
+            FROM usage_daily WHERE day >= ? AND day <= ?
+            """
+        var arguments: StatementArguments = [fromDay, toDay]
+        if let nodeID {
+            sql += " AND node_id = ?"
+            arguments += [nodeID]
+        }
+        sql += " GROUP BY day, model ORDER BY day, model"
+        let (query, values) = (sql, arguments)
+        return try await read { db in
+            try Row.fetchAll(db, sql: query, arguments: values).map {
+                DailySpend(day: $0["day"], model: $0["model"], calls: $0["calls"], inputTokens: $0["input"], outputTokens: $0["output"],
+                           costNanos: $0["cost"])
+            }
+        }
+    }
+
     func count(requestIDs: [String]) async throws(CoordinatorError) -> Int {
         try await read { db in
             var total = 0

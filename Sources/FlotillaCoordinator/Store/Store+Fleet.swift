@@ -47,3 +47,105 @@ extension Store {
         try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT version) FROM releases") ?? 0 }
     }
 }
+
+extension Store {
+    /// Rollouts still running or paused, newest first.
+    func activeRolloutVersions() throws(CoordinatorError) -> [Int64] {
+        try read { db in
+            try Int64.fetchAll(db, sql: "SELECT version FROM rollouts WHERE state IN ('running', 'paused') ORDER BY version DESC LIMIT 50")
+        }
+    }
+}
+
+/// A page of the nodes table: filters, order and window, all applied in SQL.
+struct NodePageQuery: Sendable, Equatable {
+    enum Sort: String, CaseIterable, Sendable {
+        case name, group, status, lastSeen = "last_seen", cpu, temperature, release
+    }
+
+    var group: String?
+    var status: NodeStatus?
+    /// Part of a node name.
+    var search: String?
+    var sort: Sort = .name
+    var descending = false
+    var offset = 0
+    var limit = 50
+}
+
+extension Store {
+    /// The nodes matching `query`'s filters: how many in all, and the page's rows in its order.
+    func nodePage(_ query: NodePageQuery, now: Date, interval: TimeInterval) throws(CoordinatorError) -> (total: Int, nodes: [NodeView]) {
+        var clauses: [String] = []
+        var arguments: StatementArguments = []
+        if let group = query.group {
+            clauses.append("n.group_name = ?")
+            arguments += [group]
+        }
+        if let status = query.status {
+            clauses.append("(\(Self.statusSQL)) = ?")
+            arguments += Self.statusArguments(now: now, interval: interval)
+            arguments += [status.rawValue]
+        }
+        if let search = query.search, !search.isEmpty {
+            clauses.append("n.name LIKE ? ESCAPE '\\'")
+            arguments += ["%" + search.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                .replacingOccurrences(of: "_", with: "\\_") + "%"]
+        }
+        let filter = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
+        let direction = query.descending ? "DESC" : "ASC"
+        var orderArguments: StatementArguments = []
+        let order: String
+        switch query.sort {
+        case .name: order = "n.name \(direction)"
+        case .group: order = "n.group_name \(direction), n.name"
+        case .status:
+            order = "(\(Self.statusSQL)) \(direction), n.name"
+            orderArguments = Self.statusArguments(now: now, interval: interval)
+        case .lastSeen: order = "s.last_seen IS NULL, s.last_seen \(direction), n.name"
+        case .cpu: order = "s.cpu_percent IS NULL, s.cpu_percent \(direction), n.name"
+        case .temperature: order = "s.temperature_c IS NULL, s.temperature_c \(direction), n.name"
+        case .release: order = "r.reported_version IS NULL, r.reported_version \(direction), n.name"
+        }
+        let from = "FROM nodes n LEFT JOIN node_state s ON s.node_id = n.id LEFT JOIN node_releases r ON r.node_id = n.id"
+        let decoder = JSONDecoder()
+        return try read { db in
+            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) \(from)\(filter)", arguments: arguments) ?? 0
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT n.*, s.*, r.reported_version AS release_version, r.status AS release_status, r.error_code AS release_error
+                \(from)\(filter) ORDER BY \(order) LIMIT ? OFFSET ?
+                """, arguments: arguments + orderArguments + [query.limit, query.offset])
+            return (total, rows.map { Self.nodeView($0, decoder: decoder, now: now, interval: interval) })
+        }
+    }
+
+    /// Every enrolled group name, sorted.
+    func groupNames() throws(CoordinatorError) -> [String] {
+        try read { db in try String.fetchAll(db, sql: "SELECT DISTINCT group_name FROM nodes ORDER BY 1") }
+    }
+}
+
+/// One release a node was sent, and how it ended.
+struct NodeReleaseEntry: Sendable, Equatable {
+    var version: Int64
+    var group: String
+    var status: String
+    var errorCode: String?
+    var message: String?
+    var updatedAt: Date
+}
+
+extension Store {
+    /// The releases rolled out to `nodeID`, newest first.
+    func releaseHistory(nodeID: String, limit: Int = 20) throws(CoordinatorError) -> [NodeReleaseEntry] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT version, group_name, status, error_code, message, updated_at FROM rollout_targets
+                WHERE node_id = ? ORDER BY version DESC LIMIT ?
+                """, arguments: [nodeID, limit]).map {
+                NodeReleaseEntry(version: $0["version"], group: $0["group_name"], status: $0["status"], errorCode: $0["error_code"],
+                                 message: $0["message"], updatedAt: Date(timeIntervalSince1970: $0["updated_at"]))
+            }
+        }
+    }
+}

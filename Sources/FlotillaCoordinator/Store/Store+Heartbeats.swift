@@ -148,27 +148,33 @@ extension Store {
             if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
             sql += " ORDER BY n.group_name, n.name"
             return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                let node = NodeRecord(row: row)
-                let lastSeen = (row["last_seen"] as Double?).map { Date(timeIntervalSince1970: $0) }
-                let temperatures = (row["temperatures"] as String?).flatMap {
-                    try? decoder.decode([TemperatureReading].self, from: Data($0.utf8))
-                }
-                return NodeView(
-                    id: node.id, name: node.name, group: node.group,
-                    status: NodeStatusRule.status(adminState: node.adminState, lastSeen: lastSeen, now: now, interval: interval),
-                    enrolledAt: Timestamps.rfc3339(node.enrolledAt), lastSeen: lastSeen.map(Timestamps.rfc3339),
-                    arch: row["arch"], agentVersion: row["agent_version"], kernel: row["kernel"],
-                    uptimeSeconds: row["uptime_seconds"], load1m: row["load_1m"], load5m: row["load_5m"],
-                    load15m: row["load_15m"], cpuPercent: row["cpu_percent"], memTotalBytes: row["mem_total_bytes"],
-                    memAvailableBytes: row["mem_available_bytes"], diskTotalBytes: row["disk_total_bytes"],
-                    diskFreeBytes: row["disk_free_bytes"], temperatureC: row["temperature_c"],
-                    temperatures: temperatures ?? [],
-                    certificateExpiresAt: Timestamps.rfc3339(node.certificateExpiresAt),
-                    releaseVersion: row["release_version"], releaseStatus: row["release_status"],
-                    releaseError: row["release_error"]
-                )
+                Self.nodeView(row, decoder: decoder, now: now, interval: interval)
             }
         }
+    }
+
+    /// A row of `nodes n LEFT JOIN node_state s LEFT JOIN node_releases r` (release columns
+    /// named `release_version`, `release_status`, `release_error`) as the admin API's node view.
+    static func nodeView(_ row: Row, decoder: JSONDecoder, now: Date, interval: TimeInterval) -> NodeView {
+        let node = NodeRecord(row: row)
+        let lastSeen = (row["last_seen"] as Double?).map { Date(timeIntervalSince1970: $0) }
+        let temperatures = (row["temperatures"] as String?).flatMap {
+            try? decoder.decode([TemperatureReading].self, from: Data($0.utf8))
+        }
+        return NodeView(
+            id: node.id, name: node.name, group: node.group,
+            status: NodeStatusRule.status(adminState: node.adminState, lastSeen: lastSeen, now: now, interval: interval),
+            enrolledAt: Timestamps.rfc3339(node.enrolledAt), lastSeen: lastSeen.map(Timestamps.rfc3339),
+            arch: row["arch"], agentVersion: row["agent_version"], kernel: row["kernel"],
+            uptimeSeconds: row["uptime_seconds"], load1m: row["load_1m"], load5m: row["load_5m"],
+            load15m: row["load_15m"], cpuPercent: row["cpu_percent"], memTotalBytes: row["mem_total_bytes"],
+            memAvailableBytes: row["mem_available_bytes"], diskTotalBytes: row["disk_total_bytes"],
+            diskFreeBytes: row["disk_free_bytes"], temperatureC: row["temperature_c"],
+            temperatures: temperatures ?? [],
+            certificateExpiresAt: Timestamps.rfc3339(node.certificateExpiresAt),
+            releaseVersion: row["release_version"], releaseStatus: row["release_status"],
+            releaseError: row["release_error"]
+        )
     }
 }
 
@@ -184,7 +190,7 @@ extension Store {
         try pool.read { db in
             var counts: [String: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT n.name, COUNT(*) AS count FROM heartbeats h JOIN nodes n ON n.id = h.node_id GROUP BY n.name") {
-                counts[row["name"]] = row["count"]
+        counts[row["name"]] = row["count"]
             }
             return counts
         }

@@ -118,6 +118,14 @@ public final class Store: Sendable {
         migrator.registerMigration("v6-audit") { db in
             try db.execute(sql: SQLiteAuditLog.schema)
         }
+        migrator.registerMigration("v7-operator-views") { db in
+            try db.execute(sql: Self.heartbeatRollupSchema)
+            try db.execute(sql: SQLiteDashboardSessions.schema)
+            // A node page's spend per day reads one node's rows, not every node's.
+            try db.execute(sql: "CREATE INDEX usage_daily_node ON usage_daily(node_id, day)")
+            // A node page's release history.
+            try db.execute(sql: "CREATE INDEX rollout_targets_node ON rollout_targets(node_id, version)")
+        }
         return migrator
     }
 

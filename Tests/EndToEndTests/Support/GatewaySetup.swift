@@ -58,7 +58,8 @@ struct GatewaySetup {
     }
 
     /// Writes the test fleet.yaml (a stand-in for editing it) under `fleet.root/spec`.
-    static func writeSpec(_ fleet: TestFleet, providerURL url: String, extraModels: String = "", extraSpec: String = "") throws {
+    static func writeSpec(_ fleet: TestFleet, providerURL url: String, extraModels: String = "", extraSpec: String = "",
+                          groups: String = "groups: {}") throws {
         try """
             version: 1
             providers:
@@ -71,7 +72,7 @@ struct GatewaySetup {
                 base_url: \(url)/v1
                 models: {claude: claude-3-5-haiku-latest}
             \(extraSpec)
-            groups: {}
+            \(groups)
 
             """.write(toFile: fleet.root + "/spec/fleet.yaml", atomically: true, encoding: .utf8)
     }

@@ -161,12 +161,25 @@ final class TestFleet: @unchecked Sendable {
     struct Reply {
         var status: Int
         var body: Data
+        /// The `Location` header of a redirect (redirects are not followed).
+        var location: String? = nil
         var errorCode: String? { (try? JSONDecoder().decode(ErrorBody.self, from: body))?.error.code }
     }
 
     /// POSTs `body` to `path`, optionally presenting a client certificate (PEM strings).
     func post(_ path: String, body: Data, certificatePEM: String? = nil, keyPEM: String? = nil,
               headers: [(String, String)] = []) async throws -> Reply {
+        try await send(.POST, path, body: body, certificatePEM: certificatePEM, keyPEM: keyPEM, headers: headers)
+    }
+
+    /// GETs `path` with `headers`.
+    func get(_ path: String, headers: [(String, String)] = []) async throws -> Reply {
+        try await send(.GET, path, body: nil, certificatePEM: nil, keyPEM: nil, headers: headers)
+    }
+
+    /// Sends one request (JSON unless `headers` name another Content-Type); redirects are returned, not followed.
+    func send(_ method: HTTPMethod, _ path: String, body: Data?, certificatePEM: String?, keyPEM: String?,
+              headers: [(String, String)]) async throws -> Reply {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)))
         if let certificatePEM, let keyPEM {
@@ -177,17 +190,20 @@ final class TestFleet: @unchecked Sendable {
         // Connecting includes the TLS handshake, which a loaded machine (or a caller queued
         // behind the connection cap) may take long to finish.
         configuration.timeout.connect = .seconds(60)
+        configuration.redirectConfiguration = .disallow
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         do {
             var request = HTTPClientRequest(url: serverURL + path)
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "application/json")
+            request.method = method
+            if body != nil, !headers.contains(where: { $0.0.lowercased() == "content-type" }) {
+                request.headers.add(name: "Content-Type", value: "application/json")
+            }
             for (name, value) in headers { request.headers.add(name: name, value: value) }
-            request.body = .bytes(ByteBuffer(bytes: body))
+            if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
             let response = try await client.execute(request, timeout: .seconds(30))
             let data = Data(buffer: try await response.body.collect(upTo: 1 << 20))
             try await client.shutdown()
-            return Reply(status: Int(response.status.code), body: data)
+            return Reply(status: Int(response.status.code), body: data, location: response.headers.first(name: "Location"))
         } catch {
             try? await client.shutdown()
             throw error

@@ -1,0 +1,45 @@
+import Crypto
+import Foundation
+
+/// A signed-in dashboard session as stored: only the SHA-256 of its cookie value is kept, so a
+/// copied database grants no session.
+struct DashboardSession: Sendable, Equatable {
+    /// Hex SHA-256 of the cookie value.
+    var idHash: String
+    /// The token the operator signed in with (`admin-token/3f2a9c1e`), for the audit log.
+    var signedInWith: String
+    var source: String
+    var createdAt: Date
+    var expiresAt: Date
+}
+
+/// Where dashboard sessions live. The SQLite implementation is `SQLiteDashboardSessions`; a
+/// shared backend lets several coordinators honour one sign-in.
+protocol DashboardSessionStore: Sendable {
+    func insert(_ session: DashboardSession) async throws(CoordinatorError)
+    /// The session with `idHash` if it has not expired at `now`.
+    func session(idHash: String, now: Date) async throws(CoordinatorError) -> DashboardSession?
+    func delete(idHash: String) async throws(CoordinatorError)
+    /// Removes every session expired at `now`.
+    func deleteExpired(now: Date) async throws(CoordinatorError)
+}
+
+/// The secrets of one session, derived from its cookie value: the stored id hash and the CSRF
+/// token every form of the session carries (an HMAC of the cookie value, so nothing more is
+/// stored and a page from another session cannot be replayed).
+struct SessionSecrets: Sendable {
+    let cookieValue: String
+
+    var idHash: String { Secrets.hex(Secrets.hash(cookieValue)) }
+
+    var csrfToken: String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data("flotilla-dashboard-csrf".utf8), using: SymmetricKey(data: Data(cookieValue.utf8)))
+        return Secrets.hex(Data(mac))
+    }
+
+    /// True when `presented` is this session's CSRF token (constant time).
+    func acceptsCSRF(_ presented: String?) -> Bool {
+        guard let presented else { return false }
+        return Secrets.constantTimeEquals(Array(presented.utf8), Array(csrfToken.utf8))
+    }
+}
