@@ -7,7 +7,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print the figures recorded in docs/benchmarks.md.",
-        subcommands: [Heartbeats.self, Rollout.self, Gateway.self, FakeProviderCommand.self]
+        subcommands: [Heartbeats.self, Rollout.self, Gateway.self, Dashboard.self, FakeProviderCommand.self]
     )
 
     struct Heartbeats: AsyncParsableCommand {

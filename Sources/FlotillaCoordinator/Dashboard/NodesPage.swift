@@ -27,7 +27,7 @@ struct NodesPage {
         query.offset = (page - 1) * Self.pageSize
         let now = Date()
         let (total, nodes) = try services.store.nodePage(query, now: now, interval: services.heartbeatInterval)
-        let spend = try await services.ledger.nodeSpend(today: now)
+        let spend = try await services.ledger.nodeSpend(today: now, nodeIDs: nodes.map(\.id))
         let budgetUse = await budgetUse(nodes)
         let groups = try services.store.groupNames()
 

@@ -21,6 +21,8 @@ final class SQLiteUsageLedger: UsageLedger, Service {
     private let queue: GroupCommitQueue<Entry>
     private let book: BudgetBook
     private let logger: Logger
+    /// Fleet-wide spend of days that can no longer change, for the dashboard's month totals.
+    let closedDays = ClosedDaySpend()
 
     /// Opens the ledger: reservations left open by a coordinator that stopped mid-call are charged
     /// at their amount and kept as unsettled, then the current counters are loaded.
@@ -102,7 +104,7 @@ final class SQLiteUsageLedger: UsageLedger, Service {
 
     /// Reads on GRDB's reader threads rather than blocking Swift's shared pool: a report over a
     /// long range must not stall gateway calls.
-    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(CoordinatorError) -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(CoordinatorError) -> T {
         do {
             return try await store.pool.read(body)
         } catch {
@@ -196,42 +198,6 @@ final class SQLiteUsageLedger: UsageLedger, Service {
                 UsageAggregate(key: row["key"], calls: row["calls"], refused: row["refused"], failed: row["failed"],
                                inputTokens: row["input"], outputTokens: row["output"], cachedTokens: row["cached"],
                                costNanos: row["cost"])
-            }
-        }
-    }
-
-    func nodeSpend(today: Date) async throws(CoordinatorError) -> [String: NodeSpend] {
-        let day = UTCCalendar.day(today)
-        let monthStart = UTCCalendar.day(UTCCalendar.startOfMonth(today))
-        return try await read { db in
-            var result: [String: NodeSpend] = [:]
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT node_id, SUM(CASE WHEN day = ? THEN cost_nanos ELSE 0 END) AS today, SUM(cost_nanos) AS month
-                FROM usage_daily WHERE day >= ? AND day <= ? GROUP BY node_id
-                """, arguments: [day, monthStart, day])
-            for row in rows {
-                result[row["node_id"]] = NodeSpend(todayNanos: row["today"], monthNanos: row["month"])
-            }
-            return result
-        }
-    }
-
-    func dailySpend(fromDay: String, toDay: String, nodeID: String?) async throws(CoordinatorError) -> [DailySpend] {
-        var sql = """
-            SELECT day, model, SUM(calls) AS calls, SUM(input_tokens) AS input, SUM(output_tokens) AS output, SUM(cost_nanos) AS cost
-            FROM usage_daily WHERE day >= ? AND day <= ?
-            """
-        var arguments: StatementArguments = [fromDay, toDay]
-        if let nodeID {
-            sql += " AND node_id = ?"
-            arguments += [nodeID]
-        }
-        sql += " GROUP BY day, model ORDER BY day, model"
-        let (query, values) = (sql, arguments)
-        return try await read { db in
-            try Row.fetchAll(db, sql: query, arguments: values).map {
-                DailySpend(day: $0["day"], model: $0["model"], calls: $0["calls"], inputTokens: $0["input"], outputTokens: $0["output"],
-                           costNanos: $0["cost"])
             }
         }
     }
