@@ -119,7 +119,12 @@ echo
 echo
 echo "demo-1's PicoClaw workspace now holds: $(cd "$DEMO/nodes/demo-1/picoclaw/workspace/skills" 2>/dev/null && ls | tr '\n' ' ')"
 echo "demo-1's PicoClaw (pid $(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$DEMO/nodes/demo-1/picoclaw/.picoclaw.pid")) was restarted by its agent to take the release; see $DEMO/nodes/demo-1/picoclaw/logs/gateway.log"
+ADMIN_URL=$(cat "$DATA/admin.url")
 cat <<MSG
+
+Dashboard: $ADMIN_URL/ui/  (sign in with the admin token in $DATA/admin.token; the browser will
+  warn about the fleet's own CA: trust $DATA/ca.pem or accept it once)
+Prometheus: curl --cacert $DATA/ca.pem -H "Authorization: Bearer \$(cat $DATA/metrics.token)" $ADMIN_URL/metrics
 
 A coordinator (data: $DATA) and 3 node agents are running. In another terminal:
   export PATH="$REPO/.build/release:\$PATH"
@@ -135,6 +140,7 @@ A coordinator (data: $DATA) and 3 node agents are running. In another terminal:
   flotilla apply $DEMO/fleet    #   see the change, publish it and follow the rollout
   flotilla rollout list              # releases and their rollouts
   flotilla provision --group lab --out /tmp/lab-bundle   # a bundle for a real board
+  flotilla audit                     # who did what, from where (hash-chained); flotilla audit verify
 Logs: $DEMO/logs. Press Ctrl-C to stop the fleet.
 MSG
 wait "${PIDS[0]}"

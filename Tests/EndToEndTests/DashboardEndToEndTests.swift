@@ -52,6 +52,7 @@ extension EndToEnd {
             )
             let seen = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(run.stdout)\(run.stderr)")
             #expect(seen["error"] == nil, "\(seen["error"] ?? "") \(seen["page"] ?? "")")
+            print("dashboard screenshots: \(Self.screenshots)")
 
             // Sign-in: a wrong token is refused; the session cookie is HttpOnly, Secure, Strict.
             #expect(seen["redirected_to_sign_in"] as? Bool == true)

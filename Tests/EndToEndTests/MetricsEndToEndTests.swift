@@ -93,7 +93,8 @@ extension EndToEnd {
             let heartbeats = scrape.sum("flotilla_heartbeats_received_total")
             #expect(heartbeats >= 1 && heartbeats <= Double(stored))
             #expect(scrape.sum("flotilla_http_request_duration_seconds_count", ["route": "gateway"]) >= 4)
-            #expect(scrape.sum("flotilla_http_request_duration_seconds_count", ["route": "heartbeat", "status": "2xx"]) == heartbeats)
+            // The histogram is recorded as the answer leaves: one heartbeat may be between the two.
+            #expect(abs(scrape.sum("flotilla_http_request_duration_seconds_count", ["route": "heartbeat", "status": "2xx"]) - heartbeats) <= 1)
 
             // The admin token also reads it; a gateway key, a wrong token or none do not.
             #expect(try Self.scrape(fleet, token: try HardeningTests.adminToken(fleet)).status == 200)

@@ -37,7 +37,7 @@ import Testing
     @Test(arguments: [
         #"{"temperatures":[{"zone":"a","type":"x","type":"y","celsius":1.5}]}"#, #"{"kernel":"a\"b"}"#, #"{"sequence":1.0}"#, #"{"sequence":1e3}"#, #"{"arch":"x","arch":"y"}"#,
         #"{"cpu_percent":1e400}"#, #"{"temperatures":[{"celsius":1}]}"#, #"{"cpu_percent":"high"}"#,
-        #"{"cpu_percent":01}"#, #"{"cpu_percent":.5}"#, #"{"cpu_percent":1.}"#, #"{not json"#, #"[]"#,
+        #"{"cpu_percent":01}"#, #"{"cpu_percent":.5}"#, #"{"cpu_percent":1.}"#, #"{not json"#, #"[]"#, #"{"load_5m": 0e2}"#, #"{"load_1m":-0E+1}"#,
         #"{"a":1}x"#, #"{"a":1,}"#, #"{"a" 1}"#, #"{"a":tru}"#, "", #"{"mem_total_bytes":99999999999999999999}"#,
     ])
     func leavesOtherInputToJSONDecoder(_ text: String) {
