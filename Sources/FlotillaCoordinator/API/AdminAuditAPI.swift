@@ -28,12 +28,12 @@ struct AdminAuditAPI {
             }
             limit = value
         }
-        let entries = try await services.audit.entries(since: since, limit: limit)
+        let entries = try await services.auditLog.entries(since: since, limit: limit)
         return try JSONBody.encoded(entries.map(Self.view))
     }
 
     func verify() async throws(CoordinatorError) -> Response {
-        let result = try await services.audit.verify()
+        let result = try await services.auditLog.verify()
         return try JSONBody.encoded(AuditVerifyReport(entries: result.entries, intact: result.problems.isEmpty, problems: result.problems))
     }
 

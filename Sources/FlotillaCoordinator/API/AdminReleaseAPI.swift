@@ -30,7 +30,9 @@ struct AdminReleaseAPI {
         )
         services.rollouts.poke()
         if !body.dryRun {
-            var details = ["groups": result.groups.filter(\.changed).map(\.group).joined(separator: ",")]
+            var details: [String: String] = [:]
+            let changed = result.groups.filter(\.changed).map(\.group)
+            if !changed.isEmpty { details["groups"] = changed.joined(separator: ",") }
             if let gateway = result.gateway { details["gateway_changed"] = "\(gateway.changed)" }
             await services.audit(AuditRecord("release.apply", target: result.releaseVersion.map { "\($0)" } ?? "", details: details), context)
         }

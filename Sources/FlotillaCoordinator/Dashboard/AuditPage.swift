@@ -7,8 +7,8 @@ struct AuditPage {
     let services: CoordinatorServices
 
     func render(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
-        let entries = try await services.audit.entries(since: nil, limit: 200)
-        let verification = try await services.audit.verify()
+        let entries = try await services.auditLog.entries(since: nil, limit: 200)
+        let verification = try await services.auditLog.verify()
         let rows = entries.reversed().map { entry -> HTML in
             let details = AdminAuditAPI.view(entry).details.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
             return """

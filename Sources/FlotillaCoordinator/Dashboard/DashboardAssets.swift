@@ -21,6 +21,7 @@ enum DashboardAssets {
         .card { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: .75rem; }
         .card .figure { font-size: 1.6rem; font-weight: 650; }
         .card .label { color: var(--muted); font-size: .85rem; }
+        .cards + .table-wrap, .cards + .pager { margin-top: .75rem; }
         .table-wrap { overflow-x: auto; background: var(--card); border: 1px solid var(--line); border-radius: 6px; }
         table { border-collapse: collapse; width: 100%; font-size: .9rem; }
         caption { text-align: left; padding: .5rem .75rem; color: var(--muted); }

@@ -30,13 +30,15 @@ struct NodePage {
             guard let free, let total, total > 0 else { return nil }
             return max(0, min(100, (1 - Double(free) / total) * 100))
         }
+        // Buckets are at least a minute wide (about 240 per range); a gap of three is a silence.
+        let gap = max(180, range.seconds / 240 * 3)
         let charts: [HTML] = [
-            SVGChart.line(id: "chart-cpu", title: "CPU (%)", unit: "%", points: points.map { ($0.at, $0.cpuPercent) }, from: from, to: now, fixedMax: 100),
+            SVGChart.line(id: "chart-cpu", title: "CPU (%)", unit: "%", points: points.map { ($0.at, $0.cpuPercent) }, from: from, to: now, fixedMax: 100, gap: gap),
             SVGChart.line(id: "chart-memory", title: "Memory used (%)", unit: "%", points: points.map { ($0.at, share($0.memAvailableBytes, of: memTotal)) },
-                          from: from, to: now, fixedMax: 100),
+                          from: from, to: now, fixedMax: 100, gap: gap),
             SVGChart.line(id: "chart-disk", title: "Disk used (%)", unit: "%", points: points.map { ($0.at, share($0.diskFreeBytes, of: diskTotal)) },
-                          from: from, to: now, fixedMax: 100),
-            SVGChart.line(id: "chart-temperature", title: "Temperature (°C)", unit: "°C", points: points.map { ($0.at, $0.temperatureC) }, from: from, to: now),
+                          from: from, to: now, fixedMax: 100, gap: gap),
+            SVGChart.line(id: "chart-temperature", title: "Temperature (°C)", unit: "°C", points: points.map { ($0.at, $0.temperatureC) }, from: from, to: now, gap: gap),
         ]
         let ranges = Range.allCases.map { option -> HTML in
             option == range

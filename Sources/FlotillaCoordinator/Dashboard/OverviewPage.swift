@@ -91,7 +91,7 @@ struct OverviewPage {
 
     private func events(now: Date) async throws(CoordinatorError) -> HTML {
         let fleetEvents = try await services.metering.events.events(since: now.addingTimeInterval(-86_400), limit: 10)
-        let actions = try await services.audit.entries(since: now.addingTimeInterval(-86_400), limit: 10)
+        let actions = try await services.auditLog.entries(since: now.addingTimeInterval(-86_400), limit: 10)
         var rows: [(at: String, kind: String, text: String)] = fleetEvents.map {
             (AuditChain.timestamp($0.at), $0.kind.rawValue, "\($0.scope): \($0.message)")
         }

@@ -5,15 +5,18 @@ import Foundation
 /// the Content-Security-Policy needs no inline styles.
 enum SVGChart {
     static let width = 600.0
+    /// Bar charts span a page's width.
+    static let wideWidth = 1000.0
     static let height = 200.0
-    static let left = 48.0
+    static let left = 64.0
     static let right = 8.0
     static let top = 10.0
     static let bottom = 24.0
 
     /// A line chart of `points` between `from` and `to`; a nil value breaks the line.
+    /// Points further apart than `gap` are not joined (the node was not reporting between them).
     static func line(id: String, title: String, unit: String, points: [(at: Date, value: Double?)], from: Date, to: Date,
-                     fixedMax: Double? = nil) -> HTML {
+                     fixedMax: Double? = nil, gap: TimeInterval = .infinity) -> HTML {
         let values = points.compactMap(\.value)
         let maxY = fixedMax ?? niceCeiling(values.max() ?? 1)
         let span = max(1, to.timeIntervalSince(from))
@@ -22,11 +25,14 @@ enum SVGChart {
         func x(_ date: Date) -> Double { left + plotWidth * min(1, max(0, date.timeIntervalSince(from) / span)) }
         func y(_ value: Double) -> Double { top + plotHeight * (1 - min(1, max(0, value / maxY))) }
         var segments: [[String]] = [[]]
+        var previous: Date?
         for point in points {
             guard let value = point.value else {
                 if !(segments.last?.isEmpty ?? true) { segments.append([]) }
                 continue
             }
+            if let previous, point.at.timeIntervalSince(previous) > gap, !(segments.last?.isEmpty ?? true) { segments.append([]) }
+            previous = point.at
             segments[segments.count - 1].append(String(format: "%.1f,%.1f", x(point.at), y(value)))
         }
         let lines = segments.filter { !$0.isEmpty }.map { segment -> HTML in
@@ -42,7 +48,7 @@ enum SVGChart {
             <figcaption id="\(id)-title">\(title)</figcaption>
             <svg class="chart" id="\(id)" viewBox="0 0 \(Int(width)) \(Int(height))" role="img" aria-labelledby="\(id)-title \(id)-desc" data-points="\(values.count)">
             <desc id="\(id)-desc">\(summary)</desc>
-            \(grid(maxY: maxY, unit: unit, format: Self.axisNumber))
+            \(grid(maxY: maxY, unit: unit, width: width, format: Self.axisNumber))
             \(timeLabels(from: from, to: to))
             \(lines)
             \(values.isEmpty ? "<text x=\"300\" y=\"100\" text-anchor=\"middle\" font-size=\"13\" fill=\"#5b6678\">No readings in this range</text>" : HTML.empty)
@@ -54,6 +60,7 @@ enum SVGChart {
     /// A bar chart: one bar per label.
     static func bars(id: String, title: String, unit: String, bars: [(label: String, value: Double)], format: (Double) -> String) -> HTML {
         let maxY = niceCeiling(bars.map(\.value).max() ?? 1)
+        let width = Self.wideWidth
         let plotWidth = width - left - right
         let plotHeight = height - top - bottom
         let slot = plotWidth / Double(max(1, bars.count))
@@ -73,7 +80,7 @@ enum SVGChart {
             <figcaption id="\(id)-title">\(title)</figcaption>
             <svg class="chart" id="\(id)" viewBox="0 0 \(Int(width)) \(Int(height))" role="img" aria-labelledby="\(id)-title \(id)-desc" data-points="\(bars.count)">
             <desc id="\(id)-desc">\(bars.count) bars, total \(format(total))</desc>
-            \(grid(maxY: maxY, unit: "", format: format))
+            \(grid(maxY: maxY, unit: "", width: width, format: format))
             \(shapes)
             </svg>
             </figure>
@@ -81,7 +88,7 @@ enum SVGChart {
     }
 
     /// Four horizontal grid lines labelled with their values.
-    private static func grid(maxY: Double, unit: String, format: (Double) -> String) -> HTML {
+    private static func grid(maxY: Double, unit: String, width: Double, format: (Double) -> String) -> HTML {
         let plotHeight = height - top - bottom
         return HTML.join((0...4).map { step -> HTML in
             let value = maxY * Double(step) / 4

@@ -15,8 +15,9 @@ import Synchronization
 final class FleetMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
     let factory: PrometheusMetricsFactory
-    /// Route-class latency histograms, made once (the heartbeat hot path only looks them up).
-    private let timers: [String: CoreMetrics.Timer]
+    /// Route-class latency histograms by `route|status`, made on first use (so a scrape shows
+    /// only the classes that saw traffic).
+    private let timers = Mutex<[String: CoreMetrics.Timer]>([:])
     private let heartbeats: CoreMetrics.Counter
     /// Scrape-time gauges set at the previous scrape, by name and labels, so series that
     /// disappeared (a group removed, a rollout finished) are dropped rather than left stale.
@@ -24,7 +25,6 @@ final class FleetMetrics: Sendable {
 
     /// The classes `RequestMetricsMiddleware` sorts requests into.
     static let routeClasses = ["enroll", "heartbeat", "node", "release", "gateway", "admin", "dashboard", "metrics", "other"]
-    static let statusClasses = ["2xx", "3xx", "4xx", "5xx"]
 
     init() {
         registry = PrometheusCollectorRegistry()
@@ -35,15 +35,6 @@ final class FleetMetrics: Sendable {
             .seconds(5), .seconds(10), .seconds(30), .seconds(60),
         ]
         self.factory = factory
-        var timers: [String: CoreMetrics.Timer] = [:]
-        for route in Self.routeClasses {
-            for status in Self.statusClasses {
-                timers[route + "|" + status] = CoreMetrics.Timer(
-                    label: "flotilla_http_request_duration_seconds", dimensions: [("route", route), ("status", status)], factory: factory
-                )
-            }
-        }
-        self.timers = timers
         heartbeats = CoreMetrics.Counter(label: "flotilla_heartbeats_received_total", factory: factory)
     }
 
@@ -52,7 +43,15 @@ final class FleetMetrics: Sendable {
     /// A request of `routeClass` answered with `status` after `nanoseconds`.
     func requestFinished(routeClass: String, status: Int, nanoseconds: Int64) {
         let statusClass = status >= 500 ? "5xx" : status >= 400 ? "4xx" : status >= 300 ? "3xx" : "2xx"
-        timers[routeClass + "|" + statusClass]?.recordNanoseconds(nanoseconds)
+        let key = routeClass + "|" + statusClass
+        let timer = timers.withLock { timers in
+            if let timer = timers[key] { return timer }
+            let timer = CoreMetrics.Timer(label: "flotilla_http_request_duration_seconds",
+                                          dimensions: [("route", routeClass), ("status", statusClass)], factory: factory)
+            timers[key] = timer
+            return timer
+        }
+        timer.recordNanoseconds(nanoseconds)
     }
 
     /// A heartbeat was accepted (acknowledged once durable).

@@ -85,7 +85,7 @@ public struct Coordinator {
             sessions: SQLiteDashboardSessions(store: store),
             gatewayConfig: try GatewayConfigService(store: store),
             upstream: upstream, gatewaySettings: configuration.gateway,
-            audit: SQLiteAuditLog(store: store, headPath: directory.auditHead),
+            auditLog: SQLiteAuditLog(store: store, headPath: directory.auditHead),
             metrics: metrics, metricsPerNode: configuration.metricsPerNode,
             heartbeatInterval: configuration.heartbeatInterval,
             nodeCertificateValidity: configuration.nodeCertificateValidity,

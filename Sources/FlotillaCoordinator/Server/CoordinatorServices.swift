@@ -34,7 +34,7 @@ struct CoordinatorServices: Sendable {
     let upstream: UpstreamClient
     let gatewaySettings: GatewaySettings
     /// Every admin action, hash-chained.
-    let audit: any AuditLog
+    let auditLog: any AuditLog
     /// Counters and histograms for `/metrics`.
     let metrics: FleetMetrics
     /// Whether `/metrics` may carry one series per node (per-node budgets); off by default.
@@ -65,7 +65,7 @@ extension CoordinatorServices {
     func audit(_ record: AuditRecord, _ context: CoordinatorRequestContext) async {
         let actor = context.actor ?? AuditActor(name: "unknown", source: context.remoteAddress)
         do {
-            try await audit.append(record, actor: actor)
+            try await auditLog.append(record, actor: actor)
         } catch {
             logger.error("audit entry not stored", metadata: ["action": "\(record.action)", "error": "\(error)"])
         }
