@@ -27,7 +27,7 @@ def main():
         driver.get(f"{base}/ui/sign-in")
         driver.find_element(By.ID, "token").send_keys(token)
         driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-        for name, path in (("dashboard-overview", "/ui/"), ("dashboard-node", f"/ui/nodes/{node}?range=hour"), ("dashboard-nodes", "/ui/nodes")):
+        for name, path in (("dashboard-overview", "/ui/"), ("dashboard-node", f"/ui/nodes/{node}?range=hour")):
             driver.get(base + path)
             driver.save_screenshot(f"{out}/{name}.png")
             print(f"{out}/{name}.png")
