@@ -104,7 +104,10 @@ extension EndToEnd {
 
             // No Content-Security-Policy violation; nothing overflows at phone width; sign-out works.
             #expect((seen["csp_violations"] as? [String])?.isEmpty == true, "\(seen["csp_violations"] ?? "")")
-            for (page, overflow) in seen["phone_overflow"] as? [String: Int] ?? [:] { #expect(overflow <= 0, "\(page) scrolls sideways by \(overflow) px") }
+            let overflow = seen["phone_overflow"] as? [String: Int] ?? [:]
+            #expect(overflow.count == 3)
+            for (page, pixels) in overflow { #expect(pixels <= 0, "\(page) scrolls sideways by \(pixels) px") }
+            #expect(seen["sign_out_reached_by_tab"] as? Bool == true)
             #expect(seen["signed_out"] as? Bool == true)
             for page in ["sign-in-refused", "overview", "nodes", "node", "rollout", "rollouts", "budgets", "usage", "audit", "nodes-phone"] {
                 #expect(FileManager.default.fileExists(atPath: Self.screenshots + "/\(page).png"), "no screenshot of \(page)")
@@ -124,6 +127,18 @@ extension EndToEnd {
             let noNonce = try await fleet.post("/ui/sign-in", body: Data("token=\(token)&csrf=abc".utf8),
                                                headers: [("Content-Type", "application/x-www-form-urlencoded")])
             #expect(noNonce.status == 403 && String(decoding: noNonce.body, as: UTF8.self).contains("csrf_invalid"))
+
+            // A session ends when the admin token it was opened with is rotated.
+            let form = try await fleet.get("/ui/sign-in")
+            let nonce = try #require(form.cookies["flotilla_sign_in"])
+            let signedIn = try await fleet.post("/ui/sign-in", body: Data("token=\(token)&csrf=\(nonce)&next=%2Fui%2Fnodes".utf8),
+                                                headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Cookie", "flotilla_sign_in=\(nonce)")])
+            #expect(signedIn.status == 303 && signedIn.location == "/ui/nodes")
+            let session = try #require(signedIn.cookies["flotilla_session"])
+            #expect(try await fleet.get("/ui/nodes", headers: [("Cookie", "flotilla_session=\(session)")]).status == 200)
+            #expect(try fleet.cli(["admin-token", "rotate"]).status == 0)
+            let afterRotation = try await fleet.get("/ui/nodes", headers: [("Cookie", "flotilla_session=\(session)")])
+            #expect(afterRotation.status == 303 && afterRotation.location?.hasPrefix("/ui/sign-in") == true)
         }
     }
 }

@@ -93,6 +93,22 @@ import Testing
         #expect(after.problems == ["entry #6 (node.revoke) does not follow entry #3: an entry between them was removed or edited"])
     }
 
+    @Test func aMissingHeadFileIsReportedAndAHeadOneBehindIsNot() async throws {
+        try await appendFive()
+        let entries = try await log.entries(since: nil, limit: 10)
+        // A crash between the commit and the head file leaves the head one entry behind.
+        try "4 \(entries[3].hash)\n".write(toFile: fixture.directory.file("audit.head"), atomically: true, encoding: .utf8)
+        #expect(try await log.verify().problems.isEmpty)
+        try FileManager.default.removeItem(atPath: fixture.directory.file("audit.head"))
+        #expect(try await log.verify().problems.first?.hasPrefix("audit.head, the newest entry the coordinator recorded, is missing") == true)
+    }
+
+    @Test func anEditedTimeIndexIsNamed() async throws {
+        try await appendFive()
+        try sql("UPDATE audit_log SET at_epoch = at_epoch - 86400 WHERE sequence = 3")
+        #expect(try await log.verify().problems == ["entry #3 (rollout.pause) has a time index that does not match its time: it was edited"])
+    }
+
     @Test func sinceFiltersByTimeAndLimitKeepsTheNewest() async throws {
         let old = Date().addingTimeInterval(-7200)
         _ = try log.appendNow(AuditRecord("token.revoke", target: "old"), actor: actor, at: old)

@@ -11,7 +11,9 @@ import time
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -111,11 +113,18 @@ def main():
         shot("nodes-phone")
         driver.set_window_size(1280, 1000)
 
-        # Keyboard: the sign-out button is reachable with Tab and works with Enter.
+        # Keyboard: Tab from the top of the page reaches the sign-out button; Enter presses it.
         driver.get(f"{base}/ui/")
         console = [entry["message"] for entry in driver.get_log("browser")]
         result["csp_violations"] = [m for m in console if "Content Security Policy" in m or "Refused to" in m]
-        driver.find_element(By.CSS_SELECTOR, ".sign-out button").send_keys("\n")
+        sign_out = driver.find_element(By.CSS_SELECTOR, ".sign-out button")
+        result["sign_out_reached_by_tab"] = False
+        for _ in range(20):
+            ActionChains(driver).send_keys(Keys.TAB).perform()
+            if driver.switch_to.active_element == sign_out:
+                result["sign_out_reached_by_tab"] = True
+                break
+        ActionChains(driver).send_keys(Keys.ENTER).perform()
         wait.until(EC.url_contains("/ui/sign-in"))
         driver.get(f"{base}/ui/")
         result["signed_out"] = "/ui/sign-in" in driver.current_url

@@ -64,6 +64,9 @@ struct AdminAPI {
     func rotateAdminToken(_ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let token = try services.credentials.rotate()
         services.logger.notice("admin token rotated")
+        // Dashboard sessions opened with the old token end with it (the middleware also refuses
+        // them by fingerprint; this clears them from the store).
+        do { try await services.sessions.deleteAll() } catch { services.logger.error("dashboard sessions not cleared", metadata: ["error": "\(error)"]) }
         await services.audit(AuditRecord("admin_token.rotate"), context)
         return try encode(AdminTokenRotation(adminToken: token), status: .ok)
     }

@@ -29,6 +29,7 @@ struct AdminReleaseAPI {
             body, gateway: ReleaseService.GatewayPublishing(service: services.gatewayConfig, keysSet: keysSet)
         )
         services.rollouts.poke()
+        services.live.invalidate()
         if !body.dryRun {
             var details: [String: String] = [:]
             let changed = result.groups.filter(\.changed).map(\.group)
@@ -74,6 +75,7 @@ struct AdminReleaseAPI {
         }
         services.logger.info("rollout \(Self.verb(state))d", metadata: ["version": "\(version)"])
         services.rollouts.poke()
+        services.live.invalidate()
         await services.audit(AuditRecord("rollout." + Self.verb(state), target: "\(version)"), context)
         guard let view = try services.releases.rolloutView(version: version, withNodes: false) else { throw .notFound("no rollout \(version)") }
         return view
@@ -88,6 +90,7 @@ struct AdminReleaseAPI {
     func rollback(group: String?, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> PublishResponse {
         let result = try services.releases.rollback(group: group)
         services.rollouts.poke()
+        services.live.invalidate()
         await services.audit(AuditRecord("rollout.rollback", target: group ?? "", details: [
             "release_version": result.releaseVersion.map { "\($0)" } ?? "none",
             "groups": result.groups.filter(\.changed).map(\.group).joined(separator: ","),

@@ -107,7 +107,8 @@ enum AuditChain {
 
     /// Checks `entries` (in stored order) against the chain and, when given, the newest entry the
     /// coordinator recorded outside the database (`head`), which reveals entries cut off the end.
-    static func verify(_ entries: [AuditEntry], head: (sequence: Int64, hash: String)?) -> AuditVerification {
+    /// `headMissing`: entries exist but the head file is absent or unreadable.
+    static func verify(_ entries: [AuditEntry], head: (sequence: Int64, hash: String)?, headMissing: Bool = false) -> AuditVerification {
         var problems: [String] = []
         let positionOfHash = Dictionary(entries.enumerated().map { ($0.element.hash, $0.offset) }, uniquingKeysWith: { a, _ in a })
         var expectedPrevious = genesis
@@ -138,6 +139,9 @@ enum AuditChain {
                 let newest = entries.last.map { "#\($0.sequence)" } ?? "none"
                 problems.append("the newest entries were removed: the coordinator last recorded entry #\(head.sequence), the log ends at \(newest)")
             }
+        }
+        if headMissing, !entries.isEmpty {
+            problems.append("audit.head, the newest entry the coordinator recorded, is missing or unreadable: entries cut off the end cannot be ruled out")
         }
         return AuditVerification(entries: entries.count, problems: problems)
     }

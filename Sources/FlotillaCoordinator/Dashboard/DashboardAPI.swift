@@ -32,9 +32,9 @@ struct DashboardAPI {
 
     // MARK: Sign-in
 
-    func signInPage(_ request: Request, problem: String? = nil, status: HTTPResponse.Status = .ok) -> Response {
+    func signInPage(_ request: Request, problem: String? = nil, status: HTTPResponse.Status = .ok, next: String? = nil) -> Response {
         let nonce = Secrets.generateToken(prefix: "")
-        let next = Self.safeNext(request.uri.queryParameters.get("next"))
+        let next = Self.safeNext(next ?? request.uri.queryParameters.get("next"))
         let alert: HTML = problem.map { "<p class=\"error\" role=\"alert\">\($0)</p>" } ?? .empty
         let page: HTML = """
             <!doctype html>
@@ -71,14 +71,20 @@ struct DashboardAPI {
         try services.signInThrottle.begin(source)
         let token = (form["token"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         guard services.credentials.isAdminToken(token) else {
-            await services.audit(AuditRecord("dashboard.sign_in_failed"), Self.signInContext(context, source: source))
-            return signInPage(request, problem: "That token is not valid for this coordinator.", status: .unauthorized)
+            services.metrics.signIn(outcome: "refused")
+            if let repeated = services.signInFailures.record(now: Date()) {
+                // One entry a minute at most, however many addresses try: the log cannot be flooded.
+                await services.audit(AuditRecord("dashboard.sign_in_failed", details: ["failures_since_last_entry": "\(repeated)"]),
+                                     Self.signInContext(context, source: source))
+            }
+            return signInPage(request, problem: "That token is not valid for this coordinator.", status: .unauthorized, next: form["next"])
         }
+        services.metrics.signIn(outcome: "accepted")
         services.signInThrottle.succeeded(source)
         let cookie = Secrets.generateToken(prefix: "flt_session_")
         let secrets = SessionSecrets(cookieValue: cookie)
         let now = Date()
-        let signedInWith = String(AuditActor.adminToken(token, source: source).name.dropFirst("cli:".count))
+        let signedInWith = services.credentials.adminTokenFingerprint
         try await services.sessions.insert(DashboardSession(idHash: secrets.idHash, signedInWith: signedInWith, source: source,
                                                             createdAt: now, expiresAt: now.addingTimeInterval(Self.sessionLifetime)))
         try? await services.sessions.deleteExpired(now: now)

@@ -1,4 +1,5 @@
 import Crypto
+import Synchronization
 import Foundation
 
 /// A signed-in dashboard session as stored: only the SHA-256 of its cookie value is kept, so a
@@ -20,6 +21,8 @@ protocol DashboardSessionStore: Sendable {
     /// The session with `idHash` if it has not expired at `now`.
     func session(idHash: String, now: Date) async throws(CoordinatorError) -> DashboardSession?
     func delete(idHash: String) async throws(CoordinatorError)
+    /// Ends every session (the admin token they were opened with was replaced).
+    func deleteAll() async throws(CoordinatorError)
     /// Removes every session expired at `now`.
     func deleteExpired(now: Date) async throws(CoordinatorError)
 }
@@ -41,5 +44,23 @@ struct SessionSecrets: Sendable {
     func acceptsCSRF(_ presented: String?) -> Bool {
         guard let presented else { return false }
         return Secrets.constantTimeEquals(Array(presented.utf8), Array(csrfToken.utf8))
+    }
+}
+
+/// Failed dashboard sign-ins, so the audit log gets at most one entry per minute for them
+/// (with how many failed since the last entry) however many addresses try.
+final class SignInFailures: Sendable {
+    private let state = Mutex<(lastEntry: Date?, since: Int)>((nil, 0))
+    static let interval: TimeInterval = 60
+
+    /// Counts a failure; returns the failures to report when an entry is due, else nil.
+    func record(now: Date) -> Int? {
+        state.withLock { state in
+            state.since += 1
+            if let last = state.lastEntry, now.timeIntervalSince(last) < Self.interval { return nil }
+            let count = state.since
+            state = (now, 0)
+            return count
+        }
     }
 }

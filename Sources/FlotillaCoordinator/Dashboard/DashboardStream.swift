@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
+import Synchronization
 
 /// `/ui/stream`: server-sent events carrying the figures pages mark `data-live` (node counts by
 /// status, progress of running rollouts), every 2 seconds. A stream ends after 2 minutes (the
@@ -14,8 +15,16 @@ struct DashboardStream {
     static let period: Duration = .seconds(2)
     static let lifetime: Duration = .seconds(120)
 
-    /// The live figures now, by `data-live` key.
+    /// The live figures, by `data-live` key: computed at most once per period for every open
+    /// page together.
     func values(now: Date) throws(CoordinatorError) -> [String: String] {
+        if let cached = services.live.cached(maxAge: .milliseconds(1500)) { return cached }
+        let values = try compute(now: now)
+        services.live.store(values)
+        return values
+    }
+
+    private func compute(now: Date) throws(CoordinatorError) -> [String: String] {
         var values: [String: String] = [:]
         var total = 0
         for status in NodeStatus.allCases { values["nodes-" + status.rawValue] = "0" }
@@ -40,12 +49,21 @@ struct DashboardStream {
         var headers = DashboardResponse.securityHeaders()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-store"
+        guard let session = context.dashboardSession else { throw .internal("stream route is missing DashboardAuthMiddleware") }
+        guard services.live.openStream() else {
+            throw CoordinatorError(.rateLimited, "too many live dashboard pages are open; this one will not update itself", retryAfter: 30)
+        }
         let stream = self
         let logger = context.logger
+        let services = services
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            defer { services.live.closeStream() }
             let deadline = ContinuousClock.now + Self.lifetime
             try await writer.write(ByteBuffer(string: "retry: 3000\n\n"))
             while ContinuousClock.now < deadline, !Task.isCancelled, !Task.isShuttingDownGracefully {
+                // Signed out, expired or the admin token replaced: the stream ends with the session.
+                let current = try? await services.sessions.session(idHash: session.idHash, now: Date())
+                guard current?.signedInWith == services.credentials.adminTokenFingerprint else { break }
                 do {
                     try await writer.write(ByteBuffer(string: stream.event(now: Date())))
                 } catch let error as CoordinatorError {
@@ -65,5 +83,41 @@ struct DashboardStream {
         encoder.outputFormatting = [.sortedKeys]
         let json = (try? encoder.encode(values)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         return "event: update\ndata: \(json)\n\n"
+    }
+}
+
+/// The figures every open dashboard page shares, and how many live streams are open.
+final class DashboardLive: Sendable {
+    /// Most live streams at once; more pages still load, they just do not update themselves.
+    static let maxStreams = 64
+    private let state = Mutex<(values: [String: String], at: ContinuousClock.Instant?, streams: Int)>(([:], nil, 0))
+
+    func cached(maxAge: Duration) -> [String: String]? {
+        state.withLock { state in
+            guard let at = state.at, ContinuousClock.now - at < maxAge else { return nil }
+            return state.values
+        }
+    }
+
+    func store(_ values: [String: String]) {
+        state.withLock { $0.values = values; $0.at = .now }
+    }
+
+    /// Forgets the figures (an operator changed a rollout: no page may be sent the old state).
+    func invalidate() {
+        state.withLock { $0.at = nil }
+    }
+
+    /// Takes a stream slot; false when all are taken.
+    func openStream() -> Bool {
+        state.withLock { state in
+            guard state.streams < Self.maxStreams else { return false }
+            state.streams += 1
+            return true
+        }
+    }
+
+    func closeStream() {
+        state.withLock { $0.streams -= 1 }
     }
 }

@@ -20,7 +20,6 @@ struct NodePage {
         }
         let rangeText = request.uri.queryParameters.get("range") ?? "hour"
         guard let range = Range(rawValue: rangeText) else { throw .invalidRequest("range must be hour, day or week") }
-        try services.store.rollUpHeartbeats()
         let now = Date()
         let from = now.addingTimeInterval(-range.seconds)
         let points = try services.store.readings(nodeID: node.id, from: from, to: now)

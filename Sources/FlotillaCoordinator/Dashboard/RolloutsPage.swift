@@ -66,7 +66,8 @@ struct RolloutsPage {
             <td>\(DashboardFormat.state(node.status))</td><td>\(node.online ? "yes" : "no")</td><td>\(node.errorCode ?? "")\(node.message.map { " \($0)" } ?? "")</td></tr>
             """
         }
-        let notice: HTML = request.uri.queryParameters.get("done").map { "<p role=\"status\" id=\"notice\">Rollout \(version) \($0).</p>" } ?? .empty
+        let done = request.uri.queryParameters.get("done").flatMap { ["paused", "resumed", "aborted", "started"].contains($0) ? $0 : nil }
+        let notice: HTML = done.map { "<p role=\"status\" id=\"notice\">Rollout \(version) \($0).</p>" } ?? .empty
         let content: HTML = """
             <div data-stream="/ui/stream"></div>
             \(notice)

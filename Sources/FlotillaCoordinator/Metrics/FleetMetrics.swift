@@ -64,6 +64,11 @@ final class FleetMetrics: Sendable {
         counter("flotilla_enrollments_total", [("outcome", outcome)]).increment()
     }
 
+    /// A dashboard sign-in was `accepted` or `refused`.
+    func signIn(outcome: String) {
+        counter("flotilla_dashboard_sign_ins_total", [("outcome", outcome)]).increment()
+    }
+
     /// A gateway call ended (refusals included): calls, tokens and cost by group, model and outcome.
     /// A call refused before its model resolved to a catalog route counts under model
     /// `unresolved`, so callers cannot mint label values.

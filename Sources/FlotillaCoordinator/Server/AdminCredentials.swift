@@ -73,6 +73,12 @@ final class AdminCredentials: Sendable {
         return tokenHashHex.withLock { Secrets.constantTimeEquals(presented, Array($0.utf8)) }
     }
 
+    /// The admin token in force as the audit log and dashboard sessions name it:
+    /// `admin-token/` and the first 8 hex digits of its SHA-256.
+    var adminTokenFingerprint: String {
+        "admin-token/" + tokenHashHex.withLock { String($0.prefix(8)) }
+    }
+
     /// True when `token` is the content of `metrics.token` (constant time).
     func isMetricsToken(_ token: String) -> Bool {
         Secrets.constantTimeEquals(Secrets.hash(token), metricsTokenHash)

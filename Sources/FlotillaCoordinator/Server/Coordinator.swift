@@ -82,7 +82,7 @@ public struct Coordinator {
                                             failuresPerMinute: configuration.enrollFailuresPerMinute),
             signInThrottle: FailureThrottle(attempts: "sign-ins", limiter: RateLimiter(now: configuration.rateClock),
                                             failuresPerMinute: configuration.enrollFailuresPerMinute),
-            sessions: SQLiteDashboardSessions(store: store),
+            sessions: SQLiteDashboardSessions(store: store), signInFailures: SignInFailures(), live: DashboardLive(),
             gatewayConfig: try GatewayConfigService(store: store),
             upstream: upstream, gatewaySettings: configuration.gateway,
             auditLog: SQLiteAuditLog(store: store, headPath: directory.auditHead),

@@ -29,6 +29,10 @@ struct CoordinatorServices: Sendable {
     let signInThrottle: FailureThrottle
     /// Signed-in dashboard sessions.
     let sessions: any DashboardSessionStore
+    /// Failed dashboard sign-ins not yet in the audit log.
+    let signInFailures: SignInFailures
+    /// The dashboard's live figures, shared by every open page.
+    let live: DashboardLive
     /// Providers, prices and group model lists in force.
     let gatewayConfig: GatewayConfigService
     let upstream: UpstreamClient

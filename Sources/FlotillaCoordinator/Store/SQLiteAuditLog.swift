@@ -91,10 +91,20 @@ final class SQLiteAuditLog: AuditLog {
     }
 
     func verify() async throws(CoordinatorError) -> AuditVerification {
-        let entries = try store.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM audit_log ORDER BY sequence").map(Self.entry)
+        let rows = try store.read { db in try Row.fetchAll(db, sql: "SELECT * FROM audit_log ORDER BY sequence") }
+        let entries = rows.map(Self.entry)
+        let head = readHead()
+        var result = AuditChain.verify(entries, head: head, headMissing: head == nil)
+        // `at_epoch` (what --since filters on) is an index of the hashed `at`: an edit that would
+        // hide an entry from time-filtered listings shows here.
+        for (row, entry) in zip(rows, entries) {
+            let indexed: Double = row["at_epoch"]
+            guard let at = Timestamps.parse(entry.at), abs(at.timeIntervalSince1970 - indexed) < 0.002 else {
+                result.problems.append("entry #\(entry.sequence) (\(entry.action)) has a time index that does not match its time: it was edited")
+                continue
+            }
         }
-        return AuditChain.verify(entries, head: readHead())
+        return result
     }
 
     /// The newest entry recorded in `audit.head`, or nil before the first append.

@@ -38,6 +38,10 @@ struct SQLiteDashboardSessions: DashboardSessionStore {
         try store.write { db in try db.execute(sql: "DELETE FROM dashboard_sessions WHERE id_hash = ?", arguments: [idHash]) }
     }
 
+    func deleteAll() async throws(CoordinatorError) {
+        try store.write { db in try db.execute(sql: "DELETE FROM dashboard_sessions") }
+    }
+
     func deleteExpired(now: Date) async throws(CoordinatorError) {
         try store.write { db in
             try db.execute(sql: "DELETE FROM dashboard_sessions WHERE expires_at <= ?", arguments: [now.timeIntervalSince1970])

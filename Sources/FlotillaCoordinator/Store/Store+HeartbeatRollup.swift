@@ -32,9 +32,12 @@ extension Store {
     @discardableResult
     func rollUpHeartbeats(maxRows: Int64 = 500_000) throws(CoordinatorError) -> Int64 {
         try write { db in
-            let cursor = try Int64.fetchOne(db, sql: "SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?",
-                                            arguments: [Self.rollupCursorKey]) ?? 0
-            guard let newest = try Int64.fetchOne(db, sql: "SELECT MAX(rowid) FROM heartbeats"), newest > cursor else { return 0 }
+            var cursor = try Self.rollupCursor(db)
+            guard let newest = try Int64.fetchOne(db, sql: "SELECT MAX(rowid) FROM heartbeats") else { return 0 }
+            // Rowids start again from 1 after pruning emptied the table (no AUTOINCREMENT): the
+            // cursor follows them down, or nothing would be summarised until they passed it.
+            if newest < cursor { cursor = try Int64.fetchOne(db, sql: "SELECT MIN(rowid) - 1 FROM heartbeats") ?? 0 }
+            guard newest > cursor else { return 0 }
             let upTo = min(newest, cursor + maxRows)
             try db.execute(sql: """
                 INSERT INTO heartbeat_minutes
@@ -59,6 +62,10 @@ extension Store {
         }
     }
 
+    private static func rollupCursor(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?", arguments: [rollupCursorKey]) ?? 0
+    }
+
     /// Deletes summaries of minutes before `cutoff`.
     func pruneHeartbeatMinutes(before cutoff: Date) throws(CoordinatorError) {
         try write { db in
@@ -78,19 +85,29 @@ extension Store {
     }
 
     /// `nodeID`'s readings from `from` to `to` in at most about `points` buckets (averages for
-    /// CPU and temperature, the lowest free memory and disk), aggregated in SQL.
+    /// CPU and temperature, the lowest free memory and disk), aggregated in SQL: the summaries,
+    /// plus the heartbeats received since the last roll-up (read, not rolled up: a page view
+    /// never writes).
     func readings(nodeID: String, from: Date, to: Date, points: Int = 240) throws(CoordinatorError) -> [ReadingPoint] {
         let first = Int64(from.timeIntervalSince1970 / 60)
         let last = Int64(to.timeIntervalSince1970 / 60)
         let width = max(1, (last - first + 1 + Int64(points) - 1) / Int64(points))
         return try read { db in
-            try Row.fetchAll(db, sql: """
+            let cursor = try Self.rollupCursor(db)
+            return try Row.fetchAll(db, sql: """
                 SELECT minute / ? AS bucket, SUM(samples) AS samples,
                        CASE WHEN SUM(cpu_count) > 0 THEN SUM(cpu_sum) / SUM(cpu_count) END AS cpu, MAX(cpu_max) AS cpu_max,
                        MIN(mem_available_min) AS mem, MIN(disk_free_min) AS disk,
                        CASE WHEN SUM(temperature_count) > 0 THEN SUM(temperature_sum) / SUM(temperature_count) END AS temperature
-                FROM heartbeat_minutes WHERE node_id = ? AND minute BETWEEN ? AND ? GROUP BY bucket ORDER BY bucket
-                """, arguments: [width, nodeID, first, last]).map { row in
+                FROM (
+                    SELECT minute, samples, cpu_sum, cpu_count, cpu_max, mem_available_min, disk_free_min, temperature_sum, temperature_count
+                    FROM heartbeat_minutes WHERE node_id = ? AND minute BETWEEN ? AND ?
+                    UNION ALL
+                    SELECT CAST(received_at / 60 AS INTEGER), 1, COALESCE(cpu_percent, 0), cpu_percent IS NOT NULL, cpu_percent,
+                           mem_available_bytes, disk_free_bytes, COALESCE(temperature_c, 0), temperature_c IS NOT NULL
+                    FROM heartbeats WHERE rowid > ? AND node_id = ? AND received_at >= ? AND received_at < ?
+                ) GROUP BY bucket ORDER BY bucket
+                """, arguments: [width, nodeID, first, last, cursor, nodeID, Double(first * 60), Double((last + 1) * 60)]).map { row in
                 ReadingPoint(at: Date(timeIntervalSince1970: Double((row["bucket"] as Int64) * width * 60)), cpuPercent: row["cpu"],
                              cpuMax: row["cpu_max"], memAvailableBytes: row["mem"], diskFreeBytes: row["disk"],
                              temperatureC: row["temperature"], samples: row["samples"])

@@ -163,6 +163,8 @@ final class TestFleet: @unchecked Sendable {
         var body: Data
         /// The `Location` header of a redirect (redirects are not followed).
         var location: String? = nil
+        /// Cookies set by `Set-Cookie`, by name.
+        var cookies: [String: String] = [:]
         var errorCode: String? { (try? JSONDecoder().decode(ErrorBody.self, from: body))?.error.code }
     }
 
@@ -203,7 +205,12 @@ final class TestFleet: @unchecked Sendable {
             let response = try await client.execute(request, timeout: .seconds(30))
             let data = Data(buffer: try await response.body.collect(upTo: 1 << 20))
             try await client.shutdown()
-            return Reply(status: Int(response.status.code), body: data, location: response.headers.first(name: "Location"))
+            var cookies: [String: String] = [:]
+            for value in response.headers["Set-Cookie"] {
+                let pair = value.split(separator: ";", maxSplits: 1)[0].split(separator: "=", maxSplits: 1)
+                if pair.count == 2 { cookies[String(pair[0])] = String(pair[1]) }
+            }
+            return Reply(status: Int(response.status.code), body: data, location: response.headers.first(name: "Location"), cookies: cookies)
         } catch {
             try? await client.shutdown()
             throw error
