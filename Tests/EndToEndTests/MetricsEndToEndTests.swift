@@ -20,11 +20,11 @@ extension EndToEnd {
         }
     }
 
-    static func scrape(_ fleet: TestFleet, token: String) throws -> Scrape {
+    static func scrape(_ fleet: TestFleet, token: String, url: String? = nil) throws -> Scrape {
         let ca = fleet.root + "/metrics-ca.pem"
         try fleet.caPEM.write(toFile: ca, atomically: true, encoding: .utf8)
         let result = try ChildProcess.run(try GatewaySetup.python, [Binaries.repositoryRoot + "/Tests/Python/metrics_scrape.py",
-                                                                  fleet.serverURL + "/metrics", ca, token],
+                                                                  url ?? fleet.serverURL + "/metrics", ca, token],
                                           logDirectory: fleet.root + "/logs", timeout: 60)
         guard result.status == 0, let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] else {
             throw TestFailure("scrape failed: \(result.stdout) \(result.stderr)")
@@ -101,6 +101,24 @@ extension EndToEnd {
             let key = try String(contentsOfFile: gateway.state + "/gateway.key", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(try Self.scrape(fleet, token: key).status == 401)
             #expect(try Self.scrape(fleet, token: "flt_metrics_wrong").status == 401)
+        }
+    }
+
+    @Test func theSeparateListenerServesMetricsWithoutATokenAndNothingElse() async throws {
+        try await TestFleet.with(serveArguments: ["--metrics-listen", "127.0.0.1:0"]) { fleet in
+            let urlFile = fleet.dataDirectory + "/metrics.url"
+            #expect(try fleet.eventually { FileManager.default.fileExists(atPath: urlFile) })
+            let url = try String(contentsOfFile: urlFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(url.hasPrefix("http://127.0.0.1:") && url.hasSuffix("/metrics"))
+            _ = try fleet.provision(group: "edge")
+            let scrape = try Self.scrape(fleet, token: "none", url: url)
+            #expect(scrape.status == 200)
+            #expect(scrape.families["flotilla_nodes"] == nil || scrape.sum("flotilla_nodes") == 0)
+            #expect(scrape.families["flotilla_rollouts"] == "gauge")
+            // The admin request counted on the TLS listener shows here too: one registry.
+            #expect(scrape.sum("flotilla_http_request_duration_seconds_count", ["route": "admin"]) >= 1)
+            let other = try Self.scrape(fleet, token: "none", url: url.replacingOccurrences(of: "/metrics", with: "/admin/v1/nodes"))
+            #expect(other.status == 404)
         }
     }
 }

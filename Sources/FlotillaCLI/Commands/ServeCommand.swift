@@ -59,6 +59,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Failed enrollments one address may make per minute before it gets rate_limited.")
     var enrollFailuresPerMinute: Int = 20
 
+    @Option(help: "Also serve /metrics without a token over plain HTTP on HOST:PORT (for a Prometheus on a trusted network, e.g. 127.0.0.1:9464).")
+    var metricsListen: String?
+
     @Flag(help: "Let /metrics carry one budget series per node (off: fleet and group scopes only, bounded cardinality).")
     var metricsPerNode = false
 
@@ -118,6 +121,12 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxConnections = maxConnections
         configuration.enrollFailuresPerMinute = enrollFailuresPerMinute
         configuration.metricsPerNode = metricsPerNode
+        if let metricsListen {
+            guard let address = CoordinatorConfiguration.parseListen(metricsListen) else {
+                throw ValidationError("--metrics-listen must be HOST:PORT, e.g. 127.0.0.1:9464")
+            }
+            configuration.metricsListen = address
+        }
         if let eventLoopThreads {
             guard (1...256).contains(eventLoopThreads) else { throw ValidationError("--event-loop-threads must be 1...256") }
             configuration.eventLoopThreads = eventLoopThreads

@@ -2,6 +2,7 @@ import FlotillaProtocol
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 
 /// `GET /metrics`: the Prometheus text format, for a caller presenting the metrics token
@@ -14,6 +15,20 @@ struct MetricsAPI {
         router.get("/metrics") { request, _ in try await scrape(request) }
     }
 
+    /// The router of the separate plain-HTTP listener: `/metrics` without a token, nothing else.
+    static func listenerRouter(services: CoordinatorServices) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.get("/metrics") { _, _ in
+            do {
+                return try await MetricsAPI(services: services).exposition()
+            } catch {
+                services.logger.error("metrics scrape failed", metadata: ["error": "\(error)"])
+                return Response(status: .internalServerError)
+            }
+        }
+        return router
+    }
+
     func scrape(_ request: Request) async throws(CoordinatorError) -> Response {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             throw CoordinatorError(.unauthorized, "/metrics needs Authorization: Bearer <metrics token> (DATA/metrics.token)")
@@ -22,6 +37,12 @@ struct MetricsAPI {
         guard services.credentials.isMetricsToken(token) || services.credentials.isAdminToken(token) else {
             throw CoordinatorError(.unauthorized, "not the metrics token of this coordinator")
         }
+        return try await exposition()
+    }
+
+    /// The metrics as a response, to a caller already admitted (by token, or by reaching the
+    /// separate metrics listener at all).
+    func exposition() async throws(CoordinatorError) -> Response {
         services.metrics.setGauges(try await samples())
         let body = services.metrics.render()
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

@@ -149,9 +149,13 @@ public struct Coordinator {
             eventLoopGroupProvider: .shared(eventLoops),
             logger: logger
         )
+        var services = parts.background.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) } + [.init(service: app)]
+        if let metrics = configuration.metricsListen {
+            services.append(.init(service: metricsListener(metrics, parts: parts, eventLoops: eventLoops)))
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: parts.background.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) } + [.init(service: app)],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -166,6 +170,29 @@ public struct Coordinator {
         await upstream.shutdown()
         try await eventLoops.shutdownGracefully()
         logger.info("coordinator stopped")
+    }
+
+    /// The plain-HTTP listener that serves only `/metrics` (`serve --metrics-listen`); its URL goes
+    /// to `metrics.url` once bound.
+    func metricsListener(_ address: (host: String, port: Int), parts: Parts, eventLoops: any EventLoopGroup) -> some Service {
+        let directory = configuration.dataDirectory
+        let logger = logger
+        return Application(
+            router: MetricsAPI.listenerRouter(services: parts.services),
+            configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? address.port
+                let host = address.host.contains(":") ? "[\(address.host)]" : address.host
+                do {
+                    try SecureFile.write("http://\(host):\(port)/metrics\n", to: directory.metricsURL, mode: 0o600)
+                } catch {
+                    logger.error("cannot write metrics.url", metadata: ["error": "\(error)"])
+                }
+                logger.info("metrics listening (plain HTTP, no token)", metadata: ["address": "\(address.host):\(port)"])
+            },
+            eventLoopGroupProvider: .shared(eventLoops),
+            logger: logger
+        )
     }
 
     /// HTTP/1.1 over TLS with a deadline on the handshake: a connection must finish its TLS

@@ -35,6 +35,10 @@ public struct CoordinatorConfiguration: Sendable {
     /// Whether `/metrics` carries per-node series (budgets of single nodes); off so a large
     /// fleet does not explode the scrape's cardinality.
     public var metricsPerNode = false
+    /// A second, plain-HTTP listener serving only `/metrics`, without a token, for a Prometheus
+    /// on a trusted network (`serve --metrics-listen`); nil: none. Port 0 picks one, written to
+    /// `metrics.url`.
+    public var metricsListen: (host: String, port: Int)?
 
     public init(
         dataDirectory: DataDirectory, listenHost: String = "127.0.0.1", listenPort: Int = 7443, hostnames: [String] = [],

@@ -38,6 +38,8 @@ public struct DataDirectory: Sendable {
     public var auditHead: String { path + "/audit.head" }
     /// The token Prometheus presents to read `/metrics` (0600).
     public var metricsToken: String { path + "/metrics.token" }
+    /// The URL of the plain-HTTP metrics listener (`serve --metrics-listen`), rewritten at every start.
+    public var metricsURL: String { path + "/metrics.url" }
     /// The loopback URL of the running coordinator's admin API, rewritten at every start.
     public var adminURL: String { path + "/admin.url" }
 }
