@@ -23,6 +23,7 @@ struct DashboardAPI {
         ui.get("/") { _, context in try await OverviewPage(services: services).render(context) }
         ui.get("nodes") { request, context in try await NodesPage(services: services).render(request, context) }
         ui.get("nodes/:name") { request, context in try await NodePage(services: services).render(request, context) }
+        NodeActions(services: services).addRoutes(to: ui)
         RolloutsPage(services: services).addRoutes(to: ui)
         ui.get("budgets") { _, context in try await BudgetsPage(services: services).render(context) }
         ui.get("usage") { request, context in try await UsagePage(services: services).render(request, context) }

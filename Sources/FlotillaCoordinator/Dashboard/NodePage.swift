@@ -47,7 +47,10 @@ struct NodePage {
         let lastSeen = node.lastSeen.flatMap(Timestamps.parse)
         let certificateExpiry = node.certificateExpiresAt.flatMap(Timestamps.parse)
         let daysLeft = certificateExpiry.map { Int($0.timeIntervalSince(now) / 86_400) }
+        let notice: HTML = request.uri.queryParameters.get("done").flatMap { NodeActions.notices[$0] }
+            .map { "<p role=\"status\" id=\"notice\">Node \(node.name) \($0).</p>" } ?? .empty
         let content: HTML = """
+            \(notice)
             <dl class="facts" id="node-facts">
             <dt>Status</dt><dd>\(DashboardFormat.status(node.status)) (last seen \(DashboardFormat.ago(lastSeen, now: now)))</dd>
             <dt>Group</dt><dd>\(node.group)</dd>
@@ -57,6 +60,7 @@ struct NodePage {
             <dt>Memory</dt><dd>\(DashboardFormat.bytes(node.memAvailableBytes)) free of \(DashboardFormat.bytes(node.memTotalBytes))</dd>
             <dt>Disk</dt><dd>\(DashboardFormat.bytes(node.diskFreeBytes)) free of \(DashboardFormat.bytes(node.diskTotalBytes))</dd>
             </dl>
+            \(NodeActions.buttons(for: node, csrf: context.dashboardSession?.csrfToken ?? ""))
             <h2>Readings</h2>
             <nav aria-label="Time range"><ul class="pager">\(ranges)</ul></nav>
             <div class="charts">\(charts)</div>
