@@ -44,39 +44,45 @@ public struct FakeProvider: Sendable {
         public var headers: [String: String]
     }
 
+    /// The newest 1000 requests, in a ring: an append costs the same however many came before
+    /// (the gateway benchmark sends tens of thousands through this stand-in).
     final class Log: Sendable {
-        private let entries = Mutex<[Received]>([])
+        static let capacity = 1000
+        private let ring = Mutex<(entries: [Received], next: Int)>(([], 0))
+
         func append(_ entry: Received) {
-            entries.withLock {
-                $0.append(entry)
-                if $0.count > 1000 { $0.removeFirst($0.count - 1000) }
+            ring.withLock { ring in
+                if ring.entries.count < Self.capacity {
+                    ring.entries.append(entry)
+                } else {
+                    ring.entries[ring.next] = entry
+                }
+                ring.next = (ring.next + 1) % Self.capacity
             }
         }
-        var all: [Received] { entries.withLock { $0 } }
+
+        /// Oldest first.
+        var all: [Received] {
+            ring.withLock { ring in
+                ring.entries.count < Self.capacity ? ring.entries : Array(ring.entries[ring.next...] + ring.entries[..<ring.next])
+            }
+        }
     }
 
     let key: String?
     let log = Log()
+    /// Whether requests are kept for `/_requests` (tests read them; the benchmark does not).
+    let keepsLog: Bool
 
     /// The requests received so far, oldest first (at most 1000).
     public var received: [Received] { log.all }
 
     /// A provider that accepts only `key` (any key when nil).
-    public init(key: String?) {
+    public init(key: String?, keepsLog: Bool = true) {
         self.key = key
+        self.keepsLog = keepsLog
     }
 
-    /// Tokens the fake reports: input 10 per message (or input item), output one per word.
-    static func inputTokens(_ body: [String: Any]) -> Int {
-        if let messages = body["messages"] as? [Any] { return 10 * max(1, messages.count) }
-        if let inputs = body["input"] as? [Any] { return 10 * max(1, inputs.count) }
-        return 10
-    }
-
-    static func outputWords(_ body: [String: Any], default value: Int) -> Int {
-        let cap = (body["max_completion_tokens"] as? Int) ?? (body["max_tokens"] as? Int) ?? value
-        return max(1, min(cap, 256))
-    }
 
     /// The provider's routes, for an `Application` (or `app.test`).
     public func router() -> Router<BasicRequestContext> {
@@ -99,24 +105,30 @@ public struct FakeProvider: Sendable {
         var request = request
         let bytes = try await request.collectBody(upTo: 16 * 1024 * 1024)
         let text = String(buffer: bytes)
-        let body = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+        // The fields it answers by, read with a typed decoder: a stand-in that spends the shared
+        // cores on dynamic JSON would starve the gateway it is benchmarked against.
+        let shape = (try? JSONDecoder().decode(RequestShape.self, from: Data(text.utf8))) ?? RequestShape(lenient: text)
         let presented = endpoint == .messages
             ? request.headers[HTTPField.Name("x-api-key")!]
             : request.headers[.authorization].map { String($0.dropFirst("Bearer ".count)) }
         let authorized = key == nil || presented == key
         var headers: [String: String] = [:]
-        for field in request.headers where !["authorization", "x-api-key"].contains(field.name.canonicalName) {
-            headers[field.name.canonicalName] = field.value
+        if keepsLog {
+            for field in request.headers where !["authorization", "x-api-key"].contains(field.name.canonicalName) {
+                headers[field.name.canonicalName] = field.value
+            }
         }
-        let model = body["model"] as? String ?? ""
-        let stream = body["stream"] as? Bool ?? false
-        let includeUsage = ((body["stream_options"] as? [String: Any])?["include_usage"] as? Bool) ?? false
-        let input = Self.inputTokens(body)
+        let model = shape.model
+        let stream = shape.stream
+        let includeUsage = shape.includeUsage
+        let input = shape.inputTokens
         let cached = model == "fake-cached" ? input / 2 : 0
-        let words = Self.outputWords(body, default: model == "fake-slow" ? 50 : 8)
+        let words = shape.outputWords(default: model == "fake-slow" ? 50 : 8)
         let output = endpoint == .embeddings ? 0 : words
-        log.append(Received(path: request.uri.path, body: text, authorized: authorized,
-                            usage: ["input": input, "output": output, "cached": cached], headers: headers))
+        if keepsLog {
+            log.append(Received(path: request.uri.path, body: text, authorized: authorized,
+                                usage: ["input": input, "output": output, "cached": cached], headers: headers))
+        }
         guard authorized else {
             // OpenAI's 401 names the presented key's last four characters.
             let hint = presented.map { "...\($0.suffix(4))" } ?? "none"
@@ -143,19 +155,14 @@ public struct FakeProvider: Sendable {
         }
         switch endpoint {
         case .embeddings:
-            let inputs = (body["input"] as? [Any])?.count ?? 1
+            let inputs = shape.inputItems ?? 1
             let data = (0..<inputs).map { ["object": "embedding", "index": $0, "embedding": (0..<8).map { Double($0) / 8 }] as [String: Any] }
             return Self.json(["object": "list", "data": data, "model": model, "usage": ["prompt_tokens": input, "total_tokens": input]])
         case .chat:
-            let usage = Self.chatUsage(input: input, output: output, cached: cached)
             guard stream else {
                 // A slow model takes 100 ms per word before its (non-streamed) answer.
                 if model == "fake-slow" { try await Task.sleep(for: .milliseconds(100 * words)) }
-                return Self.json([
-                    "id": "chatcmpl-fake", "object": "chat.completion", "created": 1_700_000_000, "model": model,
-                    "choices": [["index": 0, "message": ["role": "assistant", "content": Self.text(words)], "finish_reason": "stop"] as [String: Any]],
-                    "usage": usage,
-                ])
+                return Self.encoded(ChatCompletion(model: model, content: Self.text(words), input: input, output: output, cached: cached))
             }
             return Self.stream { writer in
                 func chunk(_ delta: [String: Any], finish: Any = NSNull()) -> [String: Any] {
@@ -238,6 +245,12 @@ public struct FakeProvider: Sendable {
         buffer.writeBytes(data)
         buffer.writeString("\n\n")
         return buffer
+    }
+
+    static func encoded(_ value: some Encodable) -> Response {
+        let data = (try? JSONEncoder().encode(value)) ?? Data()
+        return Response(status: .ok, headers: [.contentType: "application/json", HTTPField.Name("x-request-id")!: "req_fake_upstream"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     static func json(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {

@@ -219,7 +219,7 @@ final class FakeProviderProcess {
 
     init(key: String) throws {
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        process.arguments = ["bench", "fake-provider", "--listen", "127.0.0.1:0"]
+        process.arguments = ["bench", "fake-provider", "--listen", "127.0.0.1:0", "--no-request-log"]
         process.environment = ProcessInfo.processInfo.environment.merging(["FLOTILLA_FAKE_PROVIDER_KEY": key]) { _, new in new }
         let output = Pipe()
         process.standardOutput = output

@@ -27,10 +27,13 @@ struct FakeProviderCommand: AsyncParsableCommand {
     @Option(help: "PEM private key for --tls-cert.")
     var tlsKey: String?
 
+    @Flag(help: "Keep no log of requests (GET /_requests answers []): the gateway benchmark's setting, so the stand-in spends less of the shared cores.")
+    var noRequestLog = false
+
     func run() async throws {
         guard let (host, port) = CoordinatorConfiguration.parseListen(listen) else { throw ValidationError("--listen must be HOST:PORT") }
         let environment = ProcessInfo.processInfo.environment
-        let provider = FakeProvider(key: environment["FLOTILLA_FAKE_PROVIDER_KEY"].flatMap { $0.isEmpty ? nil : $0 })
+        let provider = FakeProvider(key: environment["FLOTILLA_FAKE_PROVIDER_KEY"].flatMap { $0.isEmpty ? nil : $0 }, keepsLog: !noRequestLog)
         var logger = Logger(label: "flotilla.fake-provider")
         logger.logLevel = .warning
         let scheme = tlsCert == nil ? "http" : "https"
