@@ -150,6 +150,18 @@ import Testing
         #expect(!text.contains(#"group="old""#))
     }
 
+    @Test func liveStreamSlotsComeBackWhenTheirResponsesAreReleased() {
+        let live = DashboardLive()
+        var slots: [StreamSlot] = []
+        for _ in 0..<DashboardLive.maxStreams {
+            #expect(live.openStream())
+            slots.append(StreamSlot(live: live))
+        }
+        #expect(!live.openStream())
+        slots.removeAll()
+        #expect(live.openStream())
+    }
+
     @Test func requestsAreSortedIntoFixedRouteClasses() {
         let cases = ["/v1/heartbeat": "heartbeat", "/v1/enroll": "enroll", "/v1/chat/completions": "gateway", "/v1/messages": "gateway",
                      "/v1/release": "release", "/v1/blobs/ab": "release", "/v1/trust": "release", "/v1/renew": "node",

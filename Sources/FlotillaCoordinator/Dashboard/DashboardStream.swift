@@ -53,11 +53,13 @@ struct DashboardStream {
         guard services.live.openStream() else {
             throw CoordinatorError(.rateLimited, "too many live dashboard pages are open; this one will not update itself", retryAfter: 30)
         }
+        // Released with the response, whether or not the server ever ran its body (a browser
+        // that left before the headers went out), so no slot is lost.
+        let slot = StreamSlot(live: services.live)
         let stream = self
         let logger = context.logger
         let services = services
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            defer { services.live.closeStream() }
             let deadline = ContinuousClock.now + Self.lifetime
             try await writer.write(ByteBuffer(string: "retry: 3000\n\n"))
             while ContinuousClock.now < deadline, !Task.isCancelled, !Task.isShuttingDownGracefully {
@@ -72,6 +74,7 @@ struct DashboardStream {
                 }
                 try? await Task.sleep(for: Self.period)
             }
+            withExtendedLifetime(slot) {}
             try await writer.finish(nil)
         })
     }
@@ -84,6 +87,15 @@ struct DashboardStream {
         let json = (try? encoder.encode(values)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         return "event: update\ndata: \(json)\n\n"
     }
+}
+
+/// One live stream's slot, given back when the stream's response is released.
+final class StreamSlot: Sendable {
+    let live: DashboardLive
+
+    init(live: DashboardLive) { self.live = live }
+
+    deinit { live.closeStream() }
 }
 
 /// The figures every open dashboard page shares, and how many live streams are open.
