@@ -35,6 +35,14 @@ import Testing
         #expect(admin.count == "flt_admin_".count + 43)
     }
 
+    /// Ids are typed into the CLI: none may look like an option (`-abc`).
+    @Test func shortIDsAreEighteenHexDigits() {
+        for _ in 0..<2000 {
+            let id = Secrets.shortID()
+            #expect(id.count == 18 && id.allSatisfy { "0123456789abcdef".contains($0) }, "\(id)")
+        }
+    }
+
     @Test func tokenBodyDecodesTo32Bytes() throws {
         let token = Secrets.generateToken()
         let base64 = token.dropFirst(4).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/") + "="
@@ -57,7 +65,7 @@ import Testing
         #expect(Secrets.base64URL([0xFB, 0xFF, 0xBF]) == "-_-_")
         #expect(Secrets.base64URL([0x00]) == "AA")
         #expect(Secrets.hex([0x00, 0x0F, 0xA0, 0xFF]) == "000fa0ff")
-        #expect(Secrets.shortID().count == 12)
+        #expect(Secrets.shortID().count == 18)
         #expect(Secrets.shortID() != Secrets.shortID())
     }
 }

@@ -27,11 +27,12 @@ public enum Secrets {
         return diff == 0
     }
 
-    /// A random identifier for database rows that are not secret (token ids).
+    /// A random identifier for database rows that are not secret (token ids, request ids):
+    /// 18 lowercase hex digits. Hex, not base64url: an id that began with `-` was taken for an
+    /// option by `flotilla token revoke ID` (one id in 64).
     public static func shortID() -> String {
         var rng = SystemRandomNumberGenerator()
-        let bytes = (0..<9).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        return base64URL(bytes)
+        return hex((0..<9).map { _ in UInt8.random(in: 0...255, using: &rng) })
     }
 
     static func base64URL(_ bytes: [UInt8]) -> String {
