@@ -45,7 +45,7 @@ extension FakeProvider {
         }
 
         /// For a body that is not a JSON object: every field at its default.
-        init(lenient text: String) {}
+        init() {}
     }
 
     /// A non-streamed chat completion (`openai-python`: `src/openai/types/chat/chat_completion.py`).

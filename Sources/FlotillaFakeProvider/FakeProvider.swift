@@ -107,7 +107,7 @@ public struct FakeProvider: Sendable {
         let text = String(buffer: bytes)
         // The fields it answers by, read with a typed decoder: a stand-in that spends the shared
         // cores on dynamic JSON would starve the gateway it is benchmarked against.
-        let shape = (try? JSONDecoder().decode(RequestShape.self, from: Data(text.utf8))) ?? RequestShape(lenient: text)
+        let shape = (try? JSONDecoder().decode(RequestShape.self, from: Data(text.utf8))) ?? RequestShape()
         let presented = endpoint == .messages
             ? request.headers[HTTPField.Name("x-api-key")!]
             : request.headers[.authorization].map { String($0.dropFirst("Bearer ".count)) }

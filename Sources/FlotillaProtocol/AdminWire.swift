@@ -281,3 +281,10 @@ public struct NodeView: Codable, Sendable, Equatable {
         try c.encode(budgetUsedPercent, forKey: .budgetUsedPercent)
     }
 }
+
+/// Header names of the admin API shared by the coordinator and the CLI.
+public enum AdminHeaders {
+    /// Carries the content of the data directory's `local.key`: with the admin token, it
+    /// authorises exporting or replacing the root key.
+    public static let localKey = "Flotilla-Local-Key"
+}

@@ -51,7 +51,7 @@ public final class AdminClient: Sendable {
             throw CLIError("this needs the coordinator's data directory: run it on the coordinator's machine with --data-dir DIR",
                            code: "local_access_required")
         }
-        return try decode(T.self, from: try await send(.POST, path, body: try JSONEncoder().encode(body), extra: [("Flotilla-Local-Key", key)]))
+        return try decode(T.self, from: try await send(.POST, path, body: try JSONEncoder().encode(body), extra: [(AdminHeaders.localKey, key)]))
     }
 
     public func put<T: Decodable>(_ path: String, body: some Encodable, as type: T.Type) async throws -> T {

@@ -23,7 +23,7 @@ struct AdminTokenCommand: AsyncParsableCommand {
         func run() async throws {
             let resolved = try connection.resolve()
             let rotation = try await AdminClient.with(resolved) { client in
-                try await client.post("/admin/v1/admin-token/rotate", body: Optional<Empty>.none, as: AdminTokenRotation.self)
+                try await client.post("/admin/v1/admin-token/rotate", body: EmptyResponse?.none, as: AdminTokenRotation.self)
             }
             if let out {
                 do {
@@ -39,6 +39,4 @@ struct AdminTokenCommand: AsyncParsableCommand {
             }
         }
     }
-
-    struct Empty: Encodable {}
 }

@@ -53,11 +53,11 @@ struct AdminAPI {
             coordinatorURL: services.advertisedURL(), caPEM: services.ca.certificatePEM, caSHA256: services.ca.fingerprint,
             rootPublicKey: services.releases.trust.rootPublicKey
         )
-        return try encode(created, status: .created)
+        return try JSONBody.encoded(created, status: .created)
     }
 
     func listTokens() throws(CoordinatorError) -> Response {
-        try encode(try services.store.tokens().map(\.info), status: .ok)
+        try JSONBody.encoded(try services.store.tokens().map(\.info), status: .ok)
     }
 
     /// A new admin token; the one that authorised this request stops working at once.
@@ -68,7 +68,7 @@ struct AdminAPI {
         // them by fingerprint; this clears them from the store).
         do { try await services.sessions.deleteAll() } catch { services.logger.error("dashboard sessions not cleared", metadata: ["error": "\(error)"]) }
         await services.audit(AuditRecord("admin_token.rotate"), context)
-        return try encode(AdminTokenRotation(adminToken: token), status: .ok)
+        return try JSONBody.encoded(AdminTokenRotation(adminToken: token), status: .ok)
     }
 
     func revokeToken(_ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
@@ -81,7 +81,7 @@ struct AdminAPI {
 
     func listNodes(_ request: Request) async throws(CoordinatorError) -> Response {
         let group = request.uri.queryParameters.get("group")
-        return try encode(try await views(group: group, name: nil), status: .ok)
+        return try JSONBody.encoded(try await views(group: group, name: nil), status: .ok)
     }
 
     func showNode(_ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
@@ -92,7 +92,7 @@ struct AdminAPI {
     /// One node's view as a response, or `not_found`.
     func nodeView(name: String) async throws(CoordinatorError) -> Response {
         guard let view = try await views(group: nil, name: name).first else { throw .notFound("no node named \(name)") }
-        return try encode(view, status: .ok)
+        return try JSONBody.encoded(view, status: .ok)
     }
 
     /// Node views with their latest state, gateway spend (UTC day and month) and key id.
@@ -100,23 +100,13 @@ struct AdminAPI {
         let now = Date()
         var views = try services.store.nodeViews(group: group, name: name, now: now, interval: services.heartbeatInterval)
         let spend = try await services.ledger.nodeSpend(today: now)
-        let budgets = services.gatewayConfig.catalog.spec.budgets
-        var nodes: [(NodeRecord, String)] = []
-        for view in views {
-            guard let node = services.directory.node(id: view.id) else { continue }
-            nodes.append((node, services.effectiveGroup(of: node)))
-        }
-        let checks = nodes.flatMap { BudgetPolicy.checks(budgets, node: $0.0, group: $0.1, at: services.metering.clock()) }
-        let figures = checks.isEmpty ? [:] : await services.ledger.counters(Array(Set(checks.map(\.key))))
-        let groups = Dictionary(nodes.map { ($0.0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let budgetUse = await AdminBudgetAPI.budgetUse(services, nodeIDs: views.map(\.id))
         for index in views.indices {
             let node = spend[views[index].id] ?? NodeSpend()
             views[index].costTodayUSD = Double(node.todayNanos) / 1e9
             views[index].costMonthUSD = Double(node.monthNanos) / 1e9
             views[index].gatewayKeyID = services.nodeKeys.keyID(nodeID: views[index].id)
-            if let (record, group) = groups[views[index].id] {
-                views[index].budgetUsedPercent = AdminBudgetAPI.budgetUsedPercent(services, node: record, group: group, figures: figures)
-            }
+            views[index].budgetUsedPercent = budgetUse[views[index].id]
         }
         return views
     }
@@ -133,9 +123,5 @@ struct AdminAPI {
         services.logger.notice("node state changed", metadata: ["node": "\(name)", "state": "\(state.rawValue)"])
         await services.audit(AuditRecord(state == .active ? "node.approve" : "node.revoke", target: node.name), context)
         return try await nodeView(name: name)
-    }
-
-    private func encode(_ value: some Encodable, status: HTTPResponse.Status) throws(CoordinatorError) -> Response {
-        do { return try JSONBody.response(value, status: status) } catch { throw .internal("cannot encode response: \(error)") }
     }
 }

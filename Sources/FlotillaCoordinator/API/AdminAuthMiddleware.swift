@@ -10,15 +10,15 @@ struct AdminAuthMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: CoordinatorRequestContext,
                 next: (Request, CoordinatorRequestContext) async throws -> Response) async throws -> Response {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+        guard let token = request.bearerToken else {
             throw CoordinatorError(.unauthorized, "admin endpoints need Authorization: Bearer <admin token>")
         }
-        let token = String(header.dropFirst("Bearer ".count))
         guard credentials.isAdminToken(token) else {
             throw CoordinatorError(.unauthorized, "admin token is not valid for this coordinator")
         }
         var context = context
-        context.actor = .adminToken(token, source: context.remoteAddress)
+        // The token was just checked to be the one in force: its fingerprint names the actor.
+        context.actor = AuditActor(name: "cli:" + credentials.adminTokenFingerprint, source: context.remoteAddress)
         return try await next(request, context)
     }
 }

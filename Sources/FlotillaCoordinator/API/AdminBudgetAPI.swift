@@ -32,7 +32,7 @@ struct AdminBudgetAPI {
             UnsettledView(requestID: $0.requestID, at: Timestamps.rfc3339($0.at), node: services.directory.node(id: $0.nodeID)?.name ?? $0.nodeID,
                           group: $0.group, chargedUSD: Double($0.amountNanos) / 1e9)
         }
-        return try encode(BudgetsReport(timeZone: spec?.timeZone ?? "UTC", softThresholdPercent: spec?.softThresholdPercent ?? 80,
+        return try JSONBody.encoded(BudgetsReport(timeZone: spec?.timeZone ?? "UTC", softThresholdPercent: spec?.softThresholdPercent ?? 80,
                                         scopes: scopes, unsettled: unsettled))
     }
 
@@ -44,18 +44,25 @@ struct AdminBudgetAPI {
             since = value
         }
         let events = try await services.metering.events.events(since: Date().addingTimeInterval(-since), limit: 10_000)
-        return try encode(events.map { EventView(at: Timestamps.rfc3339($0.at), kind: $0.kind, scope: $0.scope, message: $0.message) })
+        return try JSONBody.encoded(events.map { EventView(at: Timestamps.rfc3339($0.at), kind: $0.kind, scope: $0.scope, message: $0.message) })
     }
 
-    /// The highest share of a limit the node has spent, over its own, its group's and the fleet's
-    /// budgets in the current periods; nil without budgets.
-    static func budgetUsedPercent(_ services: CoordinatorServices, node: NodeRecord, group: String,
-                                  figures: [BudgetCounterKey: CounterState]) -> Double? {
-        let checks = BudgetPolicy.checks(services.gatewayConfig.catalog.spec.budgets, node: node, group: group, at: services.metering.clock())
-        return checks.map { Double((figures[$0.key] ?? CounterState()).spentNanos) / Double($0.limitNanos) * 100 }.max()
-    }
-
-    private func encode(_ value: some Encodable) throws(CoordinatorError) -> Response {
-        do { return try JSONBody.response(value, status: .ok) } catch { throw .internal("cannot encode response: \(error)") }
+    /// For each of `nodeIDs` with a budget: the highest share of a limit it has spent, over its
+    /// own, its group's and the fleet's budgets in the current periods (no entry without budgets).
+    /// Each node's checks are computed once and all counters read in one call.
+    static func budgetUse(_ services: CoordinatorServices, nodeIDs: [String]) async -> [String: Double] {
+        let budgets = services.gatewayConfig.catalog.spec.budgets
+        let now = services.metering.clock()
+        var checks: [String: [BudgetCheck]] = [:]
+        for id in nodeIDs {
+            guard let node = services.directory.node(id: id) else { continue }
+            let nodeChecks = BudgetPolicy.checks(budgets, node: node, group: services.effectiveGroup(of: node), at: now)
+            if !nodeChecks.isEmpty { checks[id] = nodeChecks }
+        }
+        guard !checks.isEmpty else { return [:] }
+        let figures = await services.ledger.counters(Array(Set(checks.values.flatMap { $0.map(\.key) })))
+        return checks.compactMapValues { nodeChecks in
+            nodeChecks.map { Double((figures[$0.key] ?? CounterState()).spentNanos) / Double($0.limitNanos) * 100 }.max()
+        }
     }
 }

@@ -25,7 +25,7 @@ struct AdminGatewayAPI {
         let secrets = try await services.vault.listSecrets().map {
             SecretInfo(provider: $0.provider, setAt: Timestamps.rfc3339($0.setAt), declared: declared.contains($0.provider))
         }
-        return try encode(secrets)
+        return try JSONBody.encoded(secrets)
     }
 
     func setSecret(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
@@ -46,7 +46,7 @@ struct AdminGatewayAPI {
         try await services.vault.setSecret(provider: provider, value: value, now: now)
         services.logger.notice("provider key set", metadata: ["provider": "\(provider)"])
         await services.audit(AuditRecord("secret.set", target: provider), context)
-        return try encode(SecretInfo(provider: provider, setAt: Timestamps.rfc3339(now), declared: true))
+        return try JSONBody.encoded(SecretInfo(provider: provider, setAt: Timestamps.rfc3339(now), declared: true))
     }
 
     func deleteSecret(_ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
@@ -90,17 +90,8 @@ struct AdminGatewayAPI {
             if by == .node { key = services.directory.node(id: key)?.name ?? key }
             return Self.row(aggregate, key: key)
         }
-        var total = UsageAggregate(key: "total")
-        for a in aggregates {
-            total.calls += a.calls
-            total.refused += a.refused
-            total.failed += a.failed
-            total.inputTokens += a.inputTokens
-            total.outputTokens += a.outputTokens
-            total.cachedTokens += a.cachedTokens
-            total.costNanos += a.costNanos
-        }
-        return try encode(UsageReport(by: by, from: Timestamps.rfc3339(from), to: Timestamps.rfc3339(to), rows: rows,
+        let total = UsageAggregate.total(of: aggregates)
+        return try JSONBody.encoded(UsageReport(by: by, from: Timestamps.rfc3339(from), to: Timestamps.rfc3339(to), rows: rows,
                                       total: Self.row(total, key: "total")))
     }
 
@@ -111,7 +102,7 @@ struct AdminGatewayAPI {
 
     func gateway() async throws(CoordinatorError) -> Response {
         let keys = try await services.vault.listSecrets().map(\.provider)
-        return try encode(GatewayView(spec: services.gatewayConfig.catalog.spec, keysSet: keys))
+        return try JSONBody.encoded(GatewayView(spec: services.gatewayConfig.catalog.spec, keysSet: keys))
     }
 
     /// Deletes the node's gateway key: it stops working at once, and the node fetches a new one
@@ -130,9 +121,5 @@ struct AdminGatewayAPI {
             throw .invalidRequest("a provider is named by 1-63 of A-Z a-z 0-9 . _ -")
         }
         return provider
-    }
-
-    private func encode(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws(CoordinatorError) -> Response {
-        do { return try JSONBody.response(value, status: status) } catch { throw .internal("cannot encode response: \(error)") }
     }
 }

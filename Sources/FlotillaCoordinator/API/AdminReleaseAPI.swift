@@ -16,7 +16,7 @@ struct AdminReleaseAPI {
         group.post("rollouts/:version/pause") { _, context in try await transition(context, to: .paused) }
         group.post("rollouts/:version/resume") { _, context in try await transition(context, to: .running) }
         group.post("rollouts/:version/abort") { _, context in try await transition(context, to: .aborted) }
-        group.get("keys") { _, _ in try encode(services.releases.trust.view()) }
+        group.get("keys") { _, _ in try JSONBody.encoded(services.releases.trust.view()) }
         group.post("keys/rotate-signing") { request, context in try await rotateSigning(request, context) }
         group.post("keys/rotate-root") { request, context in try await rotateRoot(request, context) }
         group.post("keys/export-root") { request, context in try await exportRoot(request, context) }
@@ -37,15 +37,11 @@ struct AdminReleaseAPI {
             if let gateway = result.gateway { details["gateway_changed"] = "\(gateway.changed)" }
             await services.audit(AuditRecord("release.apply", target: result.releaseVersion.map { "\($0)" } ?? "", details: details), context)
         }
-        return try encode(result, status: result.releaseVersion == nil ? .ok : .created)
+        return try JSONBody.encoded(result, status: result.releaseVersion == nil ? .ok : .created)
     }
 
     func listRollouts() throws(CoordinatorError) -> Response {
-        var views: [RolloutView] = []
-        for version in try services.store.allRolloutVersions(limit: 100) {
-            if let view = try services.releases.rolloutView(version: version, withNodes: false) { views.append(view) }
-        }
-        return try encode(views)
+        try JSONBody.encoded(try services.releases.rolloutViews(try services.store.allRolloutVersions(limit: 100)))
     }
 
     func showRollout(_ context: CoordinatorRequestContext) throws(CoordinatorError) -> Response {
@@ -53,12 +49,12 @@ struct AdminReleaseAPI {
         guard let view = try services.releases.rolloutView(version: version, withNodes: true) else {
             throw .notFound("no rollout \(version)")
         }
-        return try encode(view)
+        return try JSONBody.encoded(view)
     }
 
     func transition(_ context: CoordinatorRequestContext, to state: RolloutState) async throws(CoordinatorError) -> Response {
         let view = try await transition(version: try Self.version(context), to: state, context)
-        return try encode(view)
+        return try JSONBody.encoded(view)
     }
 
     /// Pauses, resumes or aborts rollout `version`, audited; `conflict` from any other state.
@@ -83,7 +79,7 @@ struct AdminReleaseAPI {
 
     func rollback(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let body = try await JSONBody.decode(RollbackRequest.self, from: request, limit: WireLimits.adminBodyBytes)
-        return try encode(try await rollback(group: body.group, context), status: .created)
+        return try JSONBody.encoded(try await rollback(group: body.group, context), status: .created)
     }
 
     /// Rolls `group` (nil: every group) back to its previous release, audited.
@@ -113,7 +109,7 @@ struct AdminReleaseAPI {
         await services.audit(AuditRecord("keys.rotate_signing", details: [
             "root_version": "\(view.rootVersion)", "release_floor_reset": "\(reset)", "offline_root": "\(body.rootKey != nil)",
         ]), context)
-        return try encode(KeyRotationResponse(keys: view, rootKey: nil))
+        return try JSONBody.encoded(KeyRotationResponse(keys: view, rootKey: nil))
     }
 
     func rotateRoot(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
@@ -131,7 +127,7 @@ struct AdminReleaseAPI {
         await services.audit(AuditRecord("keys.rotate_root", details: [
             "root_version": "\(view.rootVersion)", "new_root_online": "\(keep)", "offline_root": "\(supplied != nil)",
         ]), context)
-        return try encode(KeyRotationResponse(keys: view, rootKey: keep ? nil : newRoot.fileText))
+        return try JSONBody.encoded(KeyRotationResponse(keys: view, rootKey: keep ? nil : newRoot.fileText))
     }
 
     func exportRoot(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
@@ -140,12 +136,12 @@ struct AdminReleaseAPI {
         let text = try services.releases.trust.exportRoot(remove: body.remove)
         services.logger.warning("root key exported", metadata: ["removed_from_coordinator": "\(body.remove)"])
         await services.audit(AuditRecord("keys.export_root", details: ["removed_from_coordinator": "\(body.remove)"]), context)
-        return try encode(KeyRotationResponse(keys: services.releases.trust.view(), rootKey: text))
+        return try JSONBody.encoded(KeyRotationResponse(keys: services.releases.trust.view(), rootKey: text))
     }
 
     /// Refuses unless the request carries the data directory's `local.key` (see `AdminCredentials`).
     private func requireLocalAccess(_ request: Request, to action: String) throws(CoordinatorError) {
-        guard let key = request.headers[HTTPField.Name(AdminCredentials.localKeyHeader)!], services.credentials.isLocalKey(key) else {
+        guard let key = request.headers[AdminCredentials.localKeyHeader], services.credentials.isLocalKey(key) else {
             throw CoordinatorError(.localAccessRequired,
                                    "to \(action), run the command on the coordinator's machine with --data-dir (an admin token alone is not enough)")
         }
@@ -157,7 +153,8 @@ struct AdminReleaseAPI {
         try services.releases.resealAll()
     }
 
-    private static func version(_ context: CoordinatorRequestContext) throws(CoordinatorError) -> Int64 {
+    /// The rollout a route names by its `:version`.
+    static func version(_ context: CoordinatorRequestContext) throws(CoordinatorError) -> Int64 {
         guard let text = context.parameters.get("version"), let version = Int64(text), version > 0 else {
             throw .invalidRequest("a rollout is named by its release version (a positive integer)")
         }
@@ -172,9 +169,5 @@ struct AdminReleaseAPI {
         case .completed: "complete"
         case .superseded: "supersede"
         }
-    }
-
-    private func encode(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws(CoordinatorError) -> Response {
-        do { return try JSONBody.response(value, status: status) } catch { throw .internal("cannot encode response: \(error)") }
     }
 }

@@ -68,7 +68,7 @@ struct NodeAPI {
             certificateExpiresAt: Timestamps.rfc3339(issued.expiresAt),
             heartbeatIntervalSeconds: Int(services.heartbeatInterval), gatewayKey: gatewayKey.key
         )
-        return (try encode(response, status: .created), node.adminState)
+        return (try JSONBody.encoded(response, status: .created), node.adminState)
     }
 
     func heartbeat(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
@@ -112,7 +112,7 @@ struct NodeAPI {
             certificatePEM: pem, certificateExpiresAt: Timestamps.rfc3339(certificate.notValidAfter),
             caPEM: services.ca.certificatePEM
         )
-        return try encode(response, status: .ok)
+        return try JSONBody.encoded(response, status: .ok)
     }
 
     /// A new gateway key for the calling node (its first, after a rotation, or when it lost its
@@ -121,10 +121,6 @@ struct NodeAPI {
         let node = try context.requireNode()
         let issued = try await services.nodeKeys.issue(nodeID: node.id)
         services.logger.info("gateway key issued", metadata: ["node": "\(node.record.name)", "key_id": "\(issued.record.keyID)"])
-        return try encode(GatewayKeyResponse(gatewayKey: issued.key, gatewayKeyID: issued.record.keyID), status: .ok)
-    }
-
-    private func encode(_ value: some Encodable, status: HTTPResponse.Status) throws(CoordinatorError) -> Response {
-        do { return try JSONBody.response(value, status: status) } catch { throw .internal("cannot encode response: \(error)") }
+        return try JSONBody.encoded(GatewayKeyResponse(gatewayKey: issued.key, gatewayKeyID: issued.record.keyID), status: .ok)
     }
 }

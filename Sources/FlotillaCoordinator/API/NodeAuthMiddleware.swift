@@ -84,10 +84,7 @@ struct NodeAuthMiddleware: RouterMiddleware {
 
     /// The key from `Authorization: Bearer` or `x-api-key`, if either is there.
     static func presentedKey(_ request: Request) -> String? {
-        if let header = request.headers[.authorization], header.hasPrefix("Bearer ") {
-            let key = header.dropFirst("Bearer ".count).trimmingCharacters(in: .whitespaces)
-            if !key.isEmpty { return key }
-        }
+        if let key = request.bearerToken?.trimmingCharacters(in: .whitespaces), !key.isEmpty { return key }
         if let key = request.headers[HTTPField.Name("x-api-key")!], !key.isEmpty { return key }
         return nil
     }

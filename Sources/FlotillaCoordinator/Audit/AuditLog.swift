@@ -9,11 +9,6 @@ struct AuditActor: Sendable, Equatable {
     /// The caller's IP address.
     var source: String
 
-    /// The admin token presented over the admin API.
-    static func adminToken(_ token: String, source: String) -> AuditActor {
-        AuditActor(name: "cli:admin-token/" + String(Secrets.hex(Secrets.hash(token)).prefix(8)), source: source)
-    }
-
     /// A dashboard session, named by the first 8 hex digits of its id's hash.
     static func dashboard(sessionHashHex: String, source: String) -> AuditActor {
         AuditActor(name: "dashboard:session/" + String(sessionHashHex.prefix(8)), source: source)

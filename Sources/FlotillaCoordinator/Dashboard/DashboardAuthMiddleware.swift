@@ -24,10 +24,7 @@ struct DashboardAuthMiddleware: RouterMiddleware {
             if path == "/ui/sign-in" || path.hasPrefix("/ui/static/") { return try await next(request, context) }
             guard let value = request.cookies[Self.cookieName]?.value, !value.isEmpty else { return Self.toSignIn(request) }
             let secrets = SessionSecrets(cookieValue: value)
-            // A session lasts only as long as the admin token it was opened with.
-            guard let session = try await services.sessions.session(idHash: secrets.idHash, now: Date()),
-                  session.signedInWith == services.credentials.adminTokenFingerprint
-            else { return Self.toSignIn(request) }
+            guard try await services.validSession(idHash: secrets.idHash) != nil else { return Self.toSignIn(request) }
             context.dashboardSession = secrets
             context.actor = .dashboard(sessionHashHex: secrets.idHash, source: context.remoteAddress)
             var request = request

@@ -90,6 +90,16 @@ enum DashboardLayout {
             """
     }
 
+    /// A one-button form that posts to `action` with the session's CSRF token (and `fields`).
+    static func postButton(_ action: String, csrf: String, label: String, id: String, danger: Bool = false,
+                           fields: [(name: String, value: String)] = []) -> HTML {
+        let hidden = fields.map { "<input type=\"hidden\" name=\"\($0.name)\" value=\"\($0.value)\">" as HTML }
+        return """
+            <form method="post" action="\(action)" class="inline"><input type="hidden" name="csrf" value="\(csrf)">\(hidden)\
+            <button type="submit" id="\(id)"\(danger ? HTML(" class=\"danger\"") : HTML.empty)>\(label)</button></form>
+            """
+    }
+
     /// A page for an error, in the dashboard's frame.
     static func errorPage(_ error: CoordinatorError, csrf: String?) -> Response {
         let content: HTML = """

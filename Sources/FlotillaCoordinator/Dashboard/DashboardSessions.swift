@@ -64,3 +64,13 @@ final class SignInFailures: Sendable {
         }
     }
 }
+
+extension CoordinatorServices {
+    /// The session with `idHash` if it may still act: not expired, and opened with the admin
+    /// token in force (a rotation ends every session opened with the old one).
+    func validSession(idHash: String) async throws(CoordinatorError) -> DashboardSession? {
+        guard let session = try await sessions.session(idHash: idHash, now: Date()),
+              session.signedInWith == credentials.adminTokenFingerprint else { return nil }
+        return session
+    }
+}

@@ -35,8 +35,8 @@ struct DashboardStream {
         }
         for (status, count) in counts { values["nodes-" + status.rawValue] = String(count) }
         values["nodes-total"] = String(total)
-        for version in try services.store.activeRolloutVersions() {
-            guard let view = try services.releases.rolloutView(version: version, withNodes: false) else { continue }
+        for view in try services.releases.rolloutViews(try services.store.activeRolloutVersions()) {
+            let version = view.version
             values["rollout-\(version)-state"] = view.state.rawValue
             for (status, count) in view.counts { values["rollout-\(version)-\(status)"] = String(count) }
             values["rollout-\(version)-applied"] = String(view.counts["applied"] ?? 0)
@@ -64,8 +64,7 @@ struct DashboardStream {
             try await writer.write(ByteBuffer(string: "retry: 3000\n\n"))
             while ContinuousClock.now < deadline, !Task.isCancelled, !Task.isShuttingDownGracefully {
                 // Signed out, expired or the admin token replaced: the stream ends with the session.
-                let current = try? await services.sessions.session(idHash: session.idHash, now: Date())
-                guard current?.signedInWith == services.credentials.adminTokenFingerprint else { break }
+                guard (try? await services.validSession(idHash: session.idHash)) != nil else { break }
                 do {
                     try await writer.write(ByteBuffer(string: stream.event(now: Date())))
                 } catch let error as CoordinatorError {

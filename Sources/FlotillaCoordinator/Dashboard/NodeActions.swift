@@ -20,9 +20,9 @@ struct NodeActions {
     static func buttons(for node: NodeView, csrf: String) -> HTML {
         let path = "/ui/nodes/" + FormData.encode(node.name)
         var buttons: [HTML] = []
-        if node.status == .pending { buttons.append(form(path + "/approve", csrf: csrf, label: "Approve node", id: "approve")) }
+        if node.status == .pending { buttons.append(DashboardLayout.postButton(path + "/approve", csrf: csrf, label: "Approve node", id: "approve")) }
         if node.status != .revoked {
-            buttons.append(form(path + "/rotate-key", csrf: csrf, label: "Rotate gateway key", id: "rotate-key"))
+            buttons.append(DashboardLayout.postButton(path + "/rotate-key", csrf: csrf, label: "Rotate gateway key", id: "rotate-key"))
             buttons.append("<a href=\"\(path)/revoke\" id=\"revoke\">Revoke node…</a>")
         }
         return buttons.isEmpty ? .empty : "<div class=\"pager\">\(buttons)</div>"
@@ -46,7 +46,7 @@ struct NodeActions {
         let csrf = context.dashboardSession?.csrfToken ?? ""
         let content: HTML = """
             <p>Revoke node \(name)? Its certificate and gateway key are refused from its next request on; to bring the board back it must be provisioned again.</p>
-            <div class="pager">\(Self.form("/ui/nodes/\(FormData.encode(name))/revoke", csrf: csrf, label: "Revoke \(name)", id: "confirm", danger: true))
+            <div class="pager">\(DashboardLayout.postButton("/ui/nodes/\(FormData.encode(name))/revoke", csrf: csrf, label: "Revoke \(name)", id: "confirm", danger: true))
             <a href="\(Self.page(name, done: nil))">Cancel</a></div>
             """
         return DashboardResponse.html(DashboardLayout.page(title: "Revoke \(name)?", active: "/ui/nodes", csrf: csrf, content))
@@ -65,12 +65,5 @@ struct NodeActions {
     private static func name(_ context: CoordinatorRequestContext) throws(CoordinatorError) -> String {
         guard let name = context.parameters.get("name"), NameRules.isValidNodeName(name) else { throw .invalidRequest("missing node name") }
         return name
-    }
-
-    private static func form(_ action: String, csrf: String, label: String, id: String, danger: Bool = false) -> HTML {
-        """
-        <form method="post" action="\(action)" class="inline"><input type="hidden" name="csrf" value="\(csrf)">\
-        <button type="submit" id="\(id)"\(danger ? HTML(" class=\"danger\"") : HTML.empty)>\(label)</button></form>
-        """
     }
 }

@@ -28,7 +28,7 @@ struct NodesPage {
         let now = Date()
         let (total, nodes) = try services.store.nodePage(query, now: now, interval: services.heartbeatInterval)
         let spend = try await services.ledger.nodeSpend(today: now, nodeIDs: nodes.map(\.id))
-        let budgetUse = await budgetUse(nodes)
+        let budgetUse = await AdminBudgetAPI.budgetUse(services, nodeIDs: nodes.map(\.id))
         let groups = try services.store.groupNames()
 
         let rows = nodes.map { node -> HTML in
@@ -41,7 +41,7 @@ struct NodesPage {
                 <td class="num">\(DashboardFormat.number(node.temperatureC))</td>\
                 <td>\(node.releaseVersion.map { "v\($0) \(node.releaseStatus ?? "")" } ?? "–")</td>\
                 <td class="num">\(DashboardFormat.usd(nanos: cost.todayNanos))</td><td class="num">\(DashboardFormat.usd(nanos: cost.monthNanos))</td>\
-                <td>\(DashboardFormat.meter(percent: budgetUse[node.id] ?? nil))</td></tr>
+                <td>\(DashboardFormat.meter(percent: budgetUse[node.id]))</td></tr>
                 """
         }
         let pages = max(1, (total + Self.pageSize - 1) / Self.pageSize)
@@ -56,22 +56,6 @@ struct NodesPage {
             \(pager(query, page: page, pages: pages))
             """
         return DashboardResponse.html(DashboardLayout.page(title: "Nodes", active: "/ui/nodes", csrf: context.dashboardSession?.csrfToken, content))
-    }
-
-    /// The highest share of a budget each node on the page has spent (its own, its group's or
-    /// the fleet's), or nil without budgets.
-    private func budgetUse(_ nodes: [NodeView]) async -> [String: Double?] {
-        let records = nodes.compactMap { services.directory.node(id: $0.id) }
-        let clock = services.metering.clock()
-        let budgets = services.gatewayConfig.catalog.spec.budgets
-        let keys = Set(records.flatMap { BudgetPolicy.checks(budgets, node: $0, group: services.effectiveGroup(of: $0), at: clock).map(\.key) })
-        guard !keys.isEmpty else { return [:] }
-        let figures = await services.ledger.counters(Array(keys))
-        var use: [String: Double?] = [:]
-        for record in records {
-            use[record.id] = AdminBudgetAPI.budgetUsedPercent(services, node: record, group: services.effectiveGroup(of: record), figures: figures)
-        }
-        return use
     }
 
     private static func memory(_ node: NodeView) -> String {

@@ -37,7 +37,7 @@ struct OverviewPage {
             </section>
             <section aria-labelledby="rollouts-heading">
             <h2 id="rollouts-heading">Rollouts in progress</h2>
-            \(try rollouts(live))
+            \(try rollouts())
             </section>
             <section aria-labelledby="events-heading">
             <h2 id="events-heading">Recent events</h2>
@@ -68,11 +68,8 @@ struct OverviewPage {
             """
     }
 
-    private func rollouts(_ live: [String: String]) throws(CoordinatorError) -> HTML {
-        var views: [RolloutView] = []
-        for version in try services.store.activeRolloutVersions() {
-            if let view = try services.releases.rolloutView(version: version, withNodes: false) { views.append(view) }
-        }
+    private func rollouts() throws(CoordinatorError) -> HTML {
+        let views = try services.releases.rolloutViews(try services.store.activeRolloutVersions())
         guard !views.isEmpty else { return "<p class=\"muted\">No rollout is running or paused.</p>" }
         let rows = views.map { view -> HTML in
             """

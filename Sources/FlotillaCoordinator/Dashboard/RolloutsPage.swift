@@ -22,10 +22,7 @@ struct RolloutsPage {
     }
 
     func list(_ context: CoordinatorRequestContext) throws(CoordinatorError) -> Response {
-        var views: [RolloutView] = []
-        for version in try services.store.allRolloutVersions(limit: 50) {
-            if let view = try services.releases.rolloutView(version: version, withNodes: false) { views.append(view) }
-        }
+        let views = try services.releases.rolloutViews(try services.store.allRolloutVersions(limit: 50))
         let rows = views.map { view -> HTML in
             """
             <tr><th scope="row"><a href="/ui/rollouts/\(view.version)">Release \(view.version)</a></th><td>\(view.groups.joined(separator: ", "))</td>\
@@ -47,12 +44,12 @@ struct RolloutsPage {
     }
 
     func show(_ request: Request, _ context: CoordinatorRequestContext) throws(CoordinatorError) -> Response {
-        let version = try Self.version(context)
+        let version = try AdminReleaseAPI.version(context)
         guard let view = try services.releases.rolloutView(version: version, withNodes: true) else { throw .notFound("no rollout \(version)") }
         let csrf = context.dashboardSession?.csrfToken ?? ""
         var actions: [HTML] = []
-        if view.state == .running { actions.append(form("/ui/rollouts/\(version)/pause", csrf: csrf, button: "Pause rollout", id: "pause")) }
-        if view.state == .paused { actions.append(form("/ui/rollouts/\(version)/resume", csrf: csrf, button: "Resume rollout", id: "resume")) }
+        if view.state == .running { actions.append(DashboardLayout.postButton("/ui/rollouts/\(version)/pause", csrf: csrf, label: "Pause rollout", id: "pause")) }
+        if view.state == .paused { actions.append(DashboardLayout.postButton("/ui/rollouts/\(version)/resume", csrf: csrf, label: "Resume rollout", id: "resume")) }
         if view.state == .running || view.state == .paused {
             actions.append("<a href=\"/ui/rollouts/\(version)/abort\" id=\"abort\">Abort rollout…</a>")
         }
@@ -86,19 +83,19 @@ struct RolloutsPage {
     }
 
     func act(_ context: CoordinatorRequestContext, _ state: RolloutState) async throws(CoordinatorError) -> Response {
-        let version = try Self.version(context)
+        let version = try AdminReleaseAPI.version(context)
         _ = try await AdminReleaseAPI(services: services).transition(version: version, to: state, context)
         let done = state == .paused ? "paused" : state == .running ? "resumed" : "aborted"
         return DashboardResponse.redirect("/ui/rollouts/\(version)?done=\(done)")
     }
 
     func confirmAbort(_ context: CoordinatorRequestContext) throws(CoordinatorError) -> Response {
-        let version = try Self.version(context)
+        let version = try AdminReleaseAPI.version(context)
         guard try services.store.rolloutState(version: version) != nil else { throw .notFound("no rollout \(version)") }
         let csrf = context.dashboardSession?.csrfToken ?? ""
         let content: HTML = """
             <p>Abort the rollout of release \(version)? Nodes that have not applied it yet will not get it; nodes that did keep it.</p>
-            <div class="pager">\(form("/ui/rollouts/\(version)/abort", csrf: csrf, button: "Abort rollout \(version)", id: "confirm", danger: true))
+            <div class="pager">\(DashboardLayout.postButton("/ui/rollouts/\(version)/abort", csrf: csrf, label: "Abort rollout \(version)", id: "confirm", danger: true))
             <a href="/ui/rollouts/\(version)">Cancel</a></div>
             """
         return DashboardResponse.html(DashboardLayout.page(title: "Abort rollout \(version)?", active: "/ui/rollouts", csrf: csrf, content))
@@ -111,8 +108,8 @@ struct RolloutsPage {
         let csrf = context.dashboardSession?.csrfToken ?? ""
         let content: HTML = """
             <p>Roll group \(group) back to its previous release? This publishes that release again as a new version and rolls it out.</p>
-            <form method="post" action="/ui/rollouts/rollback" class="inline"><input type="hidden" name="csrf" value="\(csrf)">\
-            <input type="hidden" name="group" value="\(group)"><button type="submit" class="danger" id="confirm">Roll back \(group)</button></form>
+            \(DashboardLayout.postButton("/ui/rollouts/rollback", csrf: csrf, label: "Roll back \(group)", id: "confirm", danger: true,
+                                         fields: [("group", group)]))
             <a href="/ui/rollouts">Cancel</a>
             """
         return DashboardResponse.html(DashboardLayout.page(title: "Roll back \(group)?", active: "/ui/rollouts", csrf: csrf, content))
@@ -125,19 +122,5 @@ struct RolloutsPage {
         let result = try await AdminReleaseAPI(services: services).rollback(group: group, context)
         guard let version = result.releaseVersion else { return DashboardResponse.redirect("/ui/rollouts") }
         return DashboardResponse.redirect("/ui/rollouts/\(version)?done=started")
-    }
-
-    private func form(_ action: String, csrf: String, button: String, id: String, danger: Bool = false) -> HTML {
-        """
-        <form method="post" action="\(action)" class="inline"><input type="hidden" name="csrf" value="\(csrf)">\
-        <button type="submit" id="\(id)"\(danger ? HTML(" class=\"danger\"") : HTML.empty)>\(button)</button></form>
-        """
-    }
-
-    private static func version(_ context: CoordinatorRequestContext) throws(CoordinatorError) -> Int64 {
-        guard let text = context.parameters.get("version"), let version = Int64(text), version > 0 else {
-            throw .invalidRequest("a rollout is named by its release version (a positive integer)")
-        }
-        return version
     }
 }

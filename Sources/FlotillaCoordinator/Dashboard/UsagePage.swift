@@ -29,9 +29,7 @@ struct UsagePage {
                 <td class="num">\(aggregate.inputTokens)</td><td class="num">\(aggregate.outputTokens)</td><td class="num">\(DashboardFormat.usd(nanos: aggregate.costNanos))</td></tr>
                 """
         }
-        let total = aggregates.reduce(into: UsageAggregate(key: "total")) {
-            $0.calls += $1.calls; $0.costNanos += $1.costNanos; $0.inputTokens += $1.inputTokens; $0.outputTokens += $1.outputTokens
-        }
+        let total = UsageAggregate.total(of: aggregates)
         let options = UsageGrouping.allCases.map { option -> HTML in
             "<option value=\"\(option.rawValue)\"\(option == by ? HTML(" selected") : HTML.empty)>\(option.rawValue)</option>"
         }

@@ -81,6 +81,23 @@ struct UsageQuery: Sendable {
     var group: String?
 }
 
+extension UsageAggregate {
+    /// The sums of `rows`, under `key`.
+    static func total(of rows: [UsageAggregate], key: String = "total") -> UsageAggregate {
+        var total = UsageAggregate(key: key)
+        for row in rows {
+            total.calls += row.calls
+            total.refused += row.refused
+            total.failed += row.failed
+            total.inputTokens += row.inputTokens
+            total.outputTokens += row.outputTokens
+            total.cachedTokens += row.cachedTokens
+            total.costNanos += row.costNanos
+        }
+        return total
+    }
+}
+
 /// Calls and spend of one UTC day and model.
 struct DailySpend: Sendable, Equatable {
     var day: String

@@ -9,8 +9,8 @@ import Synchronization
 /// coordinators in one process and each counts only its own traffic).
 ///
 /// Counters move as things happen; the fleet's state (nodes by status, rollouts by state,
-/// budget spend and limits) is read at scrape time by `FleetMetrics+Scrape.swift`.
-/// Labels are bounded: groups, models from the catalog (any other name is `other`), outcomes
+/// budget spend and limits) is read at scrape time by `MetricsAPI.samples()`.
+/// Labels are bounded: groups, catalog models (`unresolved` before a model resolved), outcomes
 /// and route classes; no per-node label.
 final class FleetMetrics: Sendable {
     let registry: PrometheusCollectorRegistry

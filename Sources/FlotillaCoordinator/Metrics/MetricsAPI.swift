@@ -30,10 +30,9 @@ struct MetricsAPI {
     }
 
     func scrape(_ request: Request) async throws(CoordinatorError) -> Response {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+        guard let token = request.bearerToken else {
             throw CoordinatorError(.unauthorized, "/metrics needs Authorization: Bearer <metrics token> (DATA/metrics.token)")
         }
-        let token = String(header.dropFirst("Bearer ".count))
         guard services.credentials.isMetricsToken(token) || services.credentials.isAdminToken(token) else {
             throw CoordinatorError(.unauthorized, "not the metrics token of this coordinator")
         }

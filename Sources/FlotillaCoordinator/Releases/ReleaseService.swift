@@ -305,6 +305,15 @@ extension ReleaseService {
 
 extension ReleaseService {
     /// The admin view of a rollout.
+    /// The views (without per-node rows) of the rollouts `versions` that exist, in that order.
+    func rolloutViews(_ versions: [Int64]) throws(CoordinatorError) -> [RolloutView] {
+        var views: [RolloutView] = []
+        for version in versions {
+            if let view = try rolloutView(version: version, withNodes: false) { views.append(view) }
+        }
+        return views
+    }
+
     func rolloutView(version: Int64, withNodes: Bool, now: Date = Date()) throws(CoordinatorError) -> RolloutView? {
         guard let state = try store.rolloutState(version: version) else { return nil }
         let groups = try store.rolloutGroups(version: version)

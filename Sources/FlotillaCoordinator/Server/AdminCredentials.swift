@@ -1,5 +1,6 @@
 import FlotillaProtocol
 import Foundation
+import HTTPTypes
 import Synchronization
 
 /// What authenticates an operator, kept in the data directory and never in the database, so
@@ -13,7 +14,7 @@ import Synchronization
 ///   sit in a scrape config without handing out the admin token).
 final class AdminCredentials: Sendable {
     /// The header carrying `local.key`'s content.
-    static let localKeyHeader = "Flotilla-Local-Key"
+    static let localKeyHeader = HTTPField.Name(AdminHeaders.localKey)!
 
     private let directory: DataDirectory
     /// Lowercase hex of the admin token's SHA-256, as `admin-token.sha256` holds it.
