@@ -15,6 +15,8 @@ private let signingKey: [UInt8] = {
     precondition(flotilla_test_ed25519_public_key(signingSeed, &key) == 1)
     return key
 }()
+/// The test signing key's id, as the trust chain names keys.
+private let signingKeyID = Hex.lowercase((try? SHA256.digest(signingKey)) ?? [])
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -51,7 +53,7 @@ private func fuzzRelease(_ bytes: [UInt8]) {
         body = JSONWriter.encode(.object([
             JSONMember("signed", .string(Data(rest).base64EncodedString())),
             JSONMember("signatures", .array([.object([
-                JSONMember("key_id", .string(Hex.lowercase((try? SHA256.digest(signingKey)) ?? []))),
+                JSONMember("key_id", .string(signingKeyID)),
                 JSONMember("signature", .string(Data(signature).base64EncodedString())),
             ])])),
         ]))

@@ -96,16 +96,12 @@ struct AdminReleaseAPI {
 
     func rotateSigning(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let body = try await JSONBody.decode(KeyRotationRequest.self, from: request, limit: WireLimits.adminBodyBytes)
-        let trust = services.releases.trust
-        let view: KeysView
         let reset = body.resetReleaseFloor ?? false
-        if let text = body.rootKey {
-            view = try trust.rotateSigningKey(withOfflineRoot: try SigningKey.parse(text, source: "root_key"), resetReleaseFloor: reset)
-        } else {
-            view = try trust.rotateSigningKey(resetReleaseFloor: reset)
+        let offlineRoot = try body.rootKey.map { (text: String) throws(CoordinatorError) -> SigningKey in
+            try SigningKey.parse(text, source: "root_key")
         }
+        let view = try services.releases.rotateSigningKey(offlineRoot: offlineRoot, resetReleaseFloor: reset)
         services.logger.info("signing key rotated", metadata: ["root_version": "\(view.rootVersion)", "release_floor_reset": "\(reset)"])
-        try resealAfterRotation()
         await services.audit(AuditRecord("keys.rotate_signing", details: [
             "root_version": "\(view.rootVersion)", "release_floor_reset": "\(reset)", "offline_root": "\(body.rootKey != nil)",
         ]), context)
@@ -121,9 +117,8 @@ struct AdminReleaseAPI {
         // the coordinator's own root key is used, which takes access to its data directory.
         if supplied == nil { try requireLocalAccess(request, to: "replace the root key") }
         let keep = body.keepRootOnline ?? (supplied == nil)
-        let (view, newRoot) = try services.releases.trust.rotateRoot(oldRoot: supplied, keepNewRootOnline: keep)
+        let (view, newRoot) = try services.releases.rotateRoot(oldRoot: supplied, keepNewRootOnline: keep)
         services.logger.info("root key rotated", metadata: ["root_version": "\(view.rootVersion)", "online": "\(keep)"])
-        try resealAfterRotation()
         await services.audit(AuditRecord("keys.rotate_root", details: [
             "root_version": "\(view.rootVersion)", "new_root_online": "\(keep)", "offline_root": "\(supplied != nil)",
         ]), context)
@@ -145,12 +140,6 @@ struct AdminReleaseAPI {
             throw CoordinatorError(.localAccessRequired,
                                    "to \(action), run the command on the coordinator's machine with --data-dir (an admin token alone is not enough)")
         }
-    }
-
-    /// Current releases signed again with the new signing key, so nodes that check the new root
-    /// document first still accept them.
-    private func resealAfterRotation() throws(CoordinatorError) {
-        try services.releases.resealAll()
     }
 
     /// The rollout a route names by its `:version`.

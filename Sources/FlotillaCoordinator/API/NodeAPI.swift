@@ -51,7 +51,7 @@ struct NodeAPI {
             )
             do {
                 return IssuedCertificate(pem: try certificate.pemString, expiresAt: certificate.notValidAfter,
-                                         serial: Secrets.hex(certificate.serialNumber.bytes))
+                                         serial: certificate.serialHex)
             } catch {
                 throw .internal("cannot encode certificate: \(error)")
             }
@@ -102,7 +102,7 @@ struct NodeAPI {
         let certificate = try services.ca.issueNodeCertificate(
             csrPEM: body.csrPEM, nodeID: node.id, validity: services.nodeCertificateValidity, now: now
         )
-        let updated = try services.store.storeRenewedCertificate(nodeID: node.id, serial: Secrets.hex(certificate.serialNumber.bytes),
+        let updated = try services.store.storeRenewedCertificate(nodeID: node.id, serial: certificate.serialHex,
                                                                  expiresAt: certificate.notValidAfter)
         services.directory.publish(updated)
         services.logger.info("node certificate renewed", metadata: ["node": "\(node.name)"])

@@ -65,7 +65,7 @@ final class PeerIdentityCache: Sendable {
         }
         let nodeID = try ca.verifyNodeCertificate(certificate, now: now)
         let identity = PeerIdentity(
-            nodeID: nodeID, serial: Secrets.hex(certificate.serialNumber.bytes), notValidBefore: certificate.notValidBefore,
+            nodeID: nodeID, serial: certificate.serialHex, notValidBefore: certificate.notValidBefore,
             notValidAfter: certificate.notValidAfter
         )
         remember(identity, for: channel)

@@ -182,3 +182,9 @@ extension Certificate {
         get throws { try serializeAsPEM().pemString + "\n" }
     }
 }
+
+extension Certificate {
+    /// The serial number as lowercase hex: how the store and the identity cache name a
+    /// certificate (renewal retires the old one by it).
+    var serialHex: String { Secrets.hex(serialNumber.bytes) }
+}
