@@ -12,6 +12,8 @@ import Testing
         var r = HeartbeatRequest()
         r.sequence = Int64(i)
         r.cpuPercent = Double(i % 100)
+        // The writer stamps its own receive time; the uptime carries `i` into the time series.
+        r.uptimeSeconds = Double(i)
         return HeartbeatEntry(nodeID: nodeID, receivedAt: Date(timeIntervalSince1970: 1_800_000_000 + Double(i)), readings: r)
     }
 
@@ -123,9 +125,9 @@ import Testing
 
         // Every submission returned (none hangs); every acknowledged heartbeat is on disk.
         let stored = try await fixture.store.pool.read { db in
-            try Double.fetchAll(db, sql: "SELECT received_at FROM heartbeats")
+            try Double.fetchAll(db, sql: "SELECT uptime_seconds FROM heartbeats")
         }
-        let storedSequences = Set(stored.map { Int($0 - 1_800_000_000) })
+        let storedSequences = Set(stored.map { Int($0) })
         #expect(Set(acknowledged).isSubset(of: storedSequences))
         #expect(stored.count >= acknowledged.count)
         // After shutdown nothing more is accepted.

@@ -3,6 +3,7 @@ import FlotillaCoordinator
 import FlotillaProtocol
 import Foundation
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import NIOSSL
 
@@ -12,6 +13,13 @@ import NIOSSL
 /// record committed before the answer), first one call at a time for latency, then with many
 /// connections for throughput; direct and gateway rounds alternate so machine noise hits both.
 /// Every acknowledged gateway call must have its usage row.
+///
+/// Two floors are measured in the same latency rounds, to split what the gateway adds: a no-op
+/// request (`/healthz`) on the gateway's own listener with the same TLS (the cost of the extra
+/// hop), and a page write with its fsync in the data directory (the cost of the durable record
+/// every call waits for); and the same call to the provider through AsyncHTTPClient, the client
+/// the gateway forwards with. The gateway's own times per call (to the provider's first byte, to
+/// the answer complete) come from the usage rows of the latency rounds.
 struct GatewayBenchmark {
     enum Auth: String, CaseIterable, Sendable {
         case key
@@ -35,6 +43,16 @@ struct GatewayBenchmark {
         var acknowledged: Int
         var stored: Int
         var failed: Int
+        /// A no-op request on the gateway's listener, same TLS, one at a time.
+        var listenerFloor = ConnectionResult()
+        /// The same call to the provider through AsyncHTTPClient, one at a time.
+        var upstreamClientFloor = ConnectionResult()
+        /// A 4 KiB write with its fsync in the data directory, µs, sorted.
+        var fsyncMicros: [UInt32] = []
+        /// From the gateway's usage rows of its latency rounds: arrival to the provider's first
+        /// byte, and arrival to the answer complete before its record commits, ms, sorted.
+        var gatewayFirstByteMs: [Double] = []
+        var gatewayCompleteMs: [Double] = []
     }
 
     static let providerKey = "sk-bench-" + Secrets.shortID()
@@ -76,6 +94,10 @@ struct GatewayBenchmark {
         let gateway = try Self.target(url: connection.serverURL, path: "/v1/chat/completions",
                                       authorization: auth == .key ? "Bearer " + (node.gatewayKey ?? "") : nil,
                                       model: "fleet-default", tls: gatewayTLS)
+        let floor = try Self.target(url: connection.serverURL, path: "/healthz", authorization: nil, model: "", tls: gatewayTLS, method: "GET")
+        let probe = FsyncProbe(directory: temp)
+        let upstreamClient = UpstreamClientProbe(url: provider.url + "/v1/chat/completions", authorization: "Bearer " + Self.providerKey,
+                                                 body: Self.chatBody(model: "gpt-4o-mini"))
         var plans = [Plan(target: direct, gateway: nil), Plan(target: gateway, gateway: plain)]
         var names = ["direct to provider", "through gateway (\(auth.rawValue), metered)"]
         if budgets {
@@ -106,13 +128,19 @@ struct GatewayBenchmark {
         }
         let rounds = 4
         progress("latency: one call at a time, \(rounds) alternating rounds of \(String(format: "%.1f", seconds / Double(rounds))) s each side...")
+        var gatewayWindows: [(from: Date, to: Date)] = []
         for _ in 0..<rounds {
             for (index, plan) in plans.enumerated() {
                 try await publish(plan.gateway)
+                let from = Date()
                 let result = try await plan.target.drive(group: group, connections: 1, seconds: seconds / Double(rounds))
+                if index == 1 { gatewayWindows.append((from, Date())) }
                 report.sides[index].latency.merge(result)
                 count(plan, result)
             }
+            report.listenerFloor.merge(try await floor.drive(group: group, connections: 1, seconds: seconds / Double(rounds)))
+            report.upstreamClientFloor.merge(try await upstreamClient.measure(seconds: seconds / Double(rounds)))
+            report.fsyncMicros += try probe.measure(samples: 250)
         }
         progress("throughput: \(concurrency) connections, 2 alternating rounds of \(String(format: "%.1f", seconds / 2)) s each side...")
         for _ in 0..<2 {
@@ -126,10 +154,17 @@ struct GatewayBenchmark {
             }
         }
         for index in report.sides.indices { report.sides[index].latency.latenciesMicros.sort() }
+        report.listenerFloor.latenciesMicros.sort()
+        report.upstreamClientFloor.latenciesMicros.sort()
+        report.fsyncMicros.sort()
         // Records are durable before their answers; give the queue a moment for calls whose
         // answers were still in flight at a round's deadline, then count.
         try await Task.sleep(for: .milliseconds(500))
         report.stored = try Self.storedUsage(temp) - storedBefore
+        let store = try Store(path: DataDirectory(temp).database)
+        let timings = try gatewayWindows.flatMap { try store.usageTimings(from: $0.from, to: $0.to) }
+        report.gatewayFirstByteMs = timings.compactMap(\.ttfbMs).sorted()
+        report.gatewayCompleteMs = timings.map(\.latencyMs).sorted()
         return report
     }
 
@@ -195,11 +230,17 @@ struct GatewayBenchmark {
         }
     }
 
-    static func target(url: String, path: String, authorization: String?, model: String, tls: ((Int) throws -> NIOSSLContext)?) throws -> Target {
+    /// The small chat completion every side sends.
+    static func chatBody(model: String) -> String {
+        #"{"model":"\#(model)","messages":[{"role":"user","content":"How warm is the board?"}],"max_tokens":8}"#
+    }
+
+    static func target(url: String, path: String, authorization: String?, model: String, tls: ((Int) throws -> NIOSSLContext)?,
+                       method: String = "POST") throws -> Target {
         guard let parsed = URL(string: url), let host = parsed.host, let port = parsed.port else { throw CLIError("cannot parse \(url)") }
-        let body = ByteBuffer(string: #"{"model":"\#(model)","messages":[{"role":"user","content":"How warm is the board?"}],"max_tokens":8}"#)
+        let body = method == "GET" ? ByteBuffer() : ByteBuffer(string: chatBody(model: model))
         let headers = authorization.map { [("Authorization", $0)] } ?? []
-        return Target(host: host, port: port, request: KeepAliveLoad.request(path: path, host: host, headers: headers, body: body), tls: tls)
+        return Target(host: host, port: port, request: KeepAliveLoad.request(method: method, path: path, host: host, headers: headers, body: body), tls: tls)
     }
 }
 

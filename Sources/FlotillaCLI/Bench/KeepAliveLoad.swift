@@ -18,10 +18,10 @@ struct ConnectionResult: Sendable {
 /// request back to back until a deadline, and sums what they measured. The heartbeat and gateway
 /// benchmarks drive the coordinator (and the gateway's baseline, the provider) with it.
 enum KeepAliveLoad {
-    /// `POST path` with `headers` and `body`, serialized once.
-    static func request(path: String, host: String, headers: [(String, String)] = [], body: ByteBuffer) -> ByteBuffer {
+    /// `method path` with `headers` and `body`, serialized once.
+    static func request(method: String = "POST", path: String, host: String, headers: [(String, String)] = [], body: ByteBuffer) -> ByteBuffer {
         var request = ByteBuffer()
-        request.writeString("POST \(path) HTTP/1.1\r\nHost: \(host)\r\nContent-Type: application/json\r\n")
+        request.writeString("\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nContent-Type: application/json\r\n")
         for (name, value) in headers { request.writeString("\(name): \(value)\r\n") }
         request.writeString("Content-Length: \(body.readableBytes)\r\n\r\n")
         var body = body

@@ -175,6 +175,22 @@ struct BenchCommand: AsyncParsableCommand {
                 let cost = 1 - report.sides[2].requestsPerSecond / report.sides[1].requestsPerSecond
                 print("budgets and rate limits cost \(String(format: "%.1f", cost * 100))% of the gateway's calls/s")
             }
+            func median(_ sorted: [Double]) -> String { sorted.isEmpty ? "-" : String(format: "%.3f ms", sorted[sorted.count / 2]) }
+            var floors = TextTable(headers: ["measured in the same rounds, one at a time", "p50", "p99"])
+            floors.add(["no-op /healthz on the gateway's listener (same TLS)", ms(report.listenerFloor.percentile(0.5)), ms(report.listenerFloor.percentile(0.99))])
+            let fsync = ConnectionResult(latenciesMicros: report.fsyncMicros)
+            floors.add(["4 KiB write + fsync in the data directory", ms(fsync.percentile(0.5)), ms(fsync.percentile(0.99))])
+            let client = report.upstreamClientFloor
+            floors.add(["the call to the provider through AsyncHTTPClient", ms(client.percentile(0.5)), ms(client.percentile(0.99))])
+            print("")
+            print(floors.render())
+            // A gateway that did nothing else still pays its listener's round trip, one durable
+            // commit and its upstream client's cost over the direct side's lean client.
+            let floor = report.listenerFloor.percentile(0.5) &+ fsync.percentile(0.5)
+                &+ (client.percentile(0.5) &- min(client.percentile(0.5), direct.latency.percentile(0.5)))
+            print("floor of the added p50 from these three: \(ms(floor)) (listener round trip + fsync + AsyncHTTPClient over the direct client)")
+            print("inside the gateway (p50 of its usage rows): provider's first byte after \(median(report.gatewayFirstByteMs)), "
+                  + "answer complete after \(median(report.gatewayCompleteMs)), then its record commits")
             print("gateway calls acknowledged: \(report.acknowledged) (failed: \(report.failed)); usage rows stored: \(report.stored)")
             if report.stored < report.acknowledged {
                 throw CLIError("only \(report.stored) of \(report.acknowledged) acknowledged gateway calls have a usage row")

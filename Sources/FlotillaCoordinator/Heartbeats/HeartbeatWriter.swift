@@ -12,8 +12,8 @@ public final class HeartbeatWriter: Service {
 
     init(store: Store, logger: Logger, maxBatch: Int = 8192) {
         self.logger = logger
-        queue = GroupCommitQueue(maxBatch: maxBatch) { entries in
-            try await store.pool.write { db in try store.writeHeartbeatsInTransaction(db, entries) }
+        queue = GroupCommitQueue(name: "flotilla-heartbeats", maxBatch: maxBatch) { entries in
+            try store.pool.write { db in try store.writeHeartbeatsInTransaction(db, entries) }
         }
     }
 

@@ -13,8 +13,8 @@ final class ReleaseReportWriter: Service {
 
     init(store: Store, logger: Logger, onCommit: @escaping @Sendable () -> Void) {
         self.logger = logger
-        queue = GroupCommitQueue(maxBatch: 8192) { reports in
-            try await store.pool.write { db in try store.recordReportsInTransaction(db, reports) }
+        queue = GroupCommitQueue(name: "flotilla-reports", maxBatch: 8192) { reports in
+            try store.pool.write { db in try store.recordReportsInTransaction(db, reports) }
             onCommit()
         }
     }

@@ -35,8 +35,8 @@ final class SQLiteUsageLedger: UsageLedger, Service {
         }
         let book = BudgetBook(try store.read { db in try Self.loadCounters(db, now: now) })
         self.book = book
-        queue = GroupCommitQueue(maxBatch: maxBatch) { entries in
-            try await store.pool.write { db in try Self.apply(db, entries) }
+        queue = GroupCommitQueue(name: "flotilla-usage", maxBatch: maxBatch) { entries in
+            try store.pool.write { db in try Self.apply(db, entries) }
             for case .usage(let record, let reservation?) in entries { book.settle(reservation, costNanos: record.costNanos) }
         }
     }

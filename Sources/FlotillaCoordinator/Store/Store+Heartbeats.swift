@@ -200,4 +200,15 @@ extension Store {
     package func totalUsageRecords() throws -> Int {
         try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM usage") ?? 0 }
     }
+
+    /// The gateway's own times of the calls recorded in `[from, to]`: arrival to the provider's
+    /// first byte, and arrival to the answer complete (before its record was committed), in ms.
+    /// The gateway benchmark splits the latency it adds with them.
+    package func usageTimings(from: Date, to: Date) throws -> [(ttfbMs: Double?, latencyMs: Double)] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT ttfb_ms, latency_ms FROM usage WHERE at BETWEEN ? AND ?",
+                             arguments: [from.timeIntervalSince1970, to.timeIntervalSince1970])
+                .map { (ttfbMs: $0["ttfb_ms"], latencyMs: $0["latency_ms"]) }
+        }
+    }
 }
