@@ -126,6 +126,20 @@ import Testing
         }
     }
 
+    @Test func aKeyIsReadWithoutTheWhitespaceAroundIt() async throws {
+        try await GatewayTestbed.with { bed in
+            let (_, key) = try bed.addNode("board-01")
+            for header in ["Bearer " + key, "Bearer  \t" + key + " \t", "Bearer \t" + key] {
+                let answer = try await bed.client.execute(uri: "/v1/models", method: .get, headers: [.authorization: header])
+                #expect(answer.status == .ok, "\(header.debugDescription)")
+            }
+            // Inner whitespace is part of the value: no such key. A blank bearer is no key at all.
+            let split = String(key.prefix(4)) + " " + String(key.dropFirst(4))
+            #expect(try await bed.client.execute(uri: "/v1/models", method: .get, headers: [.authorization: "Bearer " + split]).status == .unauthorized)
+            #expect(try await bed.client.execute(uri: "/v1/models", method: .get, headers: [.authorization: "Bearer  \t "]).status == .unauthorized)
+        }
+    }
+
     @Test func modelsListsWhatTheGroupMayUseThroughTheCallersAPI() async throws {
         try await GatewayTestbed.with { bed in
             let (_, restricted) = try bed.addNode("board-02", group: "restricted")
