@@ -45,10 +45,10 @@ struct GatewayBenchmark {
         var failed: Int
         /// A no-op request on the gateway's listener, same TLS, one at a time.
         var listenerFloor = ConnectionResult()
+        /// A 4 KiB write with its fsync in the data directory.
+        var fsyncFloor = ConnectionResult()
         /// The same call to the provider through AsyncHTTPClient, one at a time.
         var upstreamClientFloor = ConnectionResult()
-        /// A 4 KiB write with its fsync in the data directory, µs, sorted.
-        var fsyncMicros: [UInt32] = []
         /// From the gateway's usage rows of its latency rounds: arrival to the provider's first
         /// byte, and arrival to the answer complete before its record commits, ms, sorted.
         var gatewayFirstByteMs: [Double] = []
@@ -86,15 +86,15 @@ struct GatewayBenchmark {
 
         let group = MultiThreadedEventLoopGroup.singleton
         let direct = try Self.target(url: provider.url, path: "/v1/chat/completions", authorization: "Bearer " + Self.providerKey,
-                                     model: "gpt-4o-mini", tls: nil)
+                                     body: Self.chatBody(model: "gpt-4o-mini"), tls: nil)
         let caPEM = connection.caPEM ?? ""
         let gatewayTLS: (Int) throws -> NIOSSLContext = { [auth] _ in
             auth == .mtls ? try node.tlsContext(caPEM: caPEM) : try Self.serverOnlyTLS(caPEM: caPEM)
         }
         let gateway = try Self.target(url: connection.serverURL, path: "/v1/chat/completions",
                                       authorization: auth == .key ? "Bearer " + (node.gatewayKey ?? "") : nil,
-                                      model: "fleet-default", tls: gatewayTLS)
-        let floor = try Self.target(url: connection.serverURL, path: "/healthz", authorization: nil, model: "", tls: gatewayTLS, method: "GET")
+                                      body: Self.chatBody(model: "fleet-default"), tls: gatewayTLS)
+        let floor = try Self.target(url: connection.serverURL, method: "GET", path: "/healthz", authorization: nil, body: "", tls: gatewayTLS)
         let probe = FsyncProbe(directory: temp)
         let upstreamClient = UpstreamClientProbe(url: provider.url + "/v1/chat/completions", authorization: "Bearer " + Self.providerKey,
                                                  body: Self.chatBody(model: "gpt-4o-mini"))
@@ -105,7 +105,8 @@ struct GatewayBenchmark {
             names.append("+ budgets and rate limits")
         }
         var report = Report(sides: names.map { Side(name: $0) }, concurrency: concurrency, acknowledged: 0, stored: 0, failed: 0)
-        let storedBefore = try Self.storedUsage(temp)
+        let store = try Store(path: DataDirectory(temp).database)
+        let storedBefore = try store.totalUsageRecords()
 
         func publish(_ spec: GatewaySpec?) async throws {
             guard let spec else { return }
@@ -140,7 +141,7 @@ struct GatewayBenchmark {
             }
             report.listenerFloor.merge(try await floor.drive(group: group, connections: 1, seconds: seconds / Double(rounds)))
             report.upstreamClientFloor.merge(try await upstreamClient.measure(seconds: seconds / Double(rounds)))
-            report.fsyncMicros += try probe.measure(samples: 250)
+            report.fsyncFloor.latenciesMicros += try probe.measure(samples: 250)
         }
         progress("throughput: \(concurrency) connections, 2 alternating rounds of \(String(format: "%.1f", seconds / 2)) s each side...")
         for _ in 0..<2 {
@@ -154,14 +155,11 @@ struct GatewayBenchmark {
             }
         }
         for index in report.sides.indices { report.sides[index].latency.latenciesMicros.sort() }
-        report.listenerFloor.latenciesMicros.sort()
-        report.upstreamClientFloor.latenciesMicros.sort()
-        report.fsyncMicros.sort()
+        for floor in [\Report.listenerFloor, \.fsyncFloor, \.upstreamClientFloor] { report[keyPath: floor].latenciesMicros.sort() }
         // Records are durable before their answers; give the queue a moment for calls whose
         // answers were still in flight at a round's deadline, then count.
         try await Task.sleep(for: .milliseconds(500))
-        report.stored = try Self.storedUsage(temp) - storedBefore
-        let store = try Store(path: DataDirectory(temp).database)
+        report.stored = try store.totalUsageRecords() - storedBefore
         let timings = try gatewayWindows.flatMap { try store.usageTimings(from: $0.from, to: $0.to) }
         report.gatewayFirstByteMs = timings.compactMap(\.ttfbMs).sorted()
         report.gatewayCompleteMs = timings.map(\.latencyMs).sorted()
@@ -205,11 +203,6 @@ struct GatewayBenchmark {
         }
     }
 
-    /// Usage rows in the coordinator's database.
-    static func storedUsage(_ dataDirectory: String) throws -> Int {
-        try Store(path: DataDirectory(dataDirectory).database).totalUsageRecords()
-    }
-
     static func serverOnlyTLS(caPEM: String) throws -> NIOSSLContext {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)))
@@ -235,12 +228,11 @@ struct GatewayBenchmark {
         #"{"model":"\#(model)","messages":[{"role":"user","content":"How warm is the board?"}],"max_tokens":8}"#
     }
 
-    static func target(url: String, path: String, authorization: String?, model: String, tls: ((Int) throws -> NIOSSLContext)?,
-                       method: String = "POST") throws -> Target {
+    static func target(url: String, method: String = "POST", path: String, authorization: String?, body: String,
+                       tls: ((Int) throws -> NIOSSLContext)?) throws -> Target {
         guard let parsed = URL(string: url), let host = parsed.host, let port = parsed.port else { throw CLIError("cannot parse \(url)") }
-        let body = method == "GET" ? ByteBuffer() : ByteBuffer(string: chatBody(model: model))
         let headers = authorization.map { [("Authorization", $0)] } ?? []
-        return Target(host: host, port: port, request: KeepAliveLoad.request(method: method, path: path, host: host, headers: headers, body: body), tls: tls)
+        return Target(host: host, port: port, request: KeepAliveLoad.request(method: method, path: path, host: host, headers: headers, body: ByteBuffer(string: body)), tls: tls)
     }
 }
 

@@ -177,17 +177,18 @@ struct BenchCommand: AsyncParsableCommand {
             }
             func median(_ sorted: [Double]) -> String { sorted.isEmpty ? "-" : String(format: "%.3f ms", sorted[sorted.count / 2]) }
             var floors = TextTable(headers: ["measured in the same rounds, one at a time", "p50", "p99"])
-            floors.add(["no-op /healthz on the gateway's listener (same TLS)", ms(report.listenerFloor.percentile(0.5)), ms(report.listenerFloor.percentile(0.99))])
-            let fsync = ConnectionResult(latenciesMicros: report.fsyncMicros)
-            floors.add(["4 KiB write + fsync in the data directory", ms(fsync.percentile(0.5)), ms(fsync.percentile(0.99))])
-            let client = report.upstreamClientFloor
-            floors.add(["the call to the provider through AsyncHTTPClient", ms(client.percentile(0.5)), ms(client.percentile(0.99))])
+            for (label, floor) in [("no-op /healthz on the gateway's listener (same TLS)", report.listenerFloor),
+                                   ("4 KiB write + fsync in the data directory", report.fsyncFloor),
+                                   ("the call to the provider through AsyncHTTPClient", report.upstreamClientFloor)] {
+                floors.add([label, ms(floor.percentile(0.5)), ms(floor.percentile(0.99))])
+            }
             print("")
             print(floors.render())
             // A gateway that did nothing else still pays its listener's round trip, one durable
             // commit and its upstream client's cost over the direct side's lean client.
-            let floor = report.listenerFloor.percentile(0.5) &+ fsync.percentile(0.5)
-                &+ (client.percentile(0.5) &- min(client.percentile(0.5), direct.latency.percentile(0.5)))
+            let client = report.upstreamClientFloor.percentile(0.5)
+            let floor = report.listenerFloor.percentile(0.5) &+ report.fsyncFloor.percentile(0.5)
+                &+ (client &- min(client, direct.latency.percentile(0.5)))
             print("floor of the added p50 from these three: \(ms(floor)) (listener round trip + fsync + AsyncHTTPClient over the direct client)")
             print("inside the gateway (p50 of its usage rows): provider's first byte after \(median(report.gatewayFirstByteMs)), "
                   + "answer complete after \(median(report.gatewayCompleteMs)), then its record commits")
