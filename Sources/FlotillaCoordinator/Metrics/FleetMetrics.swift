@@ -15,9 +15,13 @@ import Synchronization
 final class FleetMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
     let factory: PrometheusMetricsFactory
-    /// Route-class latency histograms by `route|status`, made on first use (so a scrape shows
-    /// only the classes that saw traffic).
+    /// Handles by `key(label, dimensions)`, made on first use: making one goes through the
+    /// registry's name and label checks under its lock, which the gateway would otherwise pay for
+    /// each counter of every call. Latency histograms made on first use also keep a scrape to the
+    /// route classes that saw traffic.
     private let timers = Mutex<[String: CoreMetrics.Timer]>([:])
+    private let counters = Mutex<[String: CoreMetrics.Counter]>([:])
+    private let costCounters = Mutex<[String: FloatingPointCounter]>([:])
     private let heartbeats: CoreMetrics.Counter
     /// Scrape-time gauges set at the previous scrape, by name and labels, so series that
     /// disappeared (a group removed, a rollout finished) are dropped rather than left stale.
@@ -43,15 +47,9 @@ final class FleetMetrics: Sendable {
     /// A request of `routeClass` answered with `status` after `nanoseconds`.
     func requestFinished(routeClass: String, status: Int, nanoseconds: Int64) {
         let statusClass = status >= 500 ? "5xx" : status >= 400 ? "4xx" : status >= 300 ? "3xx" : "2xx"
-        let key = routeClass + "|" + statusClass
-        let timer = timers.withLock { timers in
-            if let timer = timers[key] { return timer }
-            let timer = CoreMetrics.Timer(label: "flotilla_http_request_duration_seconds",
-                                          dimensions: [("route", routeClass), ("status", statusClass)], factory: factory)
-            timers[key] = timer
-            return timer
-        }
-        timer.recordNanoseconds(nanoseconds)
+        Self.handle(timers, "flotilla_http_request_duration_seconds", [("route", routeClass), ("status", statusClass)]) {
+            CoreMetrics.Timer(label: $0, dimensions: $1, factory: factory)
+        }.recordNanoseconds(nanoseconds)
     }
 
     /// A heartbeat was accepted (acknowledged once durable).
@@ -84,8 +82,9 @@ final class FleetMetrics: Sendable {
             counter("flotilla_gateway_tokens_total", [("group", group), ("model", model), ("kind", kind)]).increment(by: count)
         }
         if record.costNanos > 0 {
-            FloatingPointCounter(label: "flotilla_gateway_cost_usd_total", dimensions: [("group", group), ("model", model)], factory: factory)
-                .increment(by: Double(record.costNanos) / 1e9)
+            Self.handle(costCounters, "flotilla_gateway_cost_usd_total", [("group", group), ("model", model)]) {
+                FloatingPointCounter(label: $0, dimensions: $1, factory: factory)
+            }.increment(by: Double(record.costNanos) / 1e9)
         }
     }
 
@@ -93,7 +92,29 @@ final class FleetMetrics: Sendable {
     static let refusalCodes: Set<String> = [APIErrorCode.rateLimited.rawValue, APIErrorCode.budgetExceeded.rawValue]
 
     private func counter(_ label: String, _ dimensions: [(String, String)] = []) -> CoreMetrics.Counter {
-        CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory)
+        Self.handle(counters, label, dimensions) { CoreMetrics.Counter(label: $0, dimensions: $1, factory: factory) }
+    }
+
+    /// The handle in `cache` for `label` and `dimensions`, made by `make` the first time.
+    private static func handle<Handle>(
+        _ cache: borrowing Mutex<[String: Handle]>, _ label: String, _ dimensions: [(String, String)],
+        make: (String, [(String, String)]) -> Handle
+    ) -> Handle {
+        let key = key(label, dimensions)
+        return cache.withLock { handles in
+            if let handle = handles[key] { return handle }
+            let handle = make(label, dimensions)
+            handles[key] = handle
+            return handle
+        }
+    }
+
+    /// One series' name and labels as a dictionary key (separated by a control character, which
+    /// no name or label value holds).
+    private static func key(_ label: String, _ dimensions: [(String, String)]) -> String {
+        var key = label
+        for (name, value) in dimensions { key += "\u{1F}" + name + "\u{1F}" + value }
+        return key
     }
 
     // MARK: Scrape-time gauges
@@ -110,7 +131,7 @@ final class FleetMetrics: Sendable {
         scrapeGauges.withLock { gauges in
             var kept: [String: CoreMetrics.Gauge] = [:]
             for sample in samples {
-                let key = sample.name + "|" + sample.labels.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+                let key = Self.key(sample.name, sample.labels)
                 let gauge = gauges[key] ?? CoreMetrics.Gauge(label: sample.name, dimensions: sample.labels, factory: factory)
                 gauge.record(sample.value)
                 kept[key] = gauge
