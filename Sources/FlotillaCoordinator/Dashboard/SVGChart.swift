@@ -24,7 +24,7 @@ enum SVGChart {
         let plotHeight = height - top - bottom
         func x(_ date: Date) -> Double { left + plotWidth * min(1, max(0, date.timeIntervalSince(from) / span)) }
         func y(_ value: Double) -> Double { top + plotHeight * (1 - min(1, max(0, value / maxY))) }
-        var segments: [[String]] = [[]]
+        var segments: [[(x: Double, y: Double)]] = [[]]
         var previous: Date?
         for point in points {
             guard let value = point.value else {
@@ -33,12 +33,12 @@ enum SVGChart {
             }
             if let previous, point.at.timeIntervalSince(previous) > gap, !(segments.last?.isEmpty ?? true) { segments.append([]) }
             previous = point.at
-            segments[segments.count - 1].append(String(format: "%.1f,%.1f", x(point.at), y(value)))
+            segments[segments.count - 1].append((x(point.at), y(value)))
         }
         let lines = segments.filter { !$0.isEmpty }.map { segment -> HTML in
             segment.count == 1
-                ? "<circle cx=\"\(String(segment[0].split(separator: ",")[0]))\" cy=\"\(String(segment[0].split(separator: ",")[1]))\" r=\"2.5\" fill=\"#1d5fd1\"/>"
-                : "<polyline fill=\"none\" stroke=\"#1d5fd1\" stroke-width=\"2\" points=\"\(segment.joined(separator: " "))\"/>"
+                ? "<circle cx=\"\(String(format: "%.1f", segment[0].x))\" cy=\"\(String(format: "%.1f", segment[0].y))\" r=\"2.5\" fill=\"#1d5fd1\"/>"
+                : "<polyline fill=\"none\" stroke=\"#1d5fd1\" stroke-width=\"2\" points=\"\(segment.map { String(format: "%.1f,%.1f", $0.x, $0.y) }.joined(separator: " "))\"/>"
         }
         let summary = values.isEmpty
             ? "no readings in this range"
