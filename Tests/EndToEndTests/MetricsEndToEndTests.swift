@@ -113,7 +113,6 @@ extension EndToEnd {
             _ = try fleet.provision(group: "edge")
             let scrape = try Self.scrape(fleet, token: "none", url: url)
             #expect(scrape.status == 200)
-            #expect(scrape.families["flotilla_nodes"] == nil || scrape.sum("flotilla_nodes") == 0)
             #expect(scrape.families["flotilla_rollouts"] == "gauge")
             // The admin request counted on the TLS listener shows here too: one registry.
             #expect(scrape.sum("flotilla_http_request_duration_seconds_count", ["route": "admin"]) >= 1)

@@ -79,7 +79,6 @@ import Testing
         try sql("UPDATE audit_log SET sequence = 100 WHERE sequence = 2; UPDATE audit_log SET sequence = 2 WHERE sequence = 3; UPDATE audit_log SET sequence = 3 WHERE sequence = 100")
         let result = try await log.verify()
         #expect(result.problems.contains { $0.hasPrefix("entry #2 (rollout.pause) is out of order: it was written right after entry #3") })
-        #expect(!result.problems.isEmpty)
     }
 
     @Test func entriesCutOffTheEndAreReportedAndNumbersAreNotReused() async throws {
