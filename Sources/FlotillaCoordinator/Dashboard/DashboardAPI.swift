@@ -73,10 +73,9 @@ struct DashboardAPI {
         let token = (form["token"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         guard services.credentials.isAdminToken(token) else {
             services.metrics.signIn(outcome: "refused")
-            if let repeated = services.signInFailures.record(now: Date()) {
+            if let repeated = services.signInFailures.record(now: Date(), source: source) {
                 // One entry a minute at most, however many addresses try: the log cannot be flooded.
-                await services.audit(AuditRecord("dashboard.sign_in_failed", details: ["failures_since_last_entry": "\(repeated)"]),
-                                     Self.signInContext(context, source: source))
+                await services.auditSignInFailures(repeated, source: source)
             }
             return signInPage(request, problem: "That token is not valid for this coordinator.", status: .unauthorized, next: form["next"])
         }
@@ -114,11 +113,5 @@ struct DashboardAPI {
         guard let next, next.hasPrefix("/ui/"), !next.hasPrefix("//"), !next.contains("\\"),
               !next.unicodeScalars.contains(where: { $0.value < 0x20 }) else { return "/ui/" }
         return next
-    }
-
-    private static func signInContext(_ context: CoordinatorRequestContext, source: String) -> CoordinatorRequestContext {
-        var context = context
-        context.actor = AuditActor(name: "dashboard:sign-in", source: source)
-        return context
     }
 }

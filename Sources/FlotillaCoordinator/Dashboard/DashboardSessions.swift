@@ -48,24 +48,50 @@ struct SessionSecrets: Sendable {
 }
 
 /// Failed dashboard sign-ins, so the audit log gets at most one entry per minute for them
-/// (with how many failed since the last entry) however many addresses try.
+/// (with how many failed since the last entry) however many addresses try. The first failure
+/// after a quiet minute is written at once; the rest of a burst by `flush`, once a minute.
 final class SignInFailures: Sendable {
-    private let state = Mutex<(lastEntry: Date?, since: Int)>((nil, 0))
+    private let state = Mutex<(lastEntry: Date?, since: Int, lastSource: String)>((nil, 0, ""))
     static let interval: TimeInterval = 60
 
-    /// Counts a failure; returns the failures to report when an entry is due, else nil.
-    func record(now: Date) -> Int? {
+    /// Counts a failure from `source`; returns the failures to report when an entry is due.
+    func record(now: Date, source: String) -> Int? {
         state.withLock { state in
             state.since += 1
-            if let last = state.lastEntry, now.timeIntervalSince(last) < Self.interval { return nil }
-            let count = state.since
-            state = (now, 0)
-            return count
+            state.lastSource = source
+            return Self.due(&state, now: now)
         }
+    }
+
+    /// The failures counted since the last entry, and the latest one's address, when an entry
+    /// is due.
+    func flush(now: Date) -> (count: Int, source: String)? {
+        state.withLock { state in Self.due(&state, now: now).map { ($0, state.lastSource) } }
+    }
+
+    private static func due(_ state: inout (lastEntry: Date?, since: Int, lastSource: String), now: Date) -> Int? {
+        guard state.since > 0 else { return nil }
+        if let last = state.lastEntry, now.timeIntervalSince(last) < interval { return nil }
+        let count = state.since
+        state.lastEntry = now
+        state.since = 0
+        return count
     }
 }
 
 extension CoordinatorServices {
+    /// Audits failed sign-ins left over from a burst (see `SignInFailures`).
+    func flushSignInFailures() async {
+        guard let (count, source) = signInFailures.flush(now: Date()) else { return }
+        await auditSignInFailures(count, source: source)
+    }
+
+    /// Audits `count` failed sign-ins, the latest from `source`.
+    func auditSignInFailures(_ count: Int, source: String) async {
+        await audit(AuditRecord("dashboard.sign_in_failed", details: ["failures_since_last_entry": "\(count)"]),
+                    actor: AuditActor(name: "dashboard:sign-in", source: source))
+    }
+
     /// The session with `idHash` if it may still act: not expired, and opened with the admin
     /// token in force (a rotation ends every session opened with the old one).
     func validSession(idHash: String) async throws(CoordinatorError) -> DashboardSession? {

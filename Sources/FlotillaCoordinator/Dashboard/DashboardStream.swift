@@ -114,7 +114,7 @@ final class DashboardLive: Sendable {
         state.withLock { $0.values = values; $0.at = .now }
     }
 
-    /// Forgets the figures (an operator changed a rollout: no page may be sent the old state).
+    /// Forgets the figures (an operator changed the fleet: no page may be sent the old state).
     func invalidate() {
         state.withLock { $0.at = nil }
     }

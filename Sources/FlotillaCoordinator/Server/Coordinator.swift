@@ -94,7 +94,11 @@ public struct Coordinator {
         )
         let retention = RetentionService(store: store, retention: configuration.retention, period: .seconds(3600), logger: logger)
         return Parts(
-            services: services, background: [writer, reports, rollouts, retention, ledger, MeteringEventsService(metering: metering)],
+            services: services, background: [
+                writer, reports, rollouts, retention, ledger,
+                PeriodicFlushService { await metering.flushRateLimitEvents() },
+                PeriodicFlushService { [services] in await services.flushSignInFailures() },
+            ],
             bootstrap: Bootstrap(createdAdminToken: createdToken, caFingerprint: ca.fingerprint), server: server, ca: ca, port: port
         )
     }

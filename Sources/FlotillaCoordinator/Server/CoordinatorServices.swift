@@ -67,12 +67,23 @@ extension CoordinatorServices {
     /// already happened, so a failure to record it is logged (at error level) rather than turned
     /// into a failed response that would invite a second, duplicate action.
     func audit(_ record: AuditRecord, _ context: CoordinatorRequestContext) async {
-        let actor = context.actor ?? AuditActor(name: "unknown", source: context.remoteAddress)
+        await audit(record, actor: context.actor ?? AuditActor(name: "unknown", source: context.remoteAddress))
+    }
+
+    /// Appends `record` as done by `actor` (see `audit(_:_:)`).
+    func audit(_ record: AuditRecord, actor: AuditActor) async {
         do {
             try await auditLog.append(record, actor: actor)
         } catch {
             logger.error("audit entry not stored", metadata: ["action": "\(record.action)", "error": "\(error)"])
         }
+    }
+
+    /// An operator changed the fleet (a rollout, a node's admin state): the rollout engine looks
+    /// again at once, and no dashboard page is sent the figures from before.
+    func fleetChanged() {
+        rollouts.poke()
+        live.invalidate()
     }
 
     /// The group whose releases, models, budgets and limits apply to `node`: the group of its
