@@ -193,7 +193,7 @@ import Testing
         #expect(byModel.map(\.key).sorted() == ["big", "fleet-default"])
         #expect(byModel.reduce(0) { $0 + $1.calls } == 100)
 
-        let spend = try await ledger.nodeSpend(today: now)
+        let spend = try await ledger.nodeSpend(today: now, nodeIDs: nil)
         #expect(spend["a"] == NodeSpend(todayNanos: 100_000, monthNanos: 100_005))
         #expect(spend["b"] == NodeSpend(todayNanos: 100_000, monthNanos: 100_000))
     }

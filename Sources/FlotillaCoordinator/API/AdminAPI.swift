@@ -99,7 +99,7 @@ struct AdminAPI {
     func views(group: String?, name: String?) async throws(CoordinatorError) -> [NodeView] {
         let now = Date()
         var views = try services.store.nodeViews(group: group, name: name, now: now, interval: services.heartbeatInterval)
-        let spend = try await services.ledger.nodeSpend(today: now)
+        let spend = try await services.ledger.nodeSpend(today: now, nodeIDs: name == nil ? nil : views.map(\.id))
         let budgetUse = await AdminBudgetAPI.budgetUse(services, nodeIDs: views.map(\.id))
         for index in views.indices {
             let node = spend[views[index].id] ?? NodeSpend()
@@ -113,15 +113,17 @@ struct AdminAPI {
 
     func setState(_ context: CoordinatorRequestContext, _ state: NodeAdminState) async throws(CoordinatorError) -> Response {
         guard let name = context.parameters.get("name") else { throw .invalidRequest("missing node name") }
-        return try await setState(name: name, state, context)
+        try await setState(name: name, state, context)
+        return try await nodeView(name: name)
     }
 
-    /// Sets a node's admin state (approve or revoke), audited, and returns its view.
-    func setState(name: String, _ state: NodeAdminState, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
+    /// Sets a node's admin state (approve or revoke), audited; the admin API answers with the
+    /// node's view, the dashboard with a redirect.
+    func setState(name: String, _ state: NodeAdminState, _ context: CoordinatorRequestContext) async throws(CoordinatorError) {
         let node = try services.store.setAdminState(name: name, to: state, at: Date())
         services.directory.publish(node)
+        services.fleetChanged()
         services.logger.notice("node state changed", metadata: ["node": "\(name)", "state": "\(state.rawValue)"])
         await services.audit(AuditRecord(state == .active ? "node.approve" : "node.revoke", target: node.name), context)
-        return try await nodeView(name: name)
     }
 }

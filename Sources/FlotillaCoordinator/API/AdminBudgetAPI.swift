@@ -16,16 +16,12 @@ struct AdminBudgetAPI {
     /// the reservations charged unsettled after a restart.
     func budgets() async throws(CoordinatorError) -> Response {
         let spec = services.gatewayConfig.catalog.spec.budgets
-        let nodes = try services.store.nodes().filter { $0.adminState != .revoked }
-        let checks = BudgetPolicy.allChecks(spec, nodes: nodes, at: services.metering.clock())
-        let figures = await services.ledger.counters(checks.map(\.key))
-        let scopes = checks.map { check in
-            let state = figures[check.key] ?? CounterState()
-            return BudgetScopeView(
-                scope: check.label, period: check.key.period, periodKey: check.key.periodKey,
-                spentUSD: Double(state.spentNanos) / 1e9, reservedUSD: Double(state.reservedNanos) / 1e9,
-                limitUSD: Double(check.limitNanos) / 1e9, percent: Double(state.spentNanos) / Double(check.limitNanos) * 100,
-                state: BudgetPolicy.state(state, check), resetsAt: Timestamps.rfc3339(check.resetsAt)
+        let scopes = await Self.scopes(services, withNodes: true).map { scope in
+            BudgetScopeView(
+                scope: scope.check.label, period: scope.check.key.period, periodKey: scope.check.key.periodKey,
+                spentUSD: Double(scope.state.spentNanos) / 1e9, reservedUSD: Double(scope.state.reservedNanos) / 1e9,
+                limitUSD: Double(scope.check.limitNanos) / 1e9, percent: scope.percentUsed,
+                state: scope.status, resetsAt: Timestamps.rfc3339(scope.check.resetsAt)
             )
         }
         let unsettled = try await services.ledger.unsettledReservations().map {
@@ -47,6 +43,16 @@ struct AdminBudgetAPI {
         return try JSONBody.encoded(events.map { EventView(at: Timestamps.rfc3339($0.at), kind: $0.kind, scope: $0.scope, message: $0.message) })
     }
 
+    /// The budgets in force this period, the fleet's and groups' and (`withNodes`) those of every
+    /// node not revoked, with their counters' figures: the admin API, the dashboard's budgets
+    /// and overview, and `/metrics` all show these.
+    static func scopes(_ services: CoordinatorServices, withNodes: Bool) async -> [BudgetScopeFigures] {
+        let nodes = withNodes ? services.directory.all().filter { $0.adminState != .revoked } : []
+        let checks = BudgetPolicy.allChecks(services.gatewayConfig.catalog.spec.budgets, nodes: nodes, at: services.metering.clock())
+        let figures = await services.ledger.counters(checks.map(\.key))
+        return checks.map { BudgetScopeFigures(check: $0, state: figures[$0.key] ?? CounterState()) }
+    }
+
     /// For each of `nodeIDs` with a budget: the highest share of a limit it has spent, over its
     /// own, its group's and the fleet's budgets in the current periods (no entry without budgets).
     /// Each node's checks are computed once and all counters read in one call.
@@ -65,4 +71,14 @@ struct AdminBudgetAPI {
             nodeChecks.map { Double((figures[$0.key] ?? CounterState()).spentNanos) / Double($0.limitNanos) * 100 }.max()
         }
     }
+}
+
+/// A budget in force and its counter's figures now.
+struct BudgetScopeFigures {
+    var check: BudgetCheck
+    var state: CounterState
+
+    /// The share of the limit spent, in percent.
+    var percentUsed: Double { Double(state.spentNanos) / Double(check.limitNanos) * 100 }
+    var status: BudgetState { BudgetPolicy.state(state, check) }
 }

@@ -109,11 +109,16 @@ struct AdminGatewayAPI {
     /// over mutual TLS with its next heartbeat.
     func rotateKey(_ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         guard let name = context.parameters.get("name") else { throw .invalidRequest("missing node name") }
+        try await rotateKey(name: name, context)
+        return try await AdminAPI(services: services).nodeView(name: name)
+    }
+
+    /// Revokes the node's gateway key (it gets a new one with its next heartbeat), audited.
+    func rotateKey(name: String, _ context: CoordinatorRequestContext) async throws(CoordinatorError) {
         guard let node = try services.store.node(named: name) else { throw .notFound("no node named \(name)") }
         try await services.nodeKeys.revoke(nodeID: node.id)
         services.logger.notice("node gateway key rotated", metadata: ["node": "\(name)"])
         await services.audit(AuditRecord("node.rotate_key", target: node.name), context)
-        return try await AdminAPI(services: services).nodeView(name: name)
     }
 
     private static func provider(_ context: CoordinatorRequestContext) throws(CoordinatorError) -> String {

@@ -28,8 +28,7 @@ struct AdminReleaseAPI {
         let result = try services.releases.publish(
             body, gateway: ReleaseService.GatewayPublishing(service: services.gatewayConfig, keysSet: keysSet)
         )
-        services.rollouts.poke()
-        services.live.invalidate()
+        services.fleetChanged()
         if !body.dryRun {
             var details: [String: String] = [:]
             let changed = result.groups.filter(\.changed).map(\.group)
@@ -70,8 +69,7 @@ struct AdminReleaseAPI {
             throw CoordinatorError(.conflict, "rollout \(version) is \(current.state.rawValue); cannot \(Self.verb(state)) it")
         }
         services.logger.info("rollout \(Self.verb(state))d", metadata: ["version": "\(version)"])
-        services.rollouts.poke()
-        services.live.invalidate()
+        services.fleetChanged()
         await services.audit(AuditRecord("rollout." + Self.verb(state), target: "\(version)"), context)
         guard let view = try services.releases.rolloutView(version: version, withNodes: false) else { throw .notFound("no rollout \(version)") }
         return view
@@ -85,8 +83,7 @@ struct AdminReleaseAPI {
     /// Rolls `group` (nil: every group) back to its previous release, audited.
     func rollback(group: String?, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> PublishResponse {
         let result = try services.releases.rollback(group: group)
-        services.rollouts.poke()
-        services.live.invalidate()
+        services.fleetChanged()
         await services.audit(AuditRecord("rollout.rollback", target: group ?? "", details: [
             "release_version": result.releaseVersion.map { "\($0)" } ?? "none",
             "groups": result.groups.filter(\.changed).map(\.group).joined(separator: ","),

@@ -9,17 +9,15 @@ struct BudgetsPage {
 
     func render(_ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let spec = services.gatewayConfig.catalog.spec.budgets
-        let nodes = try services.store.nodes().filter { $0.adminState != .revoked }
-        let checks = BudgetPolicy.allChecks(spec, nodes: nodes, at: services.metering.clock())
-        let figures = await services.ledger.counters(checks.map(\.key))
-        let rows = checks.map { check -> HTML in
-            let state = figures[check.key] ?? CounterState()
+        let scopes = await AdminBudgetAPI.scopes(services, withNodes: true)
+        let rows = scopes.map { scope -> HTML in
+            let (check, state) = (scope.check, scope.state)
             return """
                 <tr><th scope="row">\(check.label)</th><td>\(check.key.period) \(check.key.periodKey)</td>\
                 <td class="num">\(DashboardFormat.usd(nanos: state.spentNanos))</td><td class="num">\(DashboardFormat.usd(nanos: state.reservedNanos))</td>\
                 <td class="num">\(DashboardFormat.usd(nanos: check.limitNanos))</td>\
-                <td>\(DashboardFormat.meter(percent: Double(state.spentNanos) / Double(check.limitNanos) * 100))</td>\
-                <td>\(DashboardFormat.state(BudgetPolicy.state(state, check).rawValue))</td><td>\(Timestamps.rfc3339(check.resetsAt))</td></tr>
+                <td>\(DashboardFormat.meter(percent: scope.percentUsed))</td>\
+                <td>\(DashboardFormat.state(scope.status.rawValue))</td><td>\(Timestamps.rfc3339(check.resetsAt))</td></tr>
                 """
         }
         let events = try await services.metering.events.events(since: Date().addingTimeInterval(-7 * 86_400), limit: 500)
@@ -28,7 +26,7 @@ struct BudgetsPage {
         }
         let content: HTML = """
             <p class="muted">Periods in \(spec?.timeZone ?? "UTC"); soft threshold \(DashboardFormat.number(spec?.softThresholdPercent ?? 80, decimals: 0))%.</p>
-            \(checks.isEmpty ? "<p class=\"muted\">No budgets are set (budgets: in fleet.yaml).</p>" : """
+            \(scopes.isEmpty ? "<p class=\"muted\">No budgets are set (budgets: in fleet.yaml).</p>" : """
             <div class="table-wrap"><table id="budgets-table"><caption>Budgets this period</caption>
             <thead><tr><th scope="col">Scope</th><th scope="col">Period</th><th scope="col" class="num">Spent</th><th scope="col" class="num">Held</th><th scope="col" class="num">Limit</th><th scope="col">Used</th><th scope="col">State</th><th scope="col">Resets</th></tr></thead>
             <tbody>\(rows)</tbody></table></div>

@@ -30,13 +30,13 @@ struct NodeActions {
 
     func approve(_ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let name = try Self.name(context)
-        _ = try await AdminAPI(services: services).setState(name: name, .active, context)
+        try await AdminAPI(services: services).setState(name: name, .active, context)
         return DashboardResponse.redirect(Self.page(name, done: "approved"))
     }
 
     func rotateKey(_ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let name = try Self.name(context)
-        _ = try await AdminGatewayAPI(services: services).rotateKey(context)
+        try await AdminGatewayAPI(services: services).rotateKey(name: name, context)
         return DashboardResponse.redirect(Self.page(name, done: "key-rotated"))
     }
 
@@ -54,7 +54,7 @@ struct NodeActions {
 
     func revoke(_ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let name = try Self.name(context)
-        _ = try await AdminAPI(services: services).setState(name: name, .revoked, context)
+        try await AdminAPI(services: services).setState(name: name, .revoked, context)
         return DashboardResponse.redirect(Self.page(name, done: "revoked"))
     }
 

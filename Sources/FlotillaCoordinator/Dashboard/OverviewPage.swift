@@ -49,16 +49,14 @@ struct OverviewPage {
 
     /// The fleet's and groups' budgets this period (per-node budgets are on the budgets page).
     private func budgets(now: Date) async throws(CoordinatorError) -> HTML {
-        let checks = BudgetPolicy.allChecks(services.gatewayConfig.catalog.spec.budgets, nodes: [], at: services.metering.clock())
-        guard !checks.isEmpty else { return "<p class=\"muted\">No fleet or group budgets are set (budgets: in fleet.yaml).</p>" }
-        let figures = await services.ledger.counters(checks.map(\.key))
-        let rows = checks.map { check -> HTML in
-            let state = figures[check.key] ?? CounterState()
-            let percent = Double(state.spentNanos) / Double(check.limitNanos) * 100
+        let scopes = await AdminBudgetAPI.scopes(services, withNodes: false)
+        guard !scopes.isEmpty else { return "<p class=\"muted\">No fleet or group budgets are set (budgets: in fleet.yaml).</p>" }
+        let rows = scopes.map { scope -> HTML in
+            let (check, state) = (scope.check, scope.state)
             return """
                 <tr><th scope="row">\(check.label)</th><td>\(check.key.period)</td><td class="num">\(DashboardFormat.usd(nanos: state.spentNanos))</td>\
-                <td class="num">\(DashboardFormat.usd(nanos: check.limitNanos))</td><td>\(DashboardFormat.meter(percent: percent))</td>\
-                <td>\(DashboardFormat.state(BudgetPolicy.state(state, check).rawValue))</td></tr>
+                <td class="num">\(DashboardFormat.usd(nanos: check.limitNanos))</td><td>\(DashboardFormat.meter(percent: scope.percentUsed))</td>\
+                <td>\(DashboardFormat.state(scope.status.rawValue))</td></tr>
                 """
         }
         return """

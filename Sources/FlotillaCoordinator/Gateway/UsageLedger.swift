@@ -169,8 +169,8 @@ protocol UsageLedger: Sendable {
     func unsettledReservations() async throws(CoordinatorError) -> [UnsettledReservation]
     /// Sums per group key (node ids when grouping by node), most expensive first.
     func aggregate(_ query: UsageQuery) async throws(CoordinatorError) -> [UsageAggregate]
-    /// Every node's spend on the UTC day `today` and since the month's first day.
-    /// Spend today and this month of the nodes `nodeIDs` (nil: every node).
+    /// Spend of the nodes `nodeIDs` (nil: every node) on the UTC day `today` and since the
+    /// month's first day.
     func nodeSpend(today: Date, nodeIDs: [String]?) async throws(CoordinatorError) -> [String: NodeSpend]
     /// Calls and spend per UTC day and model from `fromDay` to `toDay` (`YYYY-MM-DD`, both
     /// included), for one node or the whole fleet: the dashboard's spend charts and totals.
@@ -180,11 +180,6 @@ protocol UsageLedger: Sendable {
 }
 
 extension UsageLedger {
-    /// Every node's spend today and this month.
-    func nodeSpend(today: Date) async throws(CoordinatorError) -> [String: NodeSpend] {
-        try await nodeSpend(today: today, nodeIDs: nil)
-    }
-
     /// Appends a record of a call that reserved nothing.
     func record(_ record: UsageRecord) async throws(CoordinatorError) {
         try await self.record(record, settling: nil)

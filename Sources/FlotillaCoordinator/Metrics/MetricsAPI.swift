@@ -68,13 +68,9 @@ struct MetricsAPI {
             samples.append(.init(name: "flotilla_rollouts", labels: [("state", state.rawValue)], value: Double(rollouts[state] ?? 0)))
         }
         samples.append(.init(name: "flotilla_releases", labels: [], value: Double(try services.store.releaseCount())))
-        let spec = services.gatewayConfig.catalog.spec.budgets
         // Per-node budget series only when asked for (`serve --metrics-per-node`).
-        let nodes = services.metricsPerNode ? services.directory.all().filter { $0.adminState != .revoked } : []
-        let checks = BudgetPolicy.allChecks(spec, nodes: nodes, at: services.metering.clock())
-        let figures = await services.ledger.counters(checks.map(\.key))
-        for check in checks {
-            let state = figures[check.key] ?? CounterState()
+        for scope in await AdminBudgetAPI.scopes(services, withNodes: services.metricsPerNode) {
+            let (check, state) = (scope.check, scope.state)
             let labels = [("scope", check.label), ("period", check.key.period)]
             samples.append(.init(name: "flotilla_budget_spend_usd", labels: labels, value: Double(state.spentNanos) / 1e9))
             samples.append(.init(name: "flotilla_budget_reserved_usd", labels: labels, value: Double(state.reservedNanos) / 1e9))
