@@ -153,4 +153,19 @@ import Testing
         let expensive = ModelPrice(inputMicros: 10_000 * 1_000_000, outputMicros: 10_000 * 1_000_000)
         #expect(TokenUsage(input: UsageParsing.maxTokens, output: UsageParsing.maxTokens).costNanos(at: expensive) == TokenUsage.maxCostNanos)
     }
+
+    @Test func aCountThatIsNotANumberIsSkippedAndTheRestOfTheUsageStillCounts() {
+        var meter = ResponseMeter(kind: .openai, stream: false, callerWantsStreamUsage: false)
+        _ = meter.feed(ByteBuffer(string: #"{"usage":{"prompt_tokens":"12","completion_tokens":5.9,"prompt_tokens_details":[3]}}"#))
+        _ = meter.finish()
+        #expect(meter.charge(estimatedInput: 40) == (TokenUsage(input: 0, output: 5), .reported))
+
+        // An Anthropic `message_delta` with a null input count keeps the `message_start` one.
+        var stream = ResponseMeter(kind: .anthropic, stream: true, callerWantsStreamUsage: false)
+        _ = stream.feed(ByteBuffer(string: "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":7,\"output_tokens\":1}}}\n\n"
+            + "event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"input_tokens\":null,\"output_tokens\":4}}\n\n"
+            + "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"))
+        _ = stream.finish()
+        #expect(stream.charge(estimatedInput: 40) == (TokenUsage(input: 7, output: 4), .reported))
+    }
 }

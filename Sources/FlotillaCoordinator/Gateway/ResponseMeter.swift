@@ -107,8 +107,8 @@ struct ResponseMeter {
         out.writeBytes(pending)
         held.clear()
         pending.removeAll()
-        if mode == .json, let usage = usageCapture.usage.flatMap(UsageParsing.object) {
-            reported = UsageParsing.usage(kind: kind, object: usage)
+        if mode == .json, let usage = usageCapture.usage.flatMap({ ProviderUsage($0) }) {
+            reported = usage.tokens(kind)
         }
         if mode == .json { sawTerminal = true }
         return out
@@ -128,9 +128,6 @@ struct ResponseMeter {
             return (usage, .partial)
         case .openAIStream, .json:
             if let reported { return (reported, .reported) }
-            if mode == .json, let usage = usageCapture.usage.flatMap(UsageParsing.object) {
-                return (UsageParsing.usage(kind: kind, object: usage), .reported)
-            }
             return (TokenUsage(input: estimatedInput, output: estimatedOutput), .estimated)
         }
     }
@@ -147,12 +144,11 @@ struct ResponseMeter {
             }
             generatedBytes += UsageParsing.generatedTextBytes(data)
             guard Self.mentionsObject("usage", in: data) || Self.mentionsObject("error", in: data),
-                  let chunk = UsageParsing.object(data) else { return event }
-            if chunk["error"] != nil, !(chunk["error"] is NSNull) { sawErrorEvent = true }
-            if let usage = chunk["usage"] as? [String: Any] {
-                reported = UsageParsing.openAI(usage)
-                let choices = chunk["choices"] as? [Any]
-                if !forwardUsageChunk, choices?.isEmpty ?? true { return nil }
+                  let chunk = MeteredEvent(data) else { return event }
+            if chunk.hasError { sawErrorEvent = true }
+            if let usage = chunk.usage {
+                reported = usage.openAI
+                if !forwardUsageChunk, !chunk.hasChoices { return nil }
             }
             return event
         case .anthropicStream:
@@ -162,18 +158,17 @@ struct ResponseMeter {
                 held.writeBytes(event)
                 return nil
             case "message_start":
-                if let start = UsageParsing.object(data), let message = start["message"] as? [String: Any],
-                   let usage = message["usage"] as? [String: Any] {
-                    reported = UsageParsing.anthropic(usage)
+                if let usage = MeteredEvent(data)?.messageUsage {
+                    reported = usage.anthropic
                 }
             case "message_delta":
-                if let delta = UsageParsing.object(data), let usage = delta["usage"] as? [String: Any] {
-                    anthropicOutput = UsageParsing.int(usage["output_tokens"])
+                if let usage = MeteredEvent(data)?.usage {
+                    anthropicOutput = usage.outputTokens
                     var total = reported ?? TokenUsage()
                     if let output = anthropicOutput { total.output = output }
                     // Newer API versions repeat the input counts here; they win when present.
-                    if usage["input_tokens"] != nil, !(usage["input_tokens"] is NSNull) {
-                        let input = UsageParsing.anthropic(usage)
+                    if usage.inputTokens != nil {
+                        let input = usage.anthropic
                         total.input = input.input
                         total.cached = input.cached
                         total.cacheWrite = input.cacheWrite
