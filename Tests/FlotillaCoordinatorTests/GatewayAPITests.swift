@@ -246,7 +246,10 @@ import Testing
     }
 
     @Test func providerFailuresBecomeGatewayErrorsAndNeverLeakTheKey() async throws {
-        let timeouts = UpstreamTimeouts(connect: .seconds(2), firstByte: .milliseconds(500), idle: .seconds(5))
+        // The first-byte timeout applies to every call here, not only the hanging one: it leaves the
+        // others room on a loaded two-core CI machine (500 ms once timed out a 307) and still ends
+        // well before the stand-in's 10 s hang.
+        let timeouts = UpstreamTimeouts(connect: .seconds(2), firstByte: .seconds(3), idle: .seconds(5))
         try await GatewayTestbed.with(settings: GatewaySettings(timeouts: timeouts)) { bed in
             let (_, key) = try bed.addNode("board-01")
             func call(_ model: String) async throws -> TestResponse {

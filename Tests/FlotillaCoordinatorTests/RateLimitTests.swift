@@ -1,3 +1,4 @@
+import FlotillaFakeProvider
 import FlotillaProtocol
 import Foundation
 import HTTPTypes
@@ -98,8 +99,12 @@ import Testing
         try await GatewayTestbed.with(gateway: gateway) { bed in
             let (_, key) = try bed.addNode("board-01")
             let (_, other) = try bed.addNode("board-02")
-            async let slow = bed.post("/v1/chat/completions", key: key, body: #"{"model":"slow","max_tokens":5,"stream":true,"messages":[]}"#)
-            try await Task.sleep(for: .milliseconds(150))
+            // 20 words at 100 ms each: the slow call holds its place for 2 s once the provider has it,
+            // which is waited for rather than guessed with a sleep (CI machines are loaded).
+            async let slow = bed.post("/v1/chat/completions", key: key, body: #"{"model":"slow","max_tokens":20,"stream":true,"messages":[]}"#)
+            let deadline = ContinuousClock.now + .seconds(10)
+            while bed.provider.received.isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            try #require(!bed.provider.received.isEmpty)
             let second = try await Self.call(bed, key)
             #expect(second.status == .tooManyRequests)
             #expect(String(buffer: second.body).contains("1 calls in flight"))
