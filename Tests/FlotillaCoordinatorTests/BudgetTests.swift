@@ -1,5 +1,6 @@
 import FlotillaProtocol
 import Foundation
+import GRDB
 import HTTPTypes
 import HummingbirdTesting
 import Logging
@@ -150,6 +151,34 @@ import Testing
         #expect(await reopened.counters([key])[key] == CounterState(spentNanos: 300_000, reservedNanos: 0))
         #expect(try await reopened.unsettledReservations().map(\.requestID) == ["r-1"])
         #expect(try await reopened.unsettledReservations().first?.amountNanos == 300_000)
+    }
+
+    @Test func aSettlementWhoseWriteFailsChargesTheReservationOnceAndHoldsNothing() async throws {
+        let fixture = try StoreFixture()
+        // SQLite itself refuses the record (as a full or failing disk would), failing its batch.
+        try fixture.store.write { db in
+            try db.execute(sql: "CREATE TRIGGER refuse_r1 BEFORE INSERT ON usage WHEN NEW.request_id = 'r-1' BEGIN SELECT RAISE(ABORT, 'disk gone'); END")
+        }
+        let key = BudgetCounterKey(scope: "node:n-1", period: "daily", periodKey: "2026-11-30")
+        let check = BudgetCheck(key: key, limitNanos: 1_000_000, resetsAt: Date(), label: "node n-1")
+        let reservation = Reservation(requestID: "r-1", at: Date(), nodeID: "n-1", group: "edge", amountNanos: 300_000, checks: [check])
+        let ledger = try SQLiteUsageLedger(store: fixture.store, logger: .init(label: "test"))
+        try await withLedgerRunning(ledger) {
+            #expect(try await ledger.reserve(reservation) == .reserved)
+            var record = UsageRecord(requestID: "r-1", at: Date(), nodeID: "n-1", group: "edge", provider: "openai", model: "m",
+                                     upstreamModel: "m", endpoint: .chatCompletions, streamed: false,
+                                     usage: TokenUsage(input: 10, output: 8), costNanos: 18_000, priceVersion: 1, latencyMs: 1,
+                                     ttfbMs: 1, status: 200, outcome: .ok, source: .reported, errorCode: nil)
+            await #expect(throws: CoordinatorError.self) { try await ledger.record(record, settling: reservation) }
+            #expect(await ledger.counters([key])[key] == CounterState(spentNanos: 300_000, reservedNanos: 0),
+                    "charged at its amount, as a restart would, and no longer held")
+            record.requestID = "r-2"
+            try await ledger.record(record, settling: nil)
+        }
+        #expect(try fixture.store.read { db in try String.fetchAll(db, sql: "SELECT request_id FROM usage") } == ["r-2"])
+        let reopened = try SQLiteUsageLedger(store: fixture.store, logger: .init(label: "test"))
+        #expect(await reopened.counters([key])[key] == CounterState(spentNanos: 300_000, reservedNanos: 0), "charged once")
+        #expect(try await reopened.unsettledReservations().map(\.requestID) == ["r-1"])
     }
 }
 

@@ -36,7 +36,15 @@ final class SQLiteUsageLedger: UsageLedger, Service {
         let book = BudgetBook(try store.read { db in try Self.loadCounters(db, now: now) })
         self.book = book
         queue = GroupCommitQueue(name: "flotilla-usage", maxBatch: maxBatch) { entries in
-            try store.pool.write { db in try Self.apply(db, entries) }
+            do {
+                try store.pool.write { db in try Self.apply(db, entries) }
+            } catch {
+                // The batch's settlements are lost with it, so their reservations stay open on disk
+                // and the next start charges them at their amount. The book does the same now, so a
+                // failed write never holds budget until a restart nor charges twice after one.
+                for case .usage(_, let reservation?) in entries { book.settle(reservation, costNanos: reservation.amountNanos) }
+                throw error
+            }
             for case .usage(let record, let reservation?) in entries { book.settle(reservation, costNanos: record.costNanos) }
         }
     }
