@@ -31,28 +31,26 @@ final class RolloutEngine: Service {
     /// Asks for an evaluation now (a report arrived, an admin acted).
     func poke() { wake.yield() }
 
+    /// Evaluates on every poke and every tick, and re-signs releases about to expire every ten
+    /// minutes, until graceful shutdown; the ticker and the re-signing are child tasks of the run.
     func run() async throws {
-        let ticker = Task { [wake, tick] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: tick)
-                wake.yield()
-            }
-        }
-        let renewal = Task { [releases, logger] in
-            while !Task.isCancelled {
-                do { _ = try releases.renewExpiring() } catch { logger.error("re-signing releases failed", metadata: ["error": "\(error)"]) }
-                try? await Task.sleep(for: .seconds(600))
-            }
-        }
-        defer {
-            ticker.cancel()
-            renewal.cancel()
-        }
         await cancelWhenGracefulShutdown {
-            for await _ in self.wakeStream {
-                do { try self.evaluate(now: Date()) } catch {
-                    self.logger.error("rollout evaluation failed", metadata: ["error": "\(error)"])
+            await withDiscardingTaskGroup { group in
+                group.addTask { [wake = self.wake, tick = self.tick] in
+                    while (try? await Task.sleep(for: tick)) != nil { wake.yield() }
                 }
+                group.addTask { [releases = self.releases, logger = self.logger] in
+                    repeat {
+                        do { _ = try releases.renewExpiring() } catch { logger.error("re-signing releases failed", metadata: ["error": "\(error)"]) }
+                    } while (try? await Task.sleep(for: .seconds(600))) != nil
+                }
+                // Ends when the run is cancelled (the stream's iteration returns nil then).
+                for await _ in self.wakeStream {
+                    do { try self.evaluate(now: Date()) } catch {
+                        self.logger.error("rollout evaluation failed", metadata: ["error": "\(error)"])
+                    }
+                }
+                group.cancelAll()
             }
         }
     }
