@@ -18,6 +18,7 @@ struct UpstreamClientProbe {
     func measure(seconds: Double) async throws -> ConnectionResult {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
         configuration.decompression = .disabled
+        configuration.tracing.tracer = nil
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         var result = ConnectionResult()
         do {

@@ -42,6 +42,9 @@ final class UpstreamClient: Sendable {
         )
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 512)
         configuration.decompression = .disabled
+        // The coordinator bootstraps no tracer; with the default no-op one the client would still
+        // parse each request's URL for span attributes nobody reads.
+        configuration.tracing.tracer = nil
         http = HTTPClient(eventLoopGroupProvider: .shared(eventLoopGroup), configuration: configuration)
     }
 
