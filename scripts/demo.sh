@@ -43,6 +43,15 @@ PIDS+=($!)
 for _ in $(seq 1 100); do [ -f "$DATA/admin.url" ] && break; sleep 0.1; done
 [ -f "$DATA/admin.url" ] || { echo "coordinator did not start; see $DEMO/logs/coordinator.log" >&2; exit 1; }
 
+# Demo nodes enrolled with another coordinator (another data directory, or a listen address
+# other than the one they were enrolled at) are enrolled again with this one.
+for i in 1 2 3; do
+    state="$DEMO/nodes/demo-$i"
+    if [ -f "$state/node.json" ] && { ! cmp -s "$state/ca.pem" "$DATA/ca.pem" || ! grep -qF "\"https://$LISTEN\"" "$state/node.json"; }; then
+        echo "demo-$i was enrolled with another coordinator: enrolling it again"
+        rm -rf "$state"
+    fi
+done
 if [ ! -f "$DEMO/nodes/demo-1/node.json" ] || [ ! -f "$DEMO/nodes/demo-2/node.json" ] || [ ! -f "$DEMO/nodes/demo-3/node.json" ]; then
     rm -rf "$DEMO/bundle"
     "$FLOTILLA" provision --data-dir "$DATA" --group demo --uses 3 --ttl 1h --out "$DEMO/bundle" >/dev/null
