@@ -282,6 +282,32 @@ struct ReleaseVerificationTests {
         #expect(try store.installed().floor == 3)
     }
 
+    /// A floor reset whose write fails is not lost: the walk is undone and the next refresh
+    /// resets the floor and stores the document.
+    @Test func aFloorResetThatCannotBeWrittenIsRedoneOnTheNextRefresh() throws {
+        let node = try TestNode()
+        let source = FakeSource(roots: [rootV1])
+        var updater = try node.updater(node.picoclaw, pinned: root)
+        source.serve(Self.healthy)
+        #expect(updater.evaluate(Self.healthy.envelope(signedBy: [signing]), from: source, now: Self.now).status == .applied)
+        let store = ReleaseStore(directory: node.state)
+        #expect(try store.installed().floor == 3)
+
+        source.roots = [rootV1, Envelopes.root(version: 2, rootKey: root, signingKeys: [TestKey(12)], signers: [root], resetsFloor: true)]
+        // A directory where the atomic write's temporary file goes: the write fails, even as root.
+        try FileManager.default.createDirectory(atPath: store.installedPath + ".tmp", withIntermediateDirectories: false)
+        #expect(throws: NodeError.self) { try updater.refreshTrust(from: source) }
+        #expect(updater.trust.version == 1, "the walk is undone with its writes")
+        #expect(try store.installed().floor == 3)
+        #expect(try store.trustedRoot()?.version == 1)
+
+        try FileManager.default.removeItem(atPath: store.installedPath + ".tmp")
+        try updater.refreshTrust(from: source)
+        #expect(updater.trust.version == 2)
+        #expect(try store.installed().floor == 0)
+        #expect(try store.trustedRoot()?.version == 2)
+    }
+
     @Test func rootDocumentNotSignedByThePreviousRootIsRefused() throws {
         let node = try TestNode()
         let root2 = TestKey(11), signing2 = TestKey(12)

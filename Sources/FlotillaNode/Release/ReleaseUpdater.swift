@@ -61,17 +61,23 @@ final class ReleaseUpdater<R: RuntimeAdapter> {
 
     /// Fetches `/v1/trust` and walks the chain forward, storing a newer trusted document. A
     /// document that resets the release floor resets it before it is stored (a crash in between
-    /// resets it again on the next walk).
+    /// resets it again on the next walk). When either write fails the walk is undone in memory
+    /// too, so the next refresh walks the same documents and redoes both.
     func refreshTrust<S: ReleaseSource>(from source: S) throws(NodeError) {
-        let before = trust.version
+        let before = trust.trusted
         guard try trust.advance(trustResponse: try source.trust()), let document = trust.trusted else { return }
-        if trust.crossedFloorReset {
-            try store.resetReleaseFloor()
-            trust.crossedFloorReset = false
-            Log.warn("release floor reset by the root document", [("root_version", Text.number(document.version))])
+        do throws(NodeError) {
+            if trust.crossedFloorReset {
+                try store.resetReleaseFloor()
+                Log.warn("release floor reset by the root document", [("root_version", Text.number(document.version))])
+            }
+            try store.storeTrustedRoot(document)
+        } catch {
+            trust.revert(to: before)
+            throw error
         }
-        try store.storeTrustedRoot(document)
-        Log.info("trusted root advanced", [("from_version", Text.number(before)), ("to_version", Text.number(document.version))])
+        trust.crossedFloorReset = false
+        Log.info("trusted root advanced", [("from_version", Text.number(before?.version ?? 0)), ("to_version", Text.number(document.version))])
     }
 
     /// Sends the final report and logs it. A refusal, a rollback or an applied release is final

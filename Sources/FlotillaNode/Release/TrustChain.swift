@@ -55,6 +55,13 @@ final class TrustChain {
         return advanced
     }
 
+    /// Goes back to `document` (the one trusted before a walk whose result could not be stored),
+    /// so the next walk crosses the same documents again and redoes what failed.
+    func revert(to document: RootDocument?) {
+        trusted = document
+        crossedFloorReset = false
+    }
+
     /// Parses a `GET /v1/trust` body (`{"roots": [envelope, ...]}`) and advances with it.
     func advance(trustResponse body: [UInt8]) throws(NodeError) -> Bool {
         guard let roots = try JSONParser().parse(body)["roots"]?.arrayValue else {
