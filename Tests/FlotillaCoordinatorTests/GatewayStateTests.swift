@@ -198,6 +198,76 @@ import Testing
         #expect(spend["b"] == NodeSpend(todayNanos: 100_000, monthNanos: 100_000))
     }
 
+    /// Reports read whole UTC days from the roll-up and the partial days from the records; the
+    /// sums equal those of the records themselves for every cut of the range.
+    @Test func reportsMatchTheRecordsForEveryCutOfTheRange() async throws {
+        let fixture = try StoreFixture()
+        let ledger = try SQLiteUsageLedger(store: fixture.store, logger: Logger(label: "test"))
+        let midnight = Date(timeIntervalSince1970: 1_795_910_400)  // 2026-11-29T00:00:00Z
+        let start = midnight.addingTimeInterval(-3 * 86_400 + 3_600)
+        try await withLedgerRunning(ledger) {
+            for index in 0..<300 {  // one call every 1,234.5 s: a little over 4 days
+                var record = Self.record(["a", "b", "c"][index % 3], model: index % 5 == 0 ? "big" : "fleet-default",
+                                         at: start.addingTimeInterval(Double(index) * 1_234.5), cost: Int64(index),
+                                         outcome: [.ok, .ok, .refused, .upstreamError, .clientCancelled][index % 5], id: "r\(index)")
+                record.group = index % 2 == 0 ? "edge" : "lab"
+                try await ledger.record(record)
+            }
+        }
+        let records = try fixture.store.read { db in try Row.fetchAll(db, sql: "SELECT * FROM usage").map(UsageRecord.init(row:)) }
+        let ranges: [(Double, Double)] = [
+            (-4 * 86_400, 2 * 86_400),                  // everything, partial days at both ends
+            (-2 * 86_400, 0),                           // two whole days
+            (-2 * 86_400 - 1, 1),                       // two whole days and a second on each side
+            (-86_400 + 7_200, -3_600),                  // within one day
+            (-3_600, 3_600),                            // across one midnight, no whole day
+            (-3 * 86_400 + 5_000, 86_400 + 100),        // partial, three whole days, partial
+            (0, 0),                                     // empty
+        ]
+        for (from, to) in ranges {
+            for by in UsageGrouping.allCases {
+                let query = UsageQuery(by: by, from: midnight.addingTimeInterval(from), to: midnight.addingTimeInterval(to),
+                                       nodeID: by == .model ? "a" : nil, group: by == .provider ? "edge" : nil)
+                var expected: [String: UsageAggregate] = [:]
+                for r in records where r.at >= query.from && r.at < query.to && (query.nodeID ?? r.nodeID) == r.nodeID
+                    && (query.group ?? r.group) == r.group {
+                    let key = switch by {
+                    case .node: r.nodeID
+                    case .group: r.group
+                    case .model: r.model
+                    case .provider: r.provider
+                    }
+                    var sum = expected[key] ?? UsageAggregate(key: key)
+                    sum.calls += 1
+                    sum.refused += r.outcome == .refused ? 1 : 0
+                    sum.failed += r.outcome == .upstreamError || r.outcome == .clientCancelled ? 1 : 0
+                    sum.inputTokens += r.usage.input
+                    sum.outputTokens += r.usage.output
+                    sum.cachedTokens += r.usage.cached
+                    sum.costNanos += r.costNanos
+                    expected[key] = sum
+                }
+                let report = try await ledger.aggregate(query)
+                #expect(report == expected.values.sorted { ($0.costNanos, $0.calls, $1.key) > ($1.costNanos, $1.calls, $0.key) },
+                        "\(by) over \(from)...\(to)")
+            }
+        }
+        #expect(records.count == 300)
+    }
+
+    @Test func rangesAreCutAtUTCMidnights() {
+        let midnight = Date(timeIntervalSince1970: 1_795_910_400)  // 2026-11-29T00:00:00Z
+        func at(_ seconds: Double) -> Date { midnight.addingTimeInterval(seconds) }
+        let partial = UsageRangeSplit(from: at(-100), to: at(2 * 86_400 + 50))
+        #expect(partial.records == [.init(from: at(-100), to: at(0)), .init(from: at(2 * 86_400), to: at(2 * 86_400 + 50))])
+        #expect(partial.days?.first == "2026-11-29" && partial.days?.afterLast == "2026-12-01")
+        let whole = UsageRangeSplit(from: at(0), to: at(86_400))
+        #expect(whole.records.isEmpty && whole.days?.first == "2026-11-29" && whole.days?.afterLast == "2026-11-30")
+        let noWholeDay = UsageRangeSplit(from: at(-100), to: at(100))
+        #expect(noWholeDay.records == [.init(from: at(-100), to: at(100))] && noWholeDay.days == nil)
+        #expect(UsageRangeSplit(from: at(5), to: at(5)).records.isEmpty && UsageRangeSplit(from: at(5), to: at(1)).days == nil)
+    }
+
     @Test(arguments: [
         (0.0, "1970-01-01", 0.0), (1_796_000_000, "2026-11-30", 1_793_491_200), (951_782_400, "2000-02-29", 949_363_200),
         (4_107_542_399, "2100-02-28", 4_105_123_200), (-86_400, "1969-12-31", -2_678_400), (253_402_300_799, "9999-12-31", 253_399_622_400),

@@ -176,40 +176,6 @@ final class SQLiteUsageLedger: UsageLedger, Service {
         }
     }
 
-    func aggregate(_ query: UsageQuery) async throws(CoordinatorError) -> [UsageAggregate] {
-        let column = switch query.by {
-        case .node: "node_id"
-        case .group: "group_name"
-        case .model: "model"
-        case .provider: "provider"
-        }
-        var sql = """
-            SELECT \(column) AS key, COUNT(*) AS calls, SUM(outcome = 'refused') AS refused,
-                   SUM(outcome IN ('upstream_error', 'client_cancelled')) AS failed,
-                   SUM(input_tokens) AS input, SUM(output_tokens) AS output, SUM(cached_tokens) AS cached,
-                   SUM(cost_nanos) AS cost
-            FROM usage WHERE at >= ? AND at < ?
-            """
-        var arguments: StatementArguments = [query.from.timeIntervalSince1970, query.to.timeIntervalSince1970]
-        if let node = query.nodeID {
-            sql += " AND node_id = ?"
-            arguments += [node]
-        }
-        if let group = query.group {
-            sql += " AND group_name = ?"
-            arguments += [group]
-        }
-        sql += " GROUP BY key ORDER BY cost DESC, calls DESC, key"
-        let (query, values) = (sql, arguments)
-        return try await read { db in
-            try Row.fetchAll(db, sql: query, arguments: values).map { row in
-                UsageAggregate(key: row["key"], calls: row["calls"], refused: row["refused"], failed: row["failed"],
-                               inputTokens: row["input"], outputTokens: row["output"], cachedTokens: row["cached"],
-                               costNanos: row["cost"])
-            }
-        }
-    }
-
     func count(requestIDs: [String]) async throws(CoordinatorError) -> Int {
         try await read { db in
             var total = 0
