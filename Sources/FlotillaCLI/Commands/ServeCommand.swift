@@ -87,11 +87,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap { label in ServerLogHandler(label: label, level: level) }
         let directory = DataDirectory(dataDir ?? DataDirectory.defaultPath)
         var configuration = CoordinatorConfiguration(
             dataDirectory: directory, listenHost: host, listenPort: port, hostnames: hostnames, advertiseURL: advertiseURL,
