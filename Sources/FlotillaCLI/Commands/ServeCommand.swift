@@ -29,6 +29,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "How long the heartbeat time series is kept.")
     var retention: String = "7d"
 
+    @Option(help: "How long per-call gateway usage records are kept, in whole days (e.g. 90d); 0 keeps them all. Spend per day, node and model is always kept.")
+    var usageRetention: String = "0"
+
     @Option(help: "Lifetime of node client certificates.")
     var nodeCertValidity: String = "30d"
 
@@ -108,6 +111,12 @@ struct ServeCommand: AsyncParsableCommand {
                                        idle: .milliseconds(Int64(timeouts[2] * 1000)))
         )
         configuration.upstreamCAFiles = upstreamCa
+        if usageRetention != "0" {
+            guard let seconds = DurationParser.seconds(usageRetention), seconds >= 86_400 else {
+                throw ValidationError("--usage-retention must be 0 (keep every record) or a duration of at least 1d, e.g. 90d")
+            }
+            configuration.usageRetention = seconds
+        }
         guard let handshake = DurationParser.seconds(tlsHandshakeTimeout), handshake >= 0.1 else {
             throw ValidationError("--tls-handshake-timeout must be a duration, e.g. 10s")
         }

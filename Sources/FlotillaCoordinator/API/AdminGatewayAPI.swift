@@ -83,15 +83,15 @@ struct AdminGatewayAPI {
             guard let node = try services.store.node(named: name) else { throw .notFound("no node named \(name)") }
             nodeID = node.id
         }
-        let query = UsageQuery(by: by, from: from, to: to, nodeID: nodeID, group: parameters.get("group"))
-        let aggregates = try await services.ledger.aggregate(query)
+        let (range, aggregates) = try await services.ledger.report(
+            UsageQuery(by: by, from: from, to: to, nodeID: nodeID, group: parameters.get("group")))
         let rows = aggregates.map { aggregate -> UsageRow in
             var key = aggregate.key
             if by == .node { key = services.directory.node(id: key)?.name ?? key }
             return Self.row(aggregate, key: key)
         }
         let total = UsageAggregate.total(of: aggregates)
-        return try JSONBody.encoded(UsageReport(by: by, from: Timestamps.rfc3339(from), to: Timestamps.rfc3339(to), rows: rows,
+        return try JSONBody.encoded(UsageReport(by: by, from: Timestamps.rfc3339(range.from), to: Timestamps.rfc3339(range.to), rows: rows,
                                       total: Self.row(total, key: "total")))
     }
 

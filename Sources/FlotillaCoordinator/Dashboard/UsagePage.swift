@@ -20,7 +20,7 @@ struct UsagePage {
             return date
         } ?? to.addingTimeInterval(-7 * 86_400)
         guard from < to else { throw .invalidRequest("from must be before to") }
-        let aggregates = try await services.ledger.aggregate(UsageQuery(by: by, from: from, to: to, nodeID: nil, group: nil))
+        let (range, aggregates) = try await services.ledger.report(UsageQuery(by: by, from: from, to: to, nodeID: nil, group: nil))
         let rows = aggregates.map { aggregate -> HTML in
             let key = by == .node ? services.directory.node(id: aggregate.key)?.name ?? aggregate.key : aggregate.key
             let name: HTML = by == .node ? "<a href=\"/ui/nodes/\(FormData.encode(key))\">\(key)</a>" : "\(key.isEmpty ? "(none)" : key)"
@@ -40,7 +40,7 @@ struct UsagePage {
             <label for="usage-to">To (UTC, included)<input id="usage-to" name="to" type="date" value="\(UTCCalendar.day(to))"></label>
             <button type="submit">Show</button>
             </form>
-            <p>\(total.calls) calls, \(total.inputTokens) input and \(total.outputTokens) output tokens, \(DashboardFormat.usd(nanos: total.costNanos)) from \(Timestamps.rfc3339(from)) to \(Timestamps.rfc3339(to)).</p>
+            <p>\(total.calls) calls, \(total.inputTokens) input and \(total.outputTokens) output tokens, \(DashboardFormat.usd(nanos: total.costNanos)) from \(Timestamps.rfc3339(range.from)) to \(Timestamps.rfc3339(range.to)).</p>
             \(rows.isEmpty ? "<p class=\"muted\">No gateway calls in this range.</p>" : """
             <div class="table-wrap"><table id="usage-table"><caption>Usage by \(by.rawValue)</caption>
             <thead><tr><th scope="col">\(by.rawValue.capitalized)</th><th scope="col" class="num">Calls</th><th scope="col" class="num">Refused</th><th scope="col" class="num">Failed</th><th scope="col" class="num">Input tokens</th><th scope="col" class="num">Output tokens</th><th scope="col" class="num">Cost</th></tr></thead>

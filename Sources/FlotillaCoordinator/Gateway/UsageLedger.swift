@@ -81,6 +81,18 @@ struct UsageQuery: Sendable {
     var group: String?
 }
 
+extension UsageQuery {
+    /// This range with each end before `keptFrom` (a UTC midnight before which records were
+    /// pruned) moved out to the UTC midnight around it, so the range holds only whole days there.
+    func widened(keptFrom: Date?) -> UsageQuery {
+        guard let keptFrom else { return self }
+        var range = self
+        if from < keptFrom { range.from = UTCCalendar.startOfDay(from) }
+        if to < keptFrom, UTCCalendar.startOfDay(to) != to { range.to = UTCCalendar.startOfDay(to).addingTimeInterval(86_400) }
+        return range
+    }
+}
+
 extension UsageAggregate {
     /// The sums of `rows`, under `key`.
     static func total(of rows: [UsageAggregate], key: String = "total") -> UsageAggregate {
@@ -177,9 +189,21 @@ protocol UsageLedger: Sendable {
     func dailySpend(fromDay: String, toDay: String, nodeID: String?) async throws(CoordinatorError) -> [DailySpend]
     /// How many records carry `requestID` (benchmarks and crash tests check acknowledged calls).
     func count(requestIDs: [String]) async throws(CoordinatorError) -> Int
+    /// Deletes the records of the UTC days before the one holding `before`, keeping their days'
+    /// roll-up; returns how many went. Reports then read those days whole from the roll-up.
+    func pruneRecords(before: Date) async throws(CoordinatorError) -> Int
+    /// The UTC midnight from which every record is kept (nil: none was ever pruned).
+    func recordsKeptFrom() async throws(CoordinatorError) -> Date?
 }
 
 extension UsageLedger {
+    /// The sums of `query`, and the range they cover: an end before the records kept is moved
+    /// out to its whole UTC day, which the roll-up still has.
+    func report(_ query: UsageQuery) async throws(CoordinatorError) -> (range: UsageQuery, rows: [UsageAggregate]) {
+        let range = query.widened(keptFrom: try await recordsKeptFrom())
+        return (range, try await aggregate(range))
+    }
+
     /// Appends a record of a call that reserved nothing.
     func record(_ record: UsageRecord) async throws(CoordinatorError) {
         try await self.record(record, settling: nil)

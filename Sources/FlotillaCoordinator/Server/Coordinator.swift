@@ -93,12 +93,16 @@ public struct Coordinator {
             logger: logger
         )
         let retention = RetentionService(store: store, retention: configuration.retention, period: .seconds(3600), logger: logger)
+        var background: [any Service] = [
+            writer, reports, rollouts, retention, ledger,
+            PeriodicFlushService { await metering.flushRateLimitEvents() },
+            PeriodicFlushService { [services] in await services.flushSignInFailures() },
+        ]
+        if let usageRetention = configuration.usageRetention {
+            background.append(UsageRetentionService(ledger: ledger, retention: usageRetention, logger: logger, clock: configuration.clock))
+        }
         return Parts(
-            services: services, background: [
-                writer, reports, rollouts, retention, ledger,
-                PeriodicFlushService { await metering.flushRateLimitEvents() },
-                PeriodicFlushService { [services] in await services.flushSignInFailures() },
-            ],
+            services: services, background: background,
             bootstrap: Bootstrap(createdAdminToken: createdToken, caFingerprint: ca.fingerprint), server: server, ca: ca, port: port
         )
     }

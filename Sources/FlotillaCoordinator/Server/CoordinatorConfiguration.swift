@@ -16,6 +16,9 @@ public struct CoordinatorConfiguration: Sendable {
     /// How long the heartbeat time series is kept.
     public var retention: TimeInterval
     public var nodeCertificateValidity: TimeInterval
+    /// How long per-call usage records are kept, in whole UTC days; nil: all of them. The daily
+    /// roll-up (spend per day, node and model) is always kept.
+    public var usageRetention: TimeInterval?
     /// Threads serving sockets and TLS; default half the cores, at least one.
     public var eventLoopThreads: Int
     /// Gateway body limit and provider timeouts.

@@ -95,3 +95,45 @@ struct UsageRangeSplit: Equatable {
         a.records == b.records && a.days?.first == b.days?.first && a.days?.afterLast == b.days?.afterLast
     }
 }
+
+/// Retention of the per-call records (`serve --usage-retention`). Whole UTC days go at once, so
+/// the roll-up, which is kept, answers for every pruned day exactly; the boundary is stored in
+/// the transaction that deletes the last batch before it.
+extension SQLiteUsageLedger {
+    static let keptFromKey = "usage_records_kept_from"
+
+    func pruneRecords(before: Date) async throws(CoordinatorError) -> Int {
+        let boundary = UTCCalendar.startOfDay(before).timeIntervalSince1970
+        var total = 0
+        while true {
+            // Small batches: each holds the database's writer, which the usage records wait for.
+            let removed: Int
+            do {
+                removed = try await store.pool.write { db in
+                    try db.execute(sql: "DELETE FROM usage WHERE id IN (SELECT id FROM usage WHERE at < ? ORDER BY at LIMIT 2000)",
+                                   arguments: [boundary])
+                    let count = db.changesCount
+                    if count < 2000 {
+                        // The boundary only moves forward (a shorter retention set later keeps it).
+                        try db.execute(sql: """
+                            INSERT INTO settings(key, value) VALUES (?, ?)
+                            ON CONFLICT(key) DO UPDATE SET value = MAX(CAST(value AS REAL), excluded.value)
+                            """, arguments: [Self.keptFromKey, boundary])
+                    }
+                    return count
+                }
+            } catch {
+                throw .internal("usage records not pruned: \(error)")
+            }
+            total += removed
+            if removed < 2000 { return total }
+        }
+    }
+
+    func recordsKeptFrom() async throws(CoordinatorError) -> Date? {
+        try await read { db in
+            try Double.fetchOne(db, sql: "SELECT CAST(value AS REAL) FROM settings WHERE key = ?", arguments: [Self.keptFromKey])
+                .map { Date(timeIntervalSince1970: $0) }
+        }
+    }
+}
