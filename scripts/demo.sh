@@ -43,13 +43,19 @@ PIDS+=($!)
 for _ in $(seq 1 100); do [ -f "$DATA/admin.url" ] && break; sleep 0.1; done
 [ -f "$DATA/admin.url" ] || { echo "coordinator did not start; see $DEMO/logs/coordinator.log" >&2; exit 1; }
 
-# Demo nodes enrolled with another coordinator (another data directory, or a listen address
-# other than the one they were enrolled at) are enrolled again with this one.
+# Demo nodes enrolled with another coordinator (another data directory: another fleet CA) are
+# enrolled again with this one; nodes of this one that knew it at another address are told its
+# address now (as re-provisioning a board would).
+ADMIN_URL=$(cat "$DATA/admin.url")
 for i in 1 2 3; do
     state="$DEMO/nodes/demo-$i"
-    if [ -f "$state/node.json" ] && { ! cmp -s "$state/ca.pem" "$DATA/ca.pem" || ! grep -qF "\"https://$LISTEN\"" "$state/node.json"; }; then
+    [ -f "$state/node.json" ] || continue
+    if ! cmp -s "$state/ca.pem" "$DATA/ca.pem"; then
         echo "demo-$i was enrolled with another coordinator: enrolling it again"
         rm -rf "$state"
+    else
+        python3 -c 'import json, sys; p = sys.argv[1]; n = json.load(open(p)); n["coordinator_url"] = sys.argv[2]; json.dump(n, open(p, "w"))' \
+            "$state/node.json" "$ADMIN_URL"
     fi
 done
 if [ ! -f "$DEMO/nodes/demo-1/node.json" ] || [ ! -f "$DEMO/nodes/demo-2/node.json" ] || [ ! -f "$DEMO/nodes/demo-3/node.json" ]; then

@@ -130,12 +130,16 @@ import Testing
         }
     }
 
+    /// The day the ledger tests' counters belong to, passed to every ledger they open (a ledger
+    /// loads only recent periods' counters).
+    static let counterDay = Date(timeIntervalSince1970: 1_796_000_000)  // 2026-11-30T00:53:20Z
+
     @Test func unsettledReservationsAreChargedAtTheirAmountWhenTheLedgerOpensAgain() async throws {
         let fixture = try StoreFixture()
-        let key = BudgetCounterKey(scope: "node:n-1", period: "daily", periodKey: "2026-11-30")
+        let key = BudgetCounterKey(scope: "node:n-1", period: "daily", periodKey: UTCCalendar.day(Self.counterDay))
         let check = BudgetCheck(key: key, limitNanos: 1_000_000, resetsAt: Date(), label: "node n-1")
         do {
-            let ledger = try SQLiteUsageLedger(store: fixture.store, logger: .init(label: "test"))
+            let ledger = try SQLiteUsageLedger(store: fixture.store, logger: .init(label: "test"), now: Self.counterDay)
             try await withLedgerRunning(ledger) {
                 let first = try await ledger.reserve(Reservation(requestID: "r-1", at: Date(), nodeID: "n-1", group: "edge", amountNanos: 300_000, checks: [check]))
                 #expect(first == .reserved)
@@ -147,7 +151,7 @@ import Testing
             }
         }
         // The process "died" with r-1 open: the next ledger charges it and lists it.
-        let reopened = try SQLiteUsageLedger(store: fixture.store, logger: .init(label: "test"))
+        let reopened = try SQLiteUsageLedger(store: fixture.store, logger: .init(label: "test"), now: Self.counterDay)
         #expect(await reopened.counters([key])[key] == CounterState(spentNanos: 300_000, reservedNanos: 0))
         #expect(try await reopened.unsettledReservations().map(\.requestID) == ["r-1"])
         #expect(try await reopened.unsettledReservations().first?.amountNanos == 300_000)
@@ -159,10 +163,10 @@ import Testing
         try fixture.store.write { db in
             try db.execute(sql: "CREATE TRIGGER refuse_r1 BEFORE INSERT ON usage WHEN NEW.request_id = 'r-1' BEGIN SELECT RAISE(ABORT, 'disk gone'); END")
         }
-        let key = BudgetCounterKey(scope: "node:n-1", period: "daily", periodKey: "2026-11-30")
+        let key = BudgetCounterKey(scope: "node:n-1", period: "daily", periodKey: UTCCalendar.day(Self.counterDay))
         let check = BudgetCheck(key: key, limitNanos: 1_000_000, resetsAt: Date(), label: "node n-1")
         let reservation = Reservation(requestID: "r-1", at: Date(), nodeID: "n-1", group: "edge", amountNanos: 300_000, checks: [check])
-        let ledger = try SQLiteUsageLedger(store: fixture.store, logger: .init(label: "test"))
+        let ledger = try SQLiteUsageLedger(store: fixture.store, logger: .init(label: "test"), now: Self.counterDay)
         try await withLedgerRunning(ledger) {
             #expect(try await ledger.reserve(reservation) == .reserved)
             var record = UsageRecord(requestID: "r-1", at: Date(), nodeID: "n-1", group: "edge", provider: "openai", model: "m",
@@ -176,7 +180,7 @@ import Testing
             try await ledger.record(record, settling: nil)
         }
         #expect(try fixture.store.read { db in try String.fetchAll(db, sql: "SELECT request_id FROM usage") } == ["r-2"])
-        let reopened = try SQLiteUsageLedger(store: fixture.store, logger: .init(label: "test"))
+        let reopened = try SQLiteUsageLedger(store: fixture.store, logger: .init(label: "test"), now: Self.counterDay)
         #expect(await reopened.counters([key])[key] == CounterState(spentNanos: 300_000, reservedNanos: 0), "charged once")
         #expect(try await reopened.unsettledReservations().map(\.requestID) == ["r-1"])
     }

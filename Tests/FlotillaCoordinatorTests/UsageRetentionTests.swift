@@ -2,6 +2,10 @@ import FlotillaProtocol
 import Foundation
 import GRDB
 import Logging
+import NIOFoundationCompat
+import NIOCore
+import HummingbirdTesting
+import HTTPTypes
 import Testing
 
 @testable import FlotillaCoordinator
@@ -53,6 +57,36 @@ import Testing
         // A later, shorter pass never moves the boundary back.
         #expect(try await ledger.pruneRecords(before: keptFrom.addingTimeInterval(-86_400)) == 0)
         #expect(try await ledger.recordsKeptFrom() == keptFrom)
+    }
+
+    /// Through the admin API: the report says which range it covers, and a range that is not
+    /// one is refused.
+    @Test func theAdminReportShowsTheWidenedRangeAndRefusesAnInvertedOne() async throws {
+        try await GatewayTestbed.with { bed in
+            let (node, _) = try bed.addNode("board-01")
+            let now = Date()
+            for (index, daysAgo) in [3.5, 3.4, 0.0].enumerated() {
+                try await bed.services.ledger.record(GatewayStateTests.record(node.id, at: now.addingTimeInterval(-daysAgo * 86_400), cost: 1_000,
+                                                                             id: "r\(index)"))
+            }
+            let keptFrom = UTCCalendar.startOfDay(now.addingTimeInterval(-2 * 86_400))
+            #expect(try await bed.services.ledger.pruneRecords(before: keptFrom) == 2)
+            let from = now.addingTimeInterval(-3.45 * 86_400)
+            let path = "/admin/v1/usage?by=node&from=\(Timestamps.rfc3339(from))&to=\(Timestamps.rfc3339(now.addingTimeInterval(1)))"
+            let response = try await bed.client.execute(uri: path, method: .get, headers: [.authorization: "Bearer admin"])
+            #expect(response.status == .ok)
+            let report = try JSONDecoder().decode(UsageReport.self, from: Data(buffer: response.body))
+            #expect(report.from == Timestamps.rfc3339(UTCCalendar.startOfDay(from)), "the pruned day is covered whole")
+            // Both pruned calls may share the widened day or not; the roll-up counts whichever is in it.
+            let inRange = [3.5, 3.4].filter { now.addingTimeInterval(-$0 * 86_400) >= UTCCalendar.startOfDay(from) }.count + 1
+            #expect(report.total.calls == inRange)
+            #expect(report.rows.first?.key == "board-01")
+
+            let inverted = "/admin/v1/usage?from=\(Timestamps.rfc3339(now))&to=\(Timestamps.rfc3339(now.addingTimeInterval(-60)))"
+            let refused = try await bed.client.execute(uri: inverted, method: .get, headers: [.authorization: "Bearer admin"])
+            #expect(refused.status == .badRequest)
+            #expect(String(buffer: refused.body).contains("invalid_request"))
+        }
     }
 
     @Test func onlyEndsBeforeTheKeptRecordsAreWidened() {

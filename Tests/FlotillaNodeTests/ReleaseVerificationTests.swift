@@ -282,9 +282,10 @@ struct ReleaseVerificationTests {
         #expect(try store.installed().floor == 3)
     }
 
-    /// A floor reset whose write fails is not lost: the walk is undone and the next refresh
-    /// resets the floor and stores the document.
-    @Test func aFloorResetThatCannotBeWrittenIsRedoneOnTheNextRefresh() throws {
+    /// A floor reset whose writes fail (the floor's, or the new root's after it) is not lost: the
+    /// walk is undone and the next refresh resets the floor and stores the document.
+    @Test(arguments: ["release.json", "trusted-root.json"])
+    func aFloorResetThatCannotBeWrittenIsRedoneOnTheNextRefresh(failing file: String) throws {
         let node = try TestNode()
         let source = FakeSource(roots: [rootV1])
         var updater = try node.updater(node.picoclaw, pinned: root)
@@ -295,13 +296,14 @@ struct ReleaseVerificationTests {
 
         source.roots = [rootV1, Envelopes.root(version: 2, rootKey: root, signingKeys: [TestKey(12)], signers: [root], resetsFloor: true)]
         // A directory where the atomic write's temporary file goes: the write fails, even as root.
-        try FileManager.default.createDirectory(atPath: store.installedPath + ".tmp", withIntermediateDirectories: false)
+        let blocked = node.state + "/" + file + ".tmp"
+        try FileManager.default.createDirectory(atPath: blocked, withIntermediateDirectories: false)
         #expect(throws: NodeError.self) { try updater.refreshTrust(from: source) }
         #expect(updater.trust.version == 1, "the walk is undone with its writes")
-        #expect(try store.installed().floor == 3)
+        #expect(try store.installed().floor == (file == "release.json" ? 3 : 0))
         #expect(try store.trustedRoot()?.version == 1)
 
-        try FileManager.default.removeItem(atPath: store.installedPath + ".tmp")
+        try FileManager.default.removeItem(atPath: blocked)
         try updater.refreshTrust(from: source)
         #expect(updater.trust.version == 2)
         #expect(try store.installed().floor == 0)

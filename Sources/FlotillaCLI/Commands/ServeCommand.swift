@@ -29,7 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "How long the heartbeat time series is kept.")
     var retention: String = "7d"
 
-    @Option(help: "How long per-call gateway usage records are kept, in whole days (e.g. 90d); 0 keeps them all. Spend per day, node and model is always kept.")
+    @Option(help: "How long per-call gateway usage records are kept, at least 1d (e.g. 90d; older UTC days go whole); 0 keeps them all. Spend per day, node and model is always kept.")
     var usageRetention: String = "0"
 
     @Option(help: "Lifetime of node client certificates.")

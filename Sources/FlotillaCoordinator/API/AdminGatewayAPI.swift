@@ -78,6 +78,7 @@ struct AdminGatewayAPI {
             guard let date = Timestamps.parse(text) else { throw .invalidRequest("to must be an RFC 3339 time") }
             to = date
         }
+        guard from < to else { throw .invalidRequest("from must be before to") }
         var nodeID: String?
         if let name = parameters.get("node") {
             guard let node = try services.store.node(named: name) else { throw .notFound("no node named \(name)") }

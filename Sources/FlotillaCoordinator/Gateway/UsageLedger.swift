@@ -85,7 +85,7 @@ extension UsageQuery {
     /// This range with each end before `keptFrom` (a UTC midnight before which records were
     /// pruned) moved out to the UTC midnight around it, so the range holds only whole days there.
     func widened(keptFrom: Date?) -> UsageQuery {
-        guard let keptFrom else { return self }
+        guard let keptFrom, from < to else { return self }
         var range = self
         if from < keptFrom { range.from = UTCCalendar.startOfDay(from) }
         if to < keptFrom, UTCCalendar.startOfDay(to) != to { range.to = UTCCalendar.startOfDay(to).addingTimeInterval(86_400) }
@@ -181,6 +181,9 @@ protocol UsageLedger: Sendable {
     func unsettledReservations() async throws(CoordinatorError) -> [UnsettledReservation]
     /// Sums per group key (node ids when grouping by node), most expensive first.
     func aggregate(_ query: UsageQuery) async throws(CoordinatorError) -> [UsageAggregate]
+    /// `aggregate` over `query` widened by `UsageQuery.widened(keptFrom:)` to whole days where
+    /// records were pruned, with the range it covers; consistent with a pruning pass in flight.
+    func report(_ query: UsageQuery) async throws(CoordinatorError) -> (range: UsageQuery, rows: [UsageAggregate])
     /// Spend of the nodes `nodeIDs` (nil: every node) on the UTC day `today` and since the
     /// month's first day.
     func nodeSpend(today: Date, nodeIDs: [String]?) async throws(CoordinatorError) -> [String: NodeSpend]
@@ -197,13 +200,6 @@ protocol UsageLedger: Sendable {
 }
 
 extension UsageLedger {
-    /// The sums of `query`, and the range they cover: an end before the records kept is moved
-    /// out to its whole UTC day, which the roll-up still has.
-    func report(_ query: UsageQuery) async throws(CoordinatorError) -> (range: UsageQuery, rows: [UsageAggregate]) {
-        let range = query.widened(keptFrom: try await recordsKeptFrom())
-        return (range, try await aggregate(range))
-    }
-
     /// Appends a record of a call that reserved nothing.
     func record(_ record: UsageRecord) async throws(CoordinatorError) {
         try await self.record(record, settling: nil)

@@ -25,6 +25,8 @@ struct UsageRetentionService: Service {
             let removed = try await ledger.pruneRecords(before: clock().addingTimeInterval(-retention))
             if removed > 0 { logger.info("pruned usage records", metadata: ["rows": "\(removed)"]) }
         } catch {
+            // A pass cut short by shutdown is not a failure: the next start goes on from there.
+            if Task.isCancelled { return }
             logger.error("usage record pruning failed", metadata: ["error": "\(error)"])
         }
     }
