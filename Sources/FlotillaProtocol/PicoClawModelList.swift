@@ -30,6 +30,18 @@ public enum PicoClawModelList {
         }
     }
 
+    /// The gateway URL the entries of `config` call (the `api_base` of its first entry using the
+    /// gateway's key file); nil when it has none.
+    public static func gatewayURL(in config: JSONDocument) -> String? {
+        guard case .array(let entries)? = config["model_list"] else { return nil }
+        for entry in entries {
+            guard case .array(let keys)? = entry["api_keys"], keys.contains(.string("file://" + keyFile)),
+                  case .string(let base)? = entry["api_base"] else { continue }
+            return base
+        }
+        return nil
+    }
+
     /// `config` with the gateway entries after the group's own `model_list` entries.
     public static func adding(_ models: [GatewayModelEntry], gatewayURL: String, to config: JSONDocument) -> JSONDocument {
         guard !models.isEmpty, case .object(var members) = config else { return config }

@@ -14,11 +14,11 @@ final class ReleaseFixture {
     let engine: RolloutEngine
     var store: Store { base.store }
 
-    init(onlineWindow: TimeInterval = 30) throws {
+    init(onlineWindow: TimeInterval = 30, gatewayURL: @escaping @Sendable () -> String = { "https://coordinator.test:8443/v1" }) throws {
         base = try StoreFixture()
         trust = try TrustRoot(directory: DataDirectory(base.directory.path), store: base.store)
         releases = ReleaseService(store: base.store, trust: trust, board: ReleaseBoard(), logger: Logger(label: "test"), onlineWindow: onlineWindow,
-                                  gatewayURL: { "https://coordinator.test:8443/v1" })
+                                  gatewayURL: gatewayURL)
         engine = RolloutEngine(store: base.store, releases: releases, logger: Logger(label: "test"), onlineWindow: onlineWindow)
     }
 

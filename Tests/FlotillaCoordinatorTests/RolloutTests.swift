@@ -1,5 +1,6 @@
 import FlotillaProtocol
 import Foundation
+import Synchronization
 import Testing
 
 @testable import FlotillaCoordinator
@@ -101,6 +102,30 @@ import Testing
         command.gatewayModels = group.gatewayModels
         let (commandManifest, _) = try ReleaseService.manifest(for: command, version: 2, now: Date(), expiresAfter: 86_400, gatewayURL: "https://x/v1")
         #expect(commandManifest.runtimeConfig == command.config)
+    }
+
+    /// A coordinator that moved republishes the groups whose PicoClaw entries call it, and only those.
+    @Test func aGatewayURLChangeRepublishesTheGroupsWithGatewayModels() throws {
+        let url = Mutex("https://coordinator.test:8443/v1")
+        let fixture = try ReleaseFixture(gatewayURL: { url.withLock { $0 } })
+        try fixture.addNodes(["a"])
+        var group = sampleGroup()
+        group.gatewayModels = [GatewayModelEntry(name: "fleet-default", api: .openai)]
+        let plain = sampleGroup("lab")
+        let request = PublishRequest(dryRun: false, groups: [group, plain])
+        _ = try fixture.releases.publish(request)
+        var dryRun = request
+        dryRun.dryRun = true
+        #expect(try fixture.releases.publish(dryRun).groups.allSatisfy { !$0.changed }, "same address: nothing to publish")
+
+        url.withLock { $0 = "https://fleet.example:9443/v1" }
+        let moved = try fixture.releases.publish(request)
+        #expect(moved.groups[0].changed && moved.groups[0].configChanged == ["model_list[fleet-default]"])
+        #expect(!moved.groups[1].changed, "a group without gateway models calls nothing")
+        let release = try #require(try fixture.store.latestReleases()["edge"])
+        #expect(release.version == 2)
+        #expect(release.manifest().flatMap { PicoClawModelList.gatewayURL(in: $0.runtimeConfig) } == "https://fleet.example:9443/v1")
+        #expect(try fixture.releases.publish(dryRun).groups.allSatisfy { !$0.changed })
     }
 
     @Test func wavesAdvanceAsNodesReportAndPauseAtTheThreshold() throws {

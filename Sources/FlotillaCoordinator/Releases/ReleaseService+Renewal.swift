@@ -27,10 +27,7 @@ extension ReleaseService {
         for (group, release) in try store.latestReleases() {
             let lifetime = release.expiresAt.timeIntervalSince(release.createdAt)
             guard selected(release) else { continue }
-            guard let sealed = try? JSONDecoder().decode(SignedEnvelope.self, from: release.envelope),
-                let payload = Data(base64Encoded: sealed.signed),
-                var manifest = try? JSONDecoder().decode(ReleaseManifest.self, from: payload)
-            else { throw .internal("stored manifest of release \(release.version) cannot be read") }
+            guard var manifest = release.manifest() else { throw .internal("stored manifest of release \(release.version) cannot be read") }
             let expiresAt = now.addingTimeInterval(lifetime)
             manifest.expiresAt = Timestamps.rfc3339(expiresAt)
             let envelope = try trust.sealRelease(manifest)

@@ -57,7 +57,7 @@ final class ReleaseService: Sendable {
             members[group.name]!.append(contentsOf: extra)
         }
         for group in request.groups {
-            let plan = Self.plan(group, previous: latest[group.name], nodes: members[group.name]!.map(\.name).sorted())
+            let plan = Self.plan(group, previous: latest[group.name], nodes: members[group.name]!.map(\.name).sorted(), gatewayURL: gatewayURL())
             plans.append(plan)
             if plan.changed { changedGroups.append(group) }
         }
@@ -129,11 +129,16 @@ final class ReleaseService: Sendable {
 
     // MARK: Planning
 
-    static func plan(_ group: PublishGroup, previous: StoredRelease?, nodes: [String]) -> GroupPlan {
+    /// What publishing `group` changes against its `previous` release. A gateway model entry
+    /// changes with the URL it calls, so a coordinator that moved (`--advertise-url`, another
+    /// port) republishes the groups whose PicoClaw entries still call it at the old address.
+    static func plan(_ group: PublishGroup, previous: StoredRelease?, nodes: [String], gatewayURL: String) -> GroupPlan {
         let new = skillDigests(group.skills)
         let old = previous.map { skillDigests($0.spec.skills) } ?? [:]
-        let newConfig = configPaths(group)
-        let oldConfig = previous.map { configPaths($0.spec) } ?? [:]
+        let newConfig = configPaths(group, gatewayURL: gatewayURL)
+        // A release whose manifest names no gateway URL (none, or unreadable) counts as calling the current one.
+        let previousURL = previous?.manifest().flatMap { PicoClawModelList.gatewayURL(in: $0.runtimeConfig) } ?? gatewayURL
+        let oldConfig = previous.map { configPaths($0.spec, gatewayURL: previousURL) } ?? [:]
         let plan = GroupPlan(
             group: group.name, changed: false,
             skillsAdded: new.keys.filter { old[$0] == nil }.sorted(),
@@ -152,11 +157,11 @@ final class ReleaseService: Sendable {
     }
 
     /// The config's leaf paths plus one `model_list[NAME]` per gateway model, the entries the
-    /// node agent writes for them.
-    static func configPaths(_ group: PublishGroup) -> [String: JSONDocument] {
+    /// node agent writes for them (calling `gatewayURL`).
+    static func configPaths(_ group: PublishGroup, gatewayURL: String) -> [String: JSONDocument] {
         var paths = group.config.leafPaths()
         for model in group.gatewayModels ?? [] {
-            paths["model_list[\(model.name)]"] = .string("gateway model (\(model.api.rawValue))")
+            paths["model_list[\(model.name)]"] = .string("gateway model (\(model.api.rawValue)) at \(gatewayURL)")
         }
         return paths
     }

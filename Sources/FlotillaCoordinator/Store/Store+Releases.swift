@@ -11,6 +11,13 @@ struct StoredRelease: Sendable {
     var digest: String
     var createdAt: Date
     var expiresAt: Date
+
+    /// The manifest signed in `envelope`, or nil when it cannot be read.
+    func manifest() -> ReleaseManifest? {
+        guard let sealed = try? JSONDecoder().decode(SignedEnvelope.self, from: envelope), let payload = Data(base64Encoded: sealed.signed)
+        else { return nil }
+        return try? JSONDecoder().decode(ReleaseManifest.self, from: payload)
+    }
 }
 
 /// Everything one publish writes, in one transaction.
