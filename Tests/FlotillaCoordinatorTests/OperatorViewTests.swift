@@ -1,6 +1,7 @@
 import FlotillaProtocol
 import Foundation
 import GRDB
+import Logging
 import Testing
 
 @testable import FlotillaCoordinator
@@ -50,6 +51,17 @@ import Testing
         #expect((1...2).contains(week.count) && week.reduce(0) { $0 + $1.samples } == 3)
         try fixture.store.pruneHeartbeatMinutes(before: Date())
         #expect(try fixture.store.readings(nodeID: a.id, from: Date(timeIntervalSince1970: minute - 60), to: Date()).isEmpty)
+    }
+
+    /// A backlog larger than one batch is caught up in one pass, not a batch a minute.
+    @Test func theRetentionServiceRollsUpABacklogWhole() throws {
+        let a = try fixture.addNode(name: "a")
+        for offset in 0..<25 { try beat(a, at: Date().addingTimeInterval(Double(-1_800 + offset * 60)), cpu: Double(offset)) }
+        let service = RetentionService(store: fixture.store, retention: 86_400, period: .seconds(3600), logger: Logger(label: "test"), rollUpBatch: 10)
+        try service.rollUp()
+        #expect(try fixture.store.rollUpHeartbeats() == 0, "nothing left for the next minute")
+        let points = try fixture.store.readings(nodeID: a.id, from: Date().addingTimeInterval(-3_600), to: Date())
+        #expect(points.reduce(0) { $0 + $1.samples } == 25)
     }
 
     @Test func rollUpFollowsRowidsThatStartAgainAfterPruningEmptiedTheSeries() throws {

@@ -10,12 +10,14 @@ struct RetentionService: Service {
     let retention: TimeInterval
     let period: Duration
     let logger: Logger
+    /// Heartbeats summarised per transaction.
+    var rollUpBatch: Int64 = 500_000
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    try store.rollUpHeartbeats()
+                    try rollUp()
                     let removed = try store.pruneHeartbeats(before: Date().addingTimeInterval(-retention))
                     try store.pruneHeartbeatMinutes(before: Date().addingTimeInterval(-retention))
                     if removed > 0 { logger.info("pruned heartbeats", metadata: ["rows": "\(removed)"]) }
@@ -26,9 +28,16 @@ struct RetentionService: Service {
                 let rounds = max(1, Int(period.components.seconds / 60))
                 for _ in 0..<rounds where !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(60))
-                    do { try store.rollUpHeartbeats() } catch { logger.error("heartbeat roll-up failed", metadata: ["error": "\(error)"]) }
+                    do { try rollUp() } catch { logger.error("heartbeat roll-up failed", metadata: ["error": "\(error)"]) }
                 }
             }
         }
+    }
+
+    /// Folds every heartbeat not yet summarised, a batch per transaction: a backlog (a start
+    /// after downtime, a burst) is caught up at once rather than a batch a minute, since charts
+    /// scan whatever is left unsummarised on every view.
+    func rollUp() throws(CoordinatorError) {
+        while try store.rollUpHeartbeats(maxRows: rollUpBatch) == rollUpBatch, !Task.isCancelled {}
     }
 }
