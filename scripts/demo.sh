@@ -53,9 +53,15 @@ for i in 1 2 3; do
     if ! cmp -s "$state/ca.pem" "$DATA/ca.pem"; then
         echo "demo-$i was enrolled with another coordinator: enrolling it again"
         rm -rf "$state"
-    else
-        python3 -c 'import json, sys; p = sys.argv[1]; n = json.load(open(p)); n["coordinator_url"] = sys.argv[2]; json.dump(n, open(p, "w"))' \
-            "$state/node.json" "$ADMIN_URL"
+    elif ! python3 -c 'import json, os, sys
+p = sys.argv[1]
+n = json.load(open(p))
+n["coordinator_url"] = sys.argv[2]
+with open(p + ".tmp", "w") as f:
+    json.dump(n, f)
+os.replace(p + ".tmp", p)' "$state/node.json" "$ADMIN_URL"; then
+        echo "demo-$i's state cannot be read: enrolling it again"
+        rm -rf "$state"
     fi
 done
 if [ ! -f "$DEMO/nodes/demo-1/node.json" ] || [ ! -f "$DEMO/nodes/demo-2/node.json" ] || [ ! -f "$DEMO/nodes/demo-3/node.json" ]; then

@@ -30,16 +30,20 @@ public enum PicoClawModelList {
         }
     }
 
-    /// The gateway URL the entries of `config` call (the `api_base` of its first entry using the
-    /// gateway's key file); nil when it has none.
-    public static func gatewayURL(in config: JSONDocument) -> String? {
-        guard case .array(let entries)? = config["model_list"] else { return nil }
-        for entry in entries {
-            guard case .array(let keys)? = entry["api_keys"], keys.contains(.string("file://" + keyFile)),
+    /// The URL each of `models` calls in `config`, by model name: the `api_base` of the entries
+    /// `adding` appended for them (the last entry of each name, since the group's own entries
+    /// come first and may use the same names or key file).
+    public static func gatewayURLs(in config: JSONDocument, for models: [GatewayModelEntry]) -> [String: String] {
+        guard case .array(let entries)? = config["model_list"] else { return [:] }
+        let names = Set(models.map(\.name))
+        var urls: [String: String] = [:]
+        for entry in entries.suffix(models.count) {
+            guard case .string(let name)? = entry["model_name"], names.contains(name),
+                  case .array(let keys)? = entry["api_keys"], keys.contains(.string("file://" + keyFile)),
                   case .string(let base)? = entry["api_base"] else { continue }
-            return base
+            urls[name] = base
         }
-        return nil
+        return urls
     }
 
     /// `config` with the gateway entries after the group's own `model_list` entries.

@@ -53,12 +53,17 @@ import Testing
         #expect(try fixture.store.readings(nodeID: a.id, from: Date(timeIntervalSince1970: minute - 60), to: Date()).isEmpty)
     }
 
-    /// A backlog larger than one batch is caught up in one pass, not a batch a minute.
-    @Test func theRetentionServiceRollsUpABacklogWhole() throws {
+    /// A backlog larger than one batch is caught up in one pass (up to its batch limit), not a
+    /// batch a minute.
+    @Test func theRetentionServiceRollsUpABacklogInOnePass() async throws {
         let a = try fixture.addNode(name: "a")
         for offset in 0..<25 { try beat(a, at: Date().addingTimeInterval(Double(-1_800 + offset * 60)), cpu: Double(offset)) }
-        let service = RetentionService(store: fixture.store, retention: 86_400, period: .seconds(3600), logger: Logger(label: "test"), rollUpBatch: 10)
-        try service.rollUp()
+        let limited = RetentionService(store: fixture.store, retention: 86_400, period: .seconds(3600), logger: Logger(label: "test"),
+                                       rollUpBatch: 5, rollUpBatches: 2)
+        try await limited.rollUp()
+        #expect(try fixture.store.rollUpHeartbeats(maxRows: 1) == 1, "two batches of 5, then the pass ends")
+        let service = RetentionService(store: fixture.store, retention: 86_400, period: .seconds(3600), logger: Logger(label: "test"), rollUpBatch: 5)
+        try await service.rollUp()
         #expect(try fixture.store.rollUpHeartbeats() == 0, "nothing left for the next minute")
         let points = try fixture.store.readings(nodeID: a.id, from: Date().addingTimeInterval(-3_600), to: Date())
         #expect(points.reduce(0) { $0 + $1.samples } == 25)

@@ -109,14 +109,20 @@ import Testing
         let url = Mutex("https://coordinator.test:8443/v1")
         let fixture = try ReleaseFixture(gatewayURL: { url.withLock { $0 } })
         try fixture.addNodes(["a"])
-        var group = sampleGroup()
+        // The group's own entry goes through a tunnel with the gateway's key file: not one of ours.
+        // (Members in the sorted order a spec has once decoded from the publish request's JSON.)
+        var group = sampleGroup(config: .object([.init("model_list", .array([
+            .object([.init("api_base", .string("https://proxy.lan/v1")), .init("api_keys", .array([.string("file://flotilla-gateway.key")])),
+                     .init("model_name", .string("tunnel"))]),
+        ])), .init("version", .int(3))]))
         group.gatewayModels = [GatewayModelEntry(name: "fleet-default", api: .openai)]
         let plain = sampleGroup("lab")
         let request = PublishRequest(dryRun: false, groups: [group, plain])
         _ = try fixture.releases.publish(request)
         var dryRun = request
         dryRun.dryRun = true
-        #expect(try fixture.releases.publish(dryRun).groups.allSatisfy { !$0.changed }, "same address: nothing to publish")
+        let again = try fixture.releases.publish(dryRun)
+        #expect(again.groups.allSatisfy { !$0.changed }, "same address: nothing to publish \(again.groups)")
 
         url.withLock { $0 = "https://fleet.example:9443/v1" }
         let moved = try fixture.releases.publish(request)
@@ -124,7 +130,7 @@ import Testing
         #expect(!moved.groups[1].changed, "a group without gateway models calls nothing")
         let release = try #require(try fixture.store.latestReleases()["edge"])
         #expect(release.version == 2)
-        #expect(release.manifest().flatMap { PicoClawModelList.gatewayURL(in: $0.runtimeConfig) } == "https://fleet.example:9443/v1")
+        #expect(release.manifest().map { PicoClawModelList.gatewayURLs(in: $0.runtimeConfig, for: group.gatewayModels!) } == ["fleet-default": "https://fleet.example:9443/v1"])
         #expect(try fixture.releases.publish(dryRun).groups.allSatisfy { !$0.changed })
     }
 

@@ -8,22 +8,29 @@ import Logging
 /// coordinator's stacks in a gateway profile, see docs/benchmarks.md) for lines that, at the
 /// default level, are almost never written.
 struct ServerLogHandler: LogHandler {
-    private var stream: StreamLogHandler
+    /// Writes the lines; given the metadata only when it writes one.
+    private var writer: any LogHandler
     var metadata: Logger.Metadata = [:]
 
     init(label: String, level: Logger.Level) {
-        stream = StreamLogHandler.standardError(label: label)
+        var stream = StreamLogHandler.standardError(label: label)
         stream.logLevel = level
+        writer = stream
+    }
+
+    /// Writes through `writer` (tests record what it is given).
+    init(writer: any LogHandler) {
+        self.writer = writer
     }
 
     var logLevel: Logger.Level {
-        get { stream.logLevel }
-        set { stream.logLevel = newValue }
+        get { writer.logLevel }
+        set { writer.logLevel = newValue }
     }
 
     var metadataProvider: Logger.MetadataProvider? {
-        get { stream.metadataProvider }
-        set { stream.metadataProvider = newValue }
+        get { writer.metadataProvider }
+        set { writer.metadataProvider = newValue }
     }
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -32,7 +39,7 @@ struct ServerLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        var line = stream
+        var line = writer
         line.metadata = metadata
         line.log(event: event)
     }

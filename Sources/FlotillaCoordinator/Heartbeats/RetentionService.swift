@@ -10,14 +10,15 @@ struct RetentionService: Service {
     let retention: TimeInterval
     let period: Duration
     let logger: Logger
-    /// Heartbeats summarised per transaction.
+    /// Heartbeats summarised per transaction, and transactions per pass at most.
     var rollUpBatch: Int64 = 500_000
+    var rollUpBatches = 20
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    try rollUp()
+                    try await rollUp()
                     let removed = try store.pruneHeartbeats(before: Date().addingTimeInterval(-retention))
                     try store.pruneHeartbeatMinutes(before: Date().addingTimeInterval(-retention))
                     if removed > 0 { logger.info("pruned heartbeats", metadata: ["rows": "\(removed)"]) }
@@ -28,16 +29,21 @@ struct RetentionService: Service {
                 let rounds = max(1, Int(period.components.seconds / 60))
                 for _ in 0..<rounds where !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(60))
-                    do { try rollUp() } catch { logger.error("heartbeat roll-up failed", metadata: ["error": "\(error)"]) }
+                    do { try await rollUp() } catch { logger.error("heartbeat roll-up failed", metadata: ["error": "\(error)"]) }
                 }
             }
         }
     }
 
-    /// Folds every heartbeat not yet summarised, a batch per transaction: a backlog (a start
-    /// after downtime, a burst) is caught up at once rather than a batch a minute, since charts
-    /// scan whatever is left unsummarised on every view.
-    func rollUp() throws(CoordinatorError) {
-        while try store.rollUpHeartbeats(maxRows: rollUpBatch) == rollUpBatch, !Task.isCancelled {}
+    /// Folds the heartbeats not yet summarised, a batch per transaction, up to `rollUpBatches`
+    /// batches a pass: a backlog (a seeded or upgraded database, roll-ups that failed for a while)
+    /// is caught up within a few passes rather than a batch a minute, since charts scan whatever
+    /// is left unsummarised on every view. Between batches, other writers (heartbeats, usage
+    /// records) get the database's writer.
+    func rollUp() async throws(CoordinatorError) {
+        for _ in 0..<rollUpBatches {
+            guard try store.rollUpHeartbeats(maxRows: rollUpBatch) == rollUpBatch, !Task.isCancelled else { return }
+            await Task.yield()
+        }
     }
 }

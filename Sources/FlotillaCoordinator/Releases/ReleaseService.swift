@@ -135,10 +135,14 @@ final class ReleaseService: Sendable {
     static func plan(_ group: PublishGroup, previous: StoredRelease?, nodes: [String], gatewayURL: String) -> GroupPlan {
         let new = skillDigests(group.skills)
         let old = previous.map { skillDigests($0.spec.skills) } ?? [:]
-        let newConfig = configPaths(group, gatewayURL: gatewayURL)
-        // A release whose manifest names no gateway URL (none, or unreadable) counts as calling the current one.
-        let previousURL = previous?.manifest().flatMap { PicoClawModelList.gatewayURL(in: $0.runtimeConfig) } ?? gatewayURL
-        let oldConfig = previous.map { configPaths($0.spec, gatewayURL: previousURL) } ?? [:]
+        let newConfig = configPaths(group) { _ in gatewayURL }
+        // Each gateway entry of the current release with the URL its signed manifest calls; one
+        // the manifest does not show (unreadable, or written otherwise) counts as changed, so the
+        // group is republished calling the current URL.
+        let oldConfig: [String: JSONDocument] = previous.map { previous -> [String: JSONDocument] in
+            let urls = previous.manifest().map { PicoClawModelList.gatewayURLs(in: $0.runtimeConfig, for: previous.spec.gatewayModels ?? []) } ?? [:]
+            return configPaths(previous.spec) { urls[$0] ?? "(unknown)" }
+        } ?? [:]
         let plan = GroupPlan(
             group: group.name, changed: false,
             skillsAdded: new.keys.filter { old[$0] == nil }.sorted(),
@@ -157,11 +161,11 @@ final class ReleaseService: Sendable {
     }
 
     /// The config's leaf paths plus one `model_list[NAME]` per gateway model, the entries the
-    /// node agent writes for them (calling `gatewayURL`).
-    static func configPaths(_ group: PublishGroup, gatewayURL: String) -> [String: JSONDocument] {
+    /// node agent writes for them (calling `gatewayURL(NAME)`).
+    static func configPaths(_ group: PublishGroup, gatewayURL: (String) -> String) -> [String: JSONDocument] {
         var paths = group.config.leafPaths()
         for model in group.gatewayModels ?? [] {
-            paths["model_list[\(model.name)]"] = .string("gateway model (\(model.api.rawValue)) at \(gatewayURL)")
+            paths["model_list[\(model.name)]"] = .string("gateway model (\(model.api.rawValue)) at \(gatewayURL(model.name))")
         }
         return paths
     }

@@ -101,7 +101,8 @@ public struct CoordinatorConfiguration: Sendable {
     /// The URL boards should use: `--advertise-url`, else the first `--hostname`, else the listen
     /// host when it is a concrete address, else this machine's hostname.
     func advertisedURL(port: Int) -> String {
-        if let advertiseURL { return advertiseURL }
+        // Without trailing slashes: paths are appended to it (`/v1` for PicoClaw's gateway entries).
+        if let advertiseURL { return String(advertiseURL.reversed().drop { $0 == "/" }.reversed()) }
         let host: String
         if let first = hostnames.first {
             host = first
