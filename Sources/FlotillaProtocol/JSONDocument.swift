@@ -19,6 +19,23 @@ public enum JSONDocument: Sendable, Equatable, Codable {
         }
     }
 
+    /// Equal as JSON: an object's members in any order (its order is kept for writing, but means
+    /// nothing: a spec decoded from JSON has its keys sorted, one read from YAML has them as
+    /// written, and a plan must not see a change between the two); an array's elements in order.
+    public static func == (a: JSONDocument, b: JSONDocument) -> Bool {
+        switch (a, b) {
+        case (.null, .null): true
+        case (.bool(let x), .bool(let y)): x == y
+        case (.int(let x), .int(let y)): x == y
+        case (.double(let x), .double(let y)): x == y
+        case (.string(let x), .string(let y)): x == y
+        case (.array(let x), .array(let y)): x == y
+        case (.object(let x), .object(let y)):
+            x.count == y.count && x.allSatisfy { member in y.contains { $0.key == member.key && $0.value == member.value } }
+        default: false
+        }
+    }
+
     /// The member named `key` when this is an object.
     public subscript(key: String) -> JSONDocument? {
         guard case .object(let members) = self else { return nil }

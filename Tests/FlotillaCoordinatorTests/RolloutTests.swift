@@ -110,11 +110,11 @@ import Testing
         let fixture = try ReleaseFixture(gatewayURL: { url.withLock { $0 } })
         try fixture.addNodes(["a"])
         // The group's own entry goes through a tunnel with the gateway's key file: not one of ours.
-        // (Members in the sorted order a spec has once decoded from the publish request's JSON.)
-        var group = sampleGroup(config: .object([.init("model_list", .array([
-            .object([.init("api_base", .string("https://proxy.lan/v1")), .init("api_keys", .array([.string("file://flotilla-gateway.key")])),
-                     .init("model_name", .string("tunnel"))]),
-        ])), .init("version", .int(3))]))
+        // (Its members are in written order; the stored spec has them sorted.)
+        var group = sampleGroup(config: .object([.init("version", .int(3)), .init("model_list", .array([
+            .object([.init("model_name", .string("tunnel")), .init("api_base", .string("https://proxy.lan/v1")),
+                     .init("api_keys", .array([.string("file://flotilla-gateway.key")]))]),
+        ]))]))
         group.gatewayModels = [GatewayModelEntry(name: "fleet-default", api: .openai)]
         let plain = sampleGroup("lab")
         let request = PublishRequest(dryRun: false, groups: [group, plain])
