@@ -185,11 +185,11 @@ import Testing
         }
         #expect(try await ledger.count(requestIDs: (0..<200).map { "r\($0)" } + ["missing"]) == 200)
 
-        let byNode = try await ledger.aggregate(UsageQuery(by: .node, from: now.addingTimeInterval(-1), to: now.addingTimeInterval(1)))
+        let byNode = try await ledger.report(UsageQuery(by: .node, from: now.addingTimeInterval(-1), to: now.addingTimeInterval(1))).rows
         #expect(byNode.map(\.key).sorted() == ["a", "b"])
         #expect(byNode.allSatisfy { $0.calls == 100 && $0.costNanos == 100_000 && $0.inputTokens == 1000 && $0.cachedTokens == 100 })
         #expect(byNode.first { $0.key == "b" }?.refused == 1)
-        let byModel = try await ledger.aggregate(UsageQuery(by: .model, from: now.addingTimeInterval(-1), to: now.addingTimeInterval(1), nodeID: "a"))
+        let byModel = try await ledger.report(UsageQuery(by: .model, from: now.addingTimeInterval(-1), to: now.addingTimeInterval(1), nodeID: "a")).rows
         #expect(byModel.map(\.key).sorted() == ["big", "fleet-default"])
         #expect(byModel.reduce(0) { $0 + $1.calls } == 100)
 
@@ -247,7 +247,7 @@ import Testing
                     sum.costNanos += r.costNanos
                     expected[key] = sum
                 }
-                let report = try await ledger.aggregate(query)
+                let report = try await ledger.report(query).rows
                 #expect(report == expected.values.sorted { ($0.costNanos, $0.calls, $1.key) > ($1.costNanos, $1.calls, $0.key) },
                         "\(by) over \(from)...\(to)")
             }

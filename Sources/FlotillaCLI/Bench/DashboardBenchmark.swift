@@ -28,7 +28,7 @@ struct DashboardBenchmark {
             for (label, path) in [("no-op /healthz (baseline)", "/healthz"), ("overview /ui/", "/ui/"), ("nodes /ui/nodes", "/ui/nodes"),
                                   ("nodes sorted by status, online only, page 50", "/ui/nodes?sort=status&dir=desc&status=online&page=50"),
                                   ("node page (hour charts)", "/ui/nodes/\(nodeName)?range=hour"),
-                                  ("usage by model, the last 30 days", "/ui/usage?by=model&from=\(Self.day(daysAgo: 29))")] {
+                                  ("usage by model, the last 30 days", "/ui/usage?by=model&from=\(UTCCalendar.day(Date().addingTimeInterval(-29 * 86_400)))")] {
                 figures.append(try await time(http, label: label, path: path, cookie: cookie))
             }
             try await http.shutdown()
@@ -54,13 +54,6 @@ struct DashboardBenchmark {
         _ = try await response.body.collect(upTo: 1 << 20)
         guard let session = Self.cookie("flotilla_session", in: response.headers) else { throw CLIError("sign-in failed (HTTP \(response.status.code))") }
         return session
-    }
-
-    /// `YYYY-MM-DD` (UTC) of `daysAgo` days before today.
-    static func day(daysAgo: Int) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withFullDate]
-        return formatter.string(from: Date().addingTimeInterval(-Double(daysAgo) * 86_400))
     }
 
     private func time(_ http: HTTPClient, label: String, path: String, cookie: String) async throws -> Figure {

@@ -28,8 +28,7 @@ struct FsyncProbe {
             let started = ContinuousClock.now
             let written = page.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(index % 256) * 4096) }
             guard written == page.count, fsync(fd) == 0 else { throw CLIError("cannot write \(path)") }
-            let elapsed = (ContinuousClock.now - started).components
-            micros.append(UInt32(clamping: elapsed.seconds * 1_000_000 + elapsed.attoseconds / 1_000_000_000_000))
+            micros.append((ContinuousClock.now - started).wholeMicroseconds)
         }
         return micros
     }

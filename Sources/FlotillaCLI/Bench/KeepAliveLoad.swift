@@ -14,6 +14,14 @@ struct ConnectionResult: Sendable {
     var acknowledgedByConnection: [Int] = []
 }
 
+extension Duration {
+    /// Whole microseconds, as the benchmarks keep latencies.
+    var wholeMicroseconds: UInt32 {
+        let parts = components
+        return UInt32(clamping: parts.seconds * 1_000_000 + parts.attoseconds / 1_000_000_000_000)
+    }
+}
+
 /// Opens keep-alive connections (plain, TLS or mutual TLS) that each send one pre-serialized
 /// request back to back until a deadline, and sums what they measured. The heartbeat and gateway
 /// benchmarks drive the coordinator (and the gateway's baseline, the provider) with it.

@@ -33,13 +33,13 @@ struct UpstreamClientProbe {
                 let started = ContinuousClock.now
                 let response = try await http.execute(request, deadline: .now() + .seconds(30))
                 _ = try await response.body.collect(upTo: 1 << 20)
-                let elapsed = (ContinuousClock.now - started).components
+                let elapsed = ContinuousClock.now - started
                 guard response.status == .ok else {
                     result.failed += 1
                     continue
                 }
                 result.acknowledged += 1
-                if !first { result.latenciesMicros.append(UInt32(clamping: elapsed.seconds * 1_000_000 + elapsed.attoseconds / 1_000_000_000_000)) }
+                if !first { result.latenciesMicros.append(elapsed.wholeMicroseconds) }
                 first = false
             }
         } catch {

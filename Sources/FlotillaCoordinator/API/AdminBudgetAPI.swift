@@ -68,7 +68,7 @@ struct AdminBudgetAPI {
         guard !checks.isEmpty else { return [:] }
         let figures = await services.ledger.counters(Array(Set(checks.values.flatMap { $0.map(\.key) })))
         return checks.compactMapValues { nodeChecks in
-            nodeChecks.map { Double((figures[$0.key] ?? CounterState()).spentNanos) / Double($0.limitNanos) * 100 }.max()
+            nodeChecks.map { BudgetScopeFigures(check: $0, state: figures[$0.key] ?? CounterState()).percentUsed }.max()
         }
     }
 }

@@ -179,10 +179,9 @@ protocol UsageLedger: Sendable {
     func counters(_ keys: [BudgetCounterKey]) async -> [BudgetCounterKey: CounterState]
     /// Reservations that never settled, newest first.
     func unsettledReservations() async throws(CoordinatorError) -> [UnsettledReservation]
-    /// Sums per group key (node ids when grouping by node), most expensive first.
-    func aggregate(_ query: UsageQuery) async throws(CoordinatorError) -> [UsageAggregate]
-    /// `aggregate` over `query` widened by `UsageQuery.widened(keptFrom:)` to whole days where
-    /// records were pruned, with the range it covers; consistent with a pruning pass in flight.
+    /// Sums per group key (node ids when grouping by node), most expensive first, over `query`
+    /// widened by `UsageQuery.widened(keptFrom:)` to whole days where records were pruned, with
+    /// the range they cover; consistent with a pruning pass in flight.
     func report(_ query: UsageQuery) async throws(CoordinatorError) -> (range: UsageQuery, rows: [UsageAggregate])
     /// Spend of the nodes `nodeIDs` (nil: every node) on the UTC day `today` and since the
     /// month's first day.
@@ -195,8 +194,6 @@ protocol UsageLedger: Sendable {
     /// Deletes the records of the UTC days before the one holding `before`, keeping their days'
     /// roll-up; returns how many went. Reports then read those days whole from the roll-up.
     func pruneRecords(before: Date) async throws(CoordinatorError) -> Int
-    /// The UTC midnight from which every record is kept (nil: none was ever pruned).
-    func recordsKeptFrom() async throws(CoordinatorError) -> Date?
 }
 
 extension UsageLedger {

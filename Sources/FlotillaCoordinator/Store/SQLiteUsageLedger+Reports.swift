@@ -6,10 +6,6 @@ import GRDB
 /// transaction as each record), so a month's report reads a few rows per node and model instead
 /// of every call; only the partial days at either end of the range are summed from the records.
 extension SQLiteUsageLedger {
-    func aggregate(_ query: UsageQuery) async throws(CoordinatorError) -> [UsageAggregate] {
-        try await read { db in try Self.sums(db, query) }
-    }
-
     /// The boundary and the sums are read in one transaction, so a pruning pass that ends in
     /// between cannot leave a range reading records that are gone.
     func report(_ query: UsageQuery) async throws(CoordinatorError) -> (range: UsageQuery, rows: [UsageAggregate]) {

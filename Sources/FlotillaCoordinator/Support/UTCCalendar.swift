@@ -4,7 +4,7 @@ import Foundation
 /// calendar object on the metering path).
 package enum UTCCalendar {
     /// `2026-11-30` for `date`.
-    static func day(_ date: Date) -> String {
+    package static func day(_ date: Date) -> String {
         let (y, m, d) = civil(daysSinceEpoch: Int((date.timeIntervalSince1970 / 86_400).rounded(.down)))
         guard (0...9999).contains(y) else { return String(format: "%04d-%02d-%02d", y, m, d) }
         // Written digit by digit: every usage record is rolled up under its day, and
