@@ -67,7 +67,7 @@ import Testing
     @Test func twoHundredConcurrentCallsNeverOverrunANodeBudget() async throws {
         let budgets = BudgetSpec(nodes: ["default": BudgetLimit(dailyNanos: 900_000)])
         try await GatewayTestbed.with(gateway: Self.gateway(budgets: budgets)) { bed in
-            let (node, key) = try bed.addNode("board-01")
+            let (node, key) = try await bed.addNode("board-01")
             let results = try await Self.fire(bed, keys: [key], calls: 200)
             let day = BudgetCalendar(timeZone: "UTC").period(.daily, at: Date()).key
             try await Self.expectNoOverrun(bed, results, limit: 900_000, key: BudgetCounterKey(scope: "node:\(node.id)", period: "daily", periodKey: day))
@@ -79,7 +79,8 @@ import Testing
         let limit = BudgetLimit(monthlyNanos: 900_000)
         let budgets = scope == "group" ? BudgetSpec(groups: ["edge": limit]) : BudgetSpec(fleet: limit)
         try await GatewayTestbed.with(gateway: Self.gateway(budgets: budgets)) { bed in
-            let keys = try (1...3).map { try bed.addNode("board-0\($0)").1 }
+            var keys: [String] = []
+            for index in 1...3 { keys.append(try await bed.addNode("board-0\(index)").1) }
             let results = try await Self.fire(bed, keys: keys, calls: 200)
             let month = BudgetCalendar(timeZone: "UTC").period(.monthly, at: Date()).key
             try await Self.expectNoOverrun(bed, results, limit: 900_000,
@@ -94,7 +95,7 @@ import Testing
         // overrun 140,000. The second crosses the 25% soft threshold.
         let budgets = BudgetSpec(nodes: ["default": BudgetLimit(dailyNanos: 140_000)], softThresholdPercent: 25, timeZone: "UTC")
         try await GatewayTestbed.with(gateway: Self.gateway(budgets: budgets), configure: { $0.clock = { clock.withLock { $0 } } }) { bed in
-            let (_, key) = try bed.addNode("board-01")
+            let (_, key) = try await bed.addNode("board-01")
             var passed = 0
             var refusal: TestResponse?
             for _ in 0..<12 {
@@ -125,7 +126,7 @@ import Testing
             // raise is one the old limit refuses.
             for _ in 0..<4 { #expect(try await bed.post("/v1/chat/completions", key: key, body: Self.body(stream: false)).status == .ok) }
             #expect(try await bed.post("/v1/chat/completions", key: key, body: Self.body(stream: false)).status == .tooManyRequests)
-            try bed.services.gatewayConfig.commit(try #require(bed.services.gatewayConfig.plan(Self.gateway(budgets: raised).withBaseURL(bed.providerURL), keysSet: []).1))
+            try await bed.services.gatewayConfig.commit(try #require(bed.services.gatewayConfig.plan(Self.gateway(budgets: raised).withBaseURL(bed.providerURL), keysSet: []).1))
             #expect(try await bed.post("/v1/chat/completions", key: key, body: Self.body(stream: false)).status == .ok)
         }
     }
@@ -215,7 +216,7 @@ extension BudgetTests {
         gateway.prices?.models["fake-hang"] = ModelPrice(inputMicros: 1_000_000, outputMicros: 1_000_000, maxOutputTokens: 64)
         let timeouts = UpstreamTimeouts(connect: .seconds(2), firstByte: .milliseconds(300), idle: .seconds(5))
         try await GatewayTestbed.with(gateway: gateway, settings: GatewaySettings(timeouts: timeouts)) { bed in
-            let (node, key) = try bed.addNode("board-01")
+            let (node, key) = try await bed.addNode("board-01")
             let response = try await bed.post("/v1/chat/completions", key: key, body: #"{"model":"hangs","max_tokens":8,"messages":[]}"#)
             #expect(response.status == .gatewayTimeout)
             let record = try #require(try bed.records().last)

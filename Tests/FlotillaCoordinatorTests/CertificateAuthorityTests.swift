@@ -38,11 +38,11 @@ import X509
         #expect(certificate.notValidBefore >= now.addingTimeInterval(-300))
     }
 
-    @Test func refusesCSRWithP384Key() throws {
+    @Test func refusesCSRWithP384Key() async throws {
         let ca = try CertificateAuthority.create()
         let csr = try makeCSR(key: Certificate.PrivateKey(P384.Signing.PrivateKey()), algorithm: .ecdsaWithSHA384)
         let csrPEM = try pem(csr)
-        expectCoordinatorError(.invalidRequest) {
+        await expectCoordinatorError(.invalidRequest) {
             _ = try ca.issueNodeCertificate(csrPEM: csrPEM, nodeID: "n1", validity: 3600)
         }
     }
@@ -53,14 +53,14 @@ import X509
         "-----BEGIN CERTIFICATE REQUEST-----\nZ2FyYmFnZQ==\n-----END CERTIFICATE REQUEST-----\n",
         "-----BEGIN CERTIFICATE REQUEST-----\nMIHKMHICAQAwEzERMA8GA1UEAwwIYm9hcmQtMDE=\n-----END CERTIFICATE REQUEST-----\n",
     ])
-    func refusesGarbagePEM(_ text: String) throws {
+    func refusesGarbagePEM(_ text: String) async throws {
         let ca = try CertificateAuthority.create()
-        expectCoordinatorError(.invalidRequest) {
+        await expectCoordinatorError(.invalidRequest) {
             _ = try ca.issueNodeCertificate(csrPEM: text, nodeID: "n1", validity: 3600)
         }
     }
 
-    @Test func refusesCSRWhoseSignatureBelongsToAnotherRequest() throws {
+    @Test func refusesCSRWhoseSignatureBelongsToAnotherRequest() async throws {
         let ca = try CertificateAuthority.create()
         let key = P256.Signing.PrivateKey()
         let genuine = try makeCSR(key: Certificate.PrivateKey(key), commonName: "board-01")
@@ -73,12 +73,12 @@ import X509
         // Sanity: the genuine request is accepted, the forged one is not.
         _ = try ca.issueNodeCertificate(csrPEM: try pem(genuine), nodeID: "n1", validity: 3600)
         let forgedPEM = try pem(forged)
-        expectCoordinatorError(.invalidRequest) {
+        await expectCoordinatorError(.invalidRequest) {
             _ = try ca.issueNodeCertificate(csrPEM: forgedPEM, nodeID: "n1", validity: 3600)
         }
     }
 
-    @Test func refusesCSRWithCorruptedSignedBytes() throws {
+    @Test func refusesCSRWithCorruptedSignedBytes() async throws {
         let ca = try CertificateAuthority.create()
         let csr = try makeCSR(key: Certificate.PrivateKey(P256.Signing.PrivateKey()), commonName: "board-01")
         var der = try csr.serializeAsPEM().derBytes
@@ -89,7 +89,7 @@ import X509
         let corrupted = PEMDocument(type: "CERTIFICATE REQUEST", derBytes: der).pemString
         // Still parses as a CSR, so it is the signature check that refuses it.
         #expect((try? CertificateSigningRequest(pemEncoded: corrupted)) != nil)
-        expectCoordinatorError(.invalidRequest) {
+        await expectCoordinatorError(.invalidRequest) {
             _ = try ca.issueNodeCertificate(csrPEM: corrupted, nodeID: "n1", validity: 3600)
         }
     }
@@ -101,48 +101,48 @@ import X509
         #expect(try ca.verifyNodeCertificate(certificate) == "node-id-1")
     }
 
-    @Test func refusesCertificateFromAnotherCA() throws {
+    @Test func refusesCertificateFromAnotherCA() async throws {
         let ca = try CertificateAuthority.create()
         let other = try CertificateAuthority.create()
         let csr = try makeCSR(key: Certificate.PrivateKey(P256.Signing.PrivateKey()))
         let foreign = try other.issueNodeCertificate(csrPEM: try pem(csr), nodeID: "intruder", validity: 3600)
         // Both CAs share the default subject name, so only the signature tells them apart.
         #expect(foreign.issuer == ca.certificate.subject)
-        expectCoordinatorError(.clientCertificateRequired) {
+        await expectCoordinatorError(.clientCertificateRequired) {
             _ = try ca.verifyNodeCertificate(foreign)
         }
     }
 
-    @Test func refusesServerCertificateAsNodeIdentity() throws {
+    @Test func refusesServerCertificateAsNodeIdentity() async throws {
         let ca = try CertificateAuthority.create()
         let server = try ca.issueServerCertificate(
             for: P256.Signing.PrivateKey().publicKey, dnsNames: ["coordinator"], ipAddresses: [], validity: 3600
         )
-        expectCoordinatorError(.clientCertificateRequired) {
+        await expectCoordinatorError(.clientCertificateRequired) {
             _ = try ca.verifyNodeCertificate(server)
         }
     }
 
-    @Test func refusesExpiredCertificate() throws {
+    @Test func refusesExpiredCertificate() async throws {
         let ca = try CertificateAuthority.create(now: Date().addingTimeInterval(-86_400))
         let csr = try makeCSR(key: Certificate.PrivateKey(P256.Signing.PrivateKey()))
         let issuedAt = Date().addingTimeInterval(-7200)
         let expired = try ca.issueNodeCertificate(csrPEM: try pem(csr), nodeID: "old", validity: 60, now: issuedAt)
         #expect(expired.notValidAfter < Date())
-        expectCoordinatorError(.clientCertificateRequired) {
+        await expectCoordinatorError(.clientCertificateRequired) {
             _ = try ca.verifyNodeCertificate(expired)
         }
         // It was valid while within its lifetime.
         #expect(try ca.verifyNodeCertificate(expired, now: issuedAt.addingTimeInterval(30)) == "old")
     }
 
-    @Test func refusesCertificateNotYetValid() throws {
+    @Test func refusesCertificateNotYetValid() async throws {
         let ca = try CertificateAuthority.create()
         let csr = try makeCSR(key: Certificate.PrivateKey(P256.Signing.PrivateKey()))
         let future = try ca.issueNodeCertificate(
             csrPEM: try pem(csr), nodeID: "later", validity: 3600, now: Date().addingTimeInterval(86_400)
         )
-        expectCoordinatorError(.clientCertificateRequired) {
+        await expectCoordinatorError(.clientCertificateRequired) {
             _ = try ca.verifyNodeCertificate(future)
         }
     }

@@ -32,7 +32,7 @@ import Testing
 
     @Test func chatCompletionIsForwardedAndMeteredBeforeTheAnswer() async throws {
         try await GatewayTestbed.with { bed in
-            let (node, key) = try bed.addNode("board-01")
+            let (node, key) = try await bed.addNode("board-01")
             let body = #"{"model":"fleet-default", "messages":[{"role":"user","content":"hi"}],"max_tokens":3,"x_new_feature":{"keep":[1,2.50]}}"#
             let response = try await bed.post("/v1/chat/completions", key: key, body: body)
             #expect(response.status == .ok)
@@ -63,7 +63,7 @@ import Testing
 
     @Test func streamGetsUsageRequestedAndTheUsageChunkStrippedWhenTheCallerDidNotAsk() async throws {
         try await GatewayTestbed.with { bed in
-            let (_, key) = try bed.addNode("board-01")
+            let (_, key) = try await bed.addNode("board-01")
             let response = try await bed.post("/v1/chat/completions", key: key,
                                               body: #"{"model":"fleet-default","stream":true,"max_tokens":4,"messages":[]}"#)
             #expect(response.status == .ok)
@@ -88,7 +88,7 @@ import Testing
 
     @Test func cachedTokensArePricedAtTheCachedRate() async throws {
         try await GatewayTestbed.with { bed in
-            let (_, key) = try bed.addNode("board-01")
+            let (_, key) = try await bed.addNode("board-01")
             let response = try await bed.post("/v1/chat/completions", key: key,
                                               body: #"{"model":"cached","messages":[{"role":"user","content":"a"},{"role":"user","content":"b"}],"max_tokens":2}"#)
             #expect(response.status == .ok)
@@ -101,7 +101,7 @@ import Testing
 
     @Test func embeddingsAndAnthropicMessagesAreMetered() async throws {
         try await GatewayTestbed.with { bed in
-            let (_, key) = try bed.addNode("board-01")
+            let (_, key) = try await bed.addNode("board-01")
             let embedded = try await bed.post("/v1/embeddings", key: key, body: #"{"model":"fleet-embed","input":["a","b"]}"#)
             #expect(embedded.status == .ok)
             #expect(try bed.records().last?.usage.input == 20)
@@ -128,7 +128,7 @@ import Testing
 
     @Test func aKeyIsReadWithoutTheWhitespaceAroundIt() async throws {
         try await GatewayTestbed.with { bed in
-            let (_, key) = try bed.addNode("board-01")
+            let (_, key) = try await bed.addNode("board-01")
             for header in ["Bearer " + key, "Bearer  \t" + key + " \t", "Bearer \t" + key] {
                 let answer = try await bed.client.execute(uri: "/v1/models", method: .get, headers: [.authorization: header])
                 #expect(answer.status == .ok, "\(header.debugDescription)")
@@ -142,13 +142,13 @@ import Testing
 
     @Test func modelsListsWhatTheGroupMayUseThroughTheCallersAPI() async throws {
         try await GatewayTestbed.with { bed in
-            let (_, restricted) = try bed.addNode("board-02", group: "restricted")
+            let (_, restricted) = try await bed.addNode("board-02", group: "restricted")
             let openAI = try await bed.client.execute(uri: "/v1/models", method: .get, headers: [.authorization: "Bearer " + restricted])
             let list = try Self.json(openAI.body)
             #expect(list["object"] as? String == "list")
             #expect((list["data"] as? [[String: Any]])?.map { $0["id"] as? String } == ["fleet-default"])
 
-            let (_, key) = try bed.addNode("board-01")
+            let (_, key) = try await bed.addNode("board-01")
             let all = try Self.json(try await bed.client.execute(uri: "/v1/models", method: .get, headers: [.authorization: "Bearer " + key]).body)
             #expect((all["data"] as? [[String: Any]])?.count == 10)
             let anthropic = try await bed.client.execute(uri: "/v1/models", method: .get, headers: [
@@ -164,8 +164,8 @@ import Testing
 
     @Test func refusalsHaveTypedErrorsInTheCallersShapeAndAreRecorded() async throws {
         try await GatewayTestbed.with { bed in
-            let (_, key) = try bed.addNode("board-01")
-            let (_, restrictedKey) = try bed.addNode("board-02", group: "restricted")
+            let (_, key) = try await bed.addNode("board-01")
+            let (_, restrictedKey) = try await bed.addNode("board-02", group: "restricted")
             let chat = "/v1/chat/completions"
             let cases: [(String, String, String, HTTPResponse.Status, String)] = [
                 (chat, key, #"{"model":"nope","messages":[]}"#, .notFound, "model_not_found"),
@@ -196,9 +196,9 @@ import Testing
 
     @Test func badRotatedRevokedAndPendingCallersAreRefusedAndNotRecorded() async throws {
         try await GatewayTestbed.with { bed in
-            let (node, key) = try bed.addNode("board-01")
-            let (_, revokedKey) = try bed.addNode("gone", state: .revoked)
-            let (_, pendingKey) = try bed.addNode("waiting", state: .pending)
+            let (node, key) = try await bed.addNode("board-01")
+            let (_, revokedKey) = try await bed.addNode("gone", state: .revoked)
+            let (_, pendingKey) = try await bed.addNode("waiting", state: .pending)
             let body = #"{"model":"fleet-default","messages":[]}"#
             for (caller, status, code) in [(nil, HTTPResponse.Status.unauthorized, "invalid_api_key"), ("flt_gw_wrong", .unauthorized, "invalid_api_key"),
                                            (revokedKey, .forbidden, "node_revoked"), (pendingKey, .forbidden, "node_pending")] as [(String?, HTTPResponse.Status, String)] {
@@ -223,7 +223,7 @@ import Testing
 
     @Test func bodiesOverTheLimitAreRefusedInShape() async throws {
         try await GatewayTestbed.with(settings: GatewaySettings(maxBodyBytes: 2048)) { bed in
-            let (_, key) = try bed.addNode("board-01")
+            let (_, key) = try await bed.addNode("board-01")
             let big = #"{"model":"fleet-default","messages":[{"role":"user","content":""# + String(repeating: "x", count: 4096) + #""}]}"#
             let response = try await bed.post("/v1/chat/completions", key: key, body: big)
             #expect(response.status == .contentTooLarge)
@@ -237,7 +237,7 @@ import Testing
 
     @Test func aMissingProviderKeyIsRefused() async throws {
         try await GatewayTestbed.with(setKey: false) { bed in
-            let (_, key) = try bed.addNode("board-01")
+            let (_, key) = try await bed.addNode("board-01")
             let response = try await bed.post("/v1/chat/completions", key: key, body: #"{"model":"fleet-default","messages":[]}"#)
             #expect(response.status == .serviceUnavailable)
             #expect(try Self.openAIError(response).0 == "provider_key_missing")
@@ -251,7 +251,7 @@ import Testing
         // well before the stand-in's 10 s hang.
         let timeouts = UpstreamTimeouts(connect: .seconds(2), firstByte: .seconds(3), idle: .seconds(5))
         try await GatewayTestbed.with(settings: GatewaySettings(timeouts: timeouts)) { bed in
-            let (_, key) = try bed.addNode("board-01")
+            let (_, key) = try await bed.addNode("board-01")
             func call(_ model: String) async throws -> TestResponse {
                 try await bed.post("/v1/chat/completions", key: key, body: #"{"model":"\#(model)","messages":[]}"#)
             }
@@ -286,7 +286,7 @@ import Testing
         var gateway = GatewayTestbed.defaultGateway
         gateway.providers[0].baseURL = "http://127.0.0.1:9/v1"
         try await GatewayTestbed.with(gateway: gateway) { bed in
-            let (_, key) = try bed.addNode("board-01")
+            let (_, key) = try await bed.addNode("board-01")
             let response = try await bed.post("/v1/chat/completions", key: key, body: #"{"model":"fleet-default","messages":[]}"#)
             #expect(response.status == .badGateway)
             #expect(try Self.openAIError(response).0 == "upstream_unreachable")
@@ -296,7 +296,7 @@ import Testing
 
     @Test func aStreamThatDiesIsChargedForWhatWasStreamedAndEndsWithAnErrorEvent() async throws {
         try await GatewayTestbed.with { bed in
-            let (_, key) = try bed.addNode("board-01")
+            let (_, key) = try await bed.addNode("board-01")
             let response = try await bed.post("/v1/chat/completions", key: key,
                                               body: #"{"model":"dies","stream":true,"messages":[{"role":"user","content":"12345678"}]}"#)
             let text = String(buffer: response.body)

@@ -12,7 +12,7 @@ import Testing
 
     @Test func nodeKeysAreHashedRotatedAndSurviveARestart() async throws {
         let fixture = try StoreFixture()
-        let node = try fixture.addNode(name: "board-01")
+        let node = try await fixture.addNode(name: "board-01")
         let keys = NodeKeyService(store: SQLiteNodeKeyStore(store: fixture.store))
         let first = try await keys.issue(nodeID: node.id)
         #expect(first.key.hasPrefix("flt_gw_"))
@@ -48,26 +48,26 @@ import Testing
         #expect(again.node(presenting: second.key) == nil)
     }
 
-    @Test func enrollmentStoresTheKeyHashInItsTransaction() throws {
+    @Test func enrollmentStoresTheKeyHashInItsTransaction() async throws {
         let fixture = try StoreFixture()
-        let token = try fixture.addToken()
+        let token = try await fixture.addToken()
         let key = NodeKeyService.make(nodeID: "n-1", now: Date())
-        _ = try fixture.store.enroll(tokenHash: Secrets.hash(token.secret), name: "board-01", nodeID: "n-1", now: Date(),
+        _ = try await fixture.store.enroll(tokenHash: Secrets.hash(token.secret), name: "board-01", nodeID: "n-1", now: Date(),
                                      gatewayKey: key.record) { (_: String) throws(CoordinatorError) -> IssuedCertificate in
             IssuedCertificate(pem: "c", expiresAt: Date().addingTimeInterval(60))
         }
-        #expect(try fixture.store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM gateway_keys") } == 1)
+        #expect(try await fixture.store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM gateway_keys") } == 1)
 
         // A refused enrollment (name taken) stores no key either.
-        let other = try fixture.addToken()
+        let other = try await fixture.addToken()
         let refused = NodeKeyService.make(nodeID: "n-2", now: Date())
-        #expect(throws: CoordinatorError.self) {
-            try fixture.store.enroll(tokenHash: Secrets.hash(other.secret), name: "board-01", nodeID: "n-2", now: Date(),
+        await #expect(throws: CoordinatorError.self) {
+            try await fixture.store.enroll(tokenHash: Secrets.hash(other.secret), name: "board-01", nodeID: "n-2", now: Date(),
                                      gatewayKey: refused.record) { (_: String) throws(CoordinatorError) -> IssuedCertificate in
                 IssuedCertificate(pem: "c", expiresAt: Date().addingTimeInterval(60))
             }
         }
-        #expect(try fixture.store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM gateway_keys") } == 1)
+        #expect(try await fixture.store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM gateway_keys") } == 1)
     }
 
     // MARK: Configuration
@@ -79,10 +79,10 @@ import Testing
         prices: prices, groupModels: ["demo": ["fleet-default"]]
     )
 
-    @Test func planShowsChangesAndWarnsOfMissingKeysAndPrices() throws {
+    @Test func planShowsChangesAndWarnsOfMissingKeysAndPrices() async throws {
         let fixture = try StoreFixture()
-        let service = try GatewayConfigService(store: fixture.store)
-        let (plan, change) = try service.plan(Self.spec, keysSet: [])
+        let service = try await GatewayConfigService.open(store: fixture.store)
+        let (plan, change) = try await service.plan(Self.spec, keysSet: [])
         #expect(plan.changed)
         #expect(plan.providersAdded == ["openai"])
         #expect(plan.modelsAdded == ["big", "fleet-default"])
@@ -90,37 +90,37 @@ import Testing
         #expect(plan.priceVersion == 1 && plan.currentPriceVersion == nil)
         #expect(plan.warnings.contains { $0.contains("flotilla secret set openai") })
         #expect(plan.warnings.contains { $0.contains("'big'") && $0.contains("model_not_priced") })
-        try service.commit(try #require(change))
+        try await service.commit(try #require(change))
         #expect(service.catalog.version == 1)
 
         // The same spec again: nothing to do; a restart reads the stored one back.
-        #expect(try service.plan(Self.spec, keysSet: ["openai"]).1 == nil)
-        #expect(try GatewayConfigService(store: fixture.store).catalog.spec == Self.spec)
+        #expect(try await service.plan(Self.spec, keysSet: ["openai"]).1 == nil)
+        #expect(try await GatewayConfigService.open(store: fixture.store).catalog.spec == Self.spec)
 
         var moved = Self.spec
         moved.providers[0].models[0].upstream = "gpt-4o"
         moved.groupModels = [:]
-        let (next, _) = try service.plan(moved, keysSet: ["openai"])
+        let (next, _) = try await service.plan(moved, keysSet: ["openai"])
         #expect(next.modelsChanged == ["fleet-default"])
         #expect(next.providersChanged == ["openai"])
         #expect(next.groupsChanged == ["demo"])
     }
 
-    @Test func aPriceVersionNamesOneTableForever() throws {
+    @Test func aPriceVersionNamesOneTableForever() async throws {
         let fixture = try StoreFixture()
-        let service = try GatewayConfigService(store: fixture.store)
-        try service.commit(try #require(service.plan(Self.spec, keysSet: []).1))
+        let service = try await GatewayConfigService.open(store: fixture.store)
+        try await service.commit(try #require(service.plan(Self.spec, keysSet: []).1))
         var changed = Self.spec
         changed.prices?.models["gpt-4o-mini"]?.outputMicros = 700_000
-        let sameVersion = #expect(throws: CoordinatorError.self) { try service.plan(changed, keysSet: []) }
+        let sameVersion = await #expect(throws: CoordinatorError.self) { try await service.plan(changed, keysSet: []) }
         #expect(sameVersion?.code == .invalidSpec)
         changed.prices?.version = 2
-        try service.commit(try #require(service.plan(changed, keysSet: []).1))
+        try await service.commit(try #require(service.plan(changed, keysSet: []).1))
         // Going back to version 1 with other prices than version 1 had is refused; its own are fine.
         var rewritten = changed
         rewritten.prices?.version = 1
-        #expect(throws: CoordinatorError.self) { try service.plan(rewritten, keysSet: []) }
-        #expect(try service.plan(Self.spec, keysSet: []).0.changed)
+        await #expect(throws: CoordinatorError.self) { try await service.plan(rewritten, keysSet: []) }
+        #expect(try await service.plan(Self.spec, keysSet: []).0.changed)
     }
 
     @Test(arguments: [
@@ -133,15 +133,15 @@ import Testing
         GatewaySpec(providers: [], prices: PriceTable(version: 1, models: ["u": ModelPrice(inputMicros: -1, outputMicros: 0)])),
         GatewaySpec(providers: [ProviderSpec(name: "Bad Name", kind: .openai, baseURL: "https://a.example", models: [ModelRoute(name: "m", upstream: "u")])]),
     ])
-    func invalidConfigurationsAreRefusedAndNothingIsStored(spec: GatewaySpec) throws {
+    func invalidConfigurationsAreRefusedAndNothingIsStored(spec: GatewaySpec) async throws {
         let fixture = try StoreFixture()
-        let service = try GatewayConfigService(store: fixture.store)
-        let error = #expect(throws: CoordinatorError.self) { try service.plan(spec, keysSet: []) }
+        let service = try await GatewayConfigService.open(store: fixture.store)
+        let error = await #expect(throws: CoordinatorError.self) { try await service.plan(spec, keysSet: []) }
         #expect(error?.code == .invalidSpec)
-        #expect(try fixture.store.latestGatewayConfig() == nil)
+        #expect(try await fixture.store.latestGatewayConfig() == nil)
     }
 
-    @Test func catalogRoutesByModelGroupAndAPI() throws {
+    @Test func catalogRoutesByModelGroupAndAPI() async throws {
         var spec = Self.spec
         spec.providers.append(ProviderSpec(name: "claude", kind: .anthropic, baseURL: "https://api.anthropic.com/v1",
                                            models: [ModelRoute(name: "haiku", upstream: "claude-3-5-haiku-latest")]))
@@ -149,9 +149,9 @@ import Testing
         let catalog = GatewayCatalog(version: 1, spec: spec)
         #expect(try catalog.route(model: "fleet-default", group: "demo", api: .openai).upstream == "gpt-4o-mini")
         #expect(try catalog.route(model: "big", group: "other", api: .openai).price == ModelPrice(inputMicros: 1, outputMicros: 1))
-        expectCoordinatorError(.modelNotAllowed) { _ = try catalog.route(model: "big", group: "demo", api: .openai) }
-        expectCoordinatorError(.modelNotFound) { _ = try catalog.route(model: "nope", group: "demo", api: .openai) }
-        expectCoordinatorError(.modelWrongAPI) { _ = try catalog.route(model: "haiku", group: "other", api: .openai) }
+        await expectCoordinatorError(.modelNotAllowed) { _ = try catalog.route(model: "big", group: "demo", api: .openai) }
+        await expectCoordinatorError(.modelNotFound) { _ = try catalog.route(model: "nope", group: "demo", api: .openai) }
+        await expectCoordinatorError(.modelWrongAPI) { _ = try catalog.route(model: "haiku", group: "other", api: .openai) }
         #expect(catalog.models(group: "demo").map(\.model) == ["fleet-default"])
         #expect(catalog.models(group: "other").map(\.model) == ["big", "fleet-default", "haiku"])
     }

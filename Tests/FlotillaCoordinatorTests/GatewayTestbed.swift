@@ -25,6 +25,8 @@ struct GatewayTestbed {
     let providerURL: String
 
     var services: CoordinatorServices { parts.services }
+    /// The embedded store, for tests that look at its tables.
+    var sqlite: SQLiteStore { parts.services.store as! SQLiteStore }
 
     /// Runs `body` against a fresh coordinator whose gateway serves `gateway` (its providers'
     /// `base_url` of `"fake"` replaced by the fake provider's URL), with the provider key set.
@@ -52,8 +54,8 @@ struct GatewayTestbed {
             for index in spec.providers.indices where spec.providers[index].baseURL == "fake" {
                 spec.providers[index].baseURL = providerURL
             }
-            if let change = try parts.services.gatewayConfig.plan(spec, keysSet: []).1 {
-                try parts.services.gatewayConfig.commit(change)
+            if let change = try await parts.services.gatewayConfig.plan(spec, keysSet: []).1 {
+                try await parts.services.gatewayConfig.commit(change)
             }
             if setKey {
                 for provider in spec.providers {
@@ -117,19 +119,19 @@ struct GatewayTestbed {
     )
 
     /// Enrolls a node in `group` (state `state`) and returns it with its gateway key.
-    func addNode(_ name: String, group: String = "edge", state: NodeAdminState = .active) throws -> (NodeRecord, String) {
+    func addNode(_ name: String, group: String = "edge", state: NodeAdminState = .active) async throws -> (NodeRecord, String) {
         let secret = Secrets.generateToken()
         let now = Date()
-        try services.store.insertToken(TokenRecord(
+        try await services.store.insertToken(TokenRecord(
             id: Secrets.shortID(), tokenHash: Secrets.hash(secret), group: group, uses: 1, requireApproval: state == .pending,
             createdAt: now, expiresAt: now.addingTimeInterval(3600)))
         let nodeID = UUID().uuidString.lowercased()
         let key = NodeKeyService.make(nodeID: nodeID, now: now)
-        var (node, _) = try services.store.enroll(tokenHash: Secrets.hash(secret), name: name, nodeID: nodeID, now: now,
+        var (node, _) = try await services.store.enroll(tokenHash: Secrets.hash(secret), name: name, nodeID: nodeID, now: now,
                                                   gatewayKey: key.record) { (_: String) throws(CoordinatorError) -> IssuedCertificate in
             IssuedCertificate(pem: "test", expiresAt: now.addingTimeInterval(86_400))
         }
-        if state == .revoked { node = try services.store.setAdminState(name: name, to: .revoked, at: now) }
+        if state == .revoked { node = try await services.store.setAdminState(name: name, to: .revoked, at: now) }
         services.directory.publish(node)
         services.nodeKeys.publish(key.record)
         return (node, key.key)
@@ -148,6 +150,6 @@ struct GatewayTestbed {
 
     /// Every usage record, oldest first.
     func records() throws -> [UsageRecord] {
-        try services.store.pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM usage ORDER BY id").map(UsageRecord.init(row:)) }
+        try sqlite.pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM usage ORDER BY id").map(UsageRecord.init(row:)) }
     }
 }

@@ -32,7 +32,7 @@ import Testing
             let body = #"{"model":"fleet-default","messages":[]}"#
 
             try await GatewayTestbed.with(gateway: gateway) { bed in
-                let (_, key) = try bed.addNode("board-01")
+                let (_, key) = try await bed.addNode("board-01")
                 let response = try await bed.post("/v1/chat/completions", key: key, body: body)
                 #expect(response.status == .badGateway)
                 #expect(String(buffer: response.body).contains("upstream_unreachable"))
@@ -41,7 +41,7 @@ import Testing
             #expect(provider.received.isEmpty)
 
             try await GatewayTestbed.with(gateway: gateway, upstreamCAFiles: [directory.file("provider-ca.pem")]) { bed in
-                let (_, key) = try bed.addNode("board-01")
+                let (_, key) = try await bed.addNode("board-01")
                 let response = try await bed.post("/v1/chat/completions", key: key, body: body)
                 #expect(response.status == .ok)
             }

@@ -31,14 +31,14 @@ import Testing
         return r
     }
 
-    @Test func latestReadingsShowInTheFleetView() throws {
+    @Test func latestReadingsShowInTheFleetView() async throws {
         let fixture = try StoreFixture()
-        let node = try fixture.addNode(name: "board-01")
+        let node = try await fixture.addNode(name: "board-01")
         let seen = Date(timeIntervalSince1970: 1_800_000_000)
         let r = Self.readings()
         try fixture.store.writeHeartbeats([HeartbeatEntry(nodeID: node.id, receivedAt: seen, readings: r)])
 
-        let views = try fixture.store.nodeViews(group: nil, now: seen.addingTimeInterval(5), interval: interval)
+        let views = try await fixture.store.nodeViews(group: nil, now: seen.addingTimeInterval(5), interval: interval)
         let view = try #require(views.first)
         #expect(views.count == 1)
         #expect(view.id == node.id)
@@ -63,12 +63,12 @@ import Testing
         #expect(view.temperatures == r.temperatures)
         #expect(view.certificateExpiresAt == Timestamps.rfc3339(node.certificateExpiresAt))
         #expect(view.enrolledAt == Timestamps.rfc3339(node.enrolledAt))
-        #expect(try fixture.store.heartbeatCount(nodeID: node.id) == 1)
+        #expect(try await fixture.store.heartbeatCount(nodeID: node.id) == 1)
     }
 
-    @Test func newerHeartbeatReplacesLatestStateAndMissingReadingsBecomeNull() throws {
+    @Test func newerHeartbeatReplacesLatestStateAndMissingReadingsBecomeNull() async throws {
         let fixture = try StoreFixture()
-        let node = try fixture.addNode(name: "board-01")
+        let node = try await fixture.addNode(name: "board-01")
         let t0 = Date(timeIntervalSince1970: 1_800_000_000)
         try fixture.store.writeHeartbeats([HeartbeatEntry(nodeID: node.id, receivedAt: t0, readings: Self.readings())])
         var sparse = HeartbeatRequest()
@@ -76,19 +76,19 @@ import Testing
         try fixture.store.writeHeartbeats([
             HeartbeatEntry(nodeID: node.id, receivedAt: t0.addingTimeInterval(15), readings: sparse)
         ])
-        let view = try #require(try fixture.store.nodeViews(group: nil, now: t0.addingTimeInterval(20), interval: interval).first)
+        let view = try #require(try await fixture.store.nodeViews(group: nil, now: t0.addingTimeInterval(20), interval: interval).first)
         #expect(view.cpuPercent == 99)
         #expect(view.lastSeen == Timestamps.rfc3339(t0.addingTimeInterval(15)))
         #expect(view.temperatureC == nil)
         #expect(view.temperatures.isEmpty)
         #expect(view.kernel == nil)
         #expect(view.memTotalBytes == nil)
-        #expect(try fixture.store.heartbeatCount(nodeID: node.id) == 2)
+        #expect(try await fixture.store.heartbeatCount(nodeID: node.id) == 2)
     }
 
-    @Test func olderHeartbeatDoesNotOverwriteLatestButIsAppended() throws {
+    @Test func olderHeartbeatDoesNotOverwriteLatestButIsAppended() async throws {
         let fixture = try StoreFixture()
-        let node = try fixture.addNode(name: "board-01")
+        let node = try await fixture.addNode(name: "board-01")
         let newer = Date(timeIntervalSince1970: 1_800_000_060)
         let older = Date(timeIntervalSince1970: 1_800_000_000)
         try fixture.store.writeHeartbeats([
@@ -97,37 +97,37 @@ import Testing
         try fixture.store.writeHeartbeats([
             HeartbeatEntry(nodeID: node.id, receivedAt: older, readings: Self.readings(cpu: 80, sequence: 1))
         ])
-        let view = try #require(try fixture.store.nodeViews(group: nil, now: newer, interval: interval).first)
+        let view = try #require(try await fixture.store.nodeViews(group: nil, now: newer, interval: interval).first)
         #expect(view.cpuPercent == 20)
         #expect(view.lastSeen == Timestamps.rfc3339(newer))
-        #expect(try fixture.store.heartbeatCount(nodeID: node.id) == 2)
-        let sequence = try fixture.store.pool.read { db in
+        #expect(try await fixture.store.heartbeatCount(nodeID: node.id) == 2)
+        let sequence = try await fixture.store.pool.read { db in
             try Int64.fetchOne(db, sql: "SELECT sequence FROM node_state WHERE node_id = ?", arguments: [node.id])
         }
         #expect(sequence == 2)
     }
 
-    @Test func batchWithSeveralNodesAndHeartbeats() throws {
+    @Test func batchWithSeveralNodesAndHeartbeats() async throws {
         let fixture = try StoreFixture()
-        let a = try fixture.addNode(name: "a")
-        let b = try fixture.addNode(name: "b")
+        let a = try await fixture.addNode(name: "a")
+        let b = try await fixture.addNode(name: "b")
         let t0 = Date(timeIntervalSince1970: 1_800_000_000)
         try fixture.store.writeHeartbeats([
             HeartbeatEntry(nodeID: a.id, receivedAt: t0, readings: Self.readings(cpu: 1)),
             HeartbeatEntry(nodeID: b.id, receivedAt: t0, readings: Self.readings(cpu: 2)),
             HeartbeatEntry(nodeID: a.id, receivedAt: t0.addingTimeInterval(1), readings: Self.readings(cpu: 3)),
         ])
-        let views = try fixture.store.nodeViews(group: nil, now: t0, interval: interval)
+        let views = try await fixture.store.nodeViews(group: nil, now: t0, interval: interval)
         #expect(views.map(\.name) == ["a", "b"])
         #expect(views.map(\.cpuPercent) == [3, 2])
-        #expect(try fixture.store.heartbeatCount(nodeID: a.id) == 2)
-        #expect(try fixture.store.heartbeatCount(nodeID: b.id) == 1)
+        #expect(try await fixture.store.heartbeatCount(nodeID: a.id) == 2)
+        #expect(try await fixture.store.heartbeatCount(nodeID: b.id) == 1)
         #expect(try fixture.store.totalHeartbeats() == 3)
     }
 
-    @Test func pruningDeletesOnlyOlderRowsAndKeepsLatestState() throws {
+    @Test func pruningDeletesOnlyOlderRowsAndKeepsLatestState() async throws {
         let fixture = try StoreFixture()
-        let node = try fixture.addNode(name: "board-01")
+        let node = try await fixture.addNode(name: "board-01")
         let t0 = Date(timeIntervalSince1970: 1_800_000_000)
         let entries = (0..<10).map {
             HeartbeatEntry(nodeID: node.id, receivedAt: t0.addingTimeInterval(Double($0) * 60), readings: Self.readings(cpu: Double($0)))
@@ -135,45 +135,45 @@ import Testing
         try fixture.store.writeHeartbeats(entries)
 
         // Rows at t0 ... t0+4m are older than the cutoff; t0+5m is not (strictly older only).
-        let removed = try fixture.store.pruneHeartbeats(before: t0.addingTimeInterval(5 * 60))
+        let removed = try await fixture.store.pruneHeartbeats(before: t0.addingTimeInterval(5 * 60))
         #expect(removed == 5)
-        #expect(try fixture.store.heartbeatCount(nodeID: node.id) == 5)
-        let oldest = try fixture.store.pool.read { db in
+        #expect(try await fixture.store.heartbeatCount(nodeID: node.id) == 5)
+        let oldest = try await fixture.store.pool.read { db in
             try Double.fetchOne(db, sql: "SELECT MIN(received_at) FROM heartbeats")
         }
         #expect(oldest == t0.addingTimeInterval(5 * 60).timeIntervalSince1970)
 
         // Pruning everything keeps the latest state per node.
-        #expect(try fixture.store.pruneHeartbeats(before: t0.addingTimeInterval(86_400)) == 5)
-        #expect(try fixture.store.heartbeatCount(nodeID: node.id) == 0)
-        let view = try #require(try fixture.store.nodeViews(group: nil, now: t0, interval: interval).first)
+        #expect(try await fixture.store.pruneHeartbeats(before: t0.addingTimeInterval(86_400)) == 5)
+        #expect(try await fixture.store.heartbeatCount(nodeID: node.id) == 0)
+        let view = try #require(try await fixture.store.nodeViews(group: nil, now: t0, interval: interval).first)
         #expect(view.cpuPercent == 9)
         #expect(view.lastSeen == Timestamps.rfc3339(t0.addingTimeInterval(9 * 60)))
-        #expect(try fixture.store.pruneHeartbeats(before: t0.addingTimeInterval(86_400)) == 0)
+        #expect(try await fixture.store.pruneHeartbeats(before: t0.addingTimeInterval(86_400)) == 0)
     }
 
-    @Test func nodeViewsFilterByGroupAndName() throws {
+    @Test func nodeViewsFilterByGroupAndName() async throws {
         let fixture = try StoreFixture()
-        try fixture.addNode(name: "k2", group: "kitchen")
-        try fixture.addNode(name: "k1", group: "kitchen")
-        try fixture.addNode(name: "g1", group: "garage")
+        try await fixture.addNode(name: "k2", group: "kitchen")
+        try await fixture.addNode(name: "k1", group: "kitchen")
+        try await fixture.addNode(name: "g1", group: "garage")
         let now = Date()
 
-        let kitchen = try fixture.store.nodeViews(group: "kitchen", now: now, interval: interval)
+        let kitchen = try await fixture.store.nodeViews(group: "kitchen", now: now, interval: interval)
         #expect(kitchen.map(\.name) == ["k1", "k2"])
         #expect(kitchen.allSatisfy { $0.group == "kitchen" })
-        #expect(try fixture.store.nodeViews(group: "garage", now: now, interval: interval).map(\.name) == ["g1"])
-        #expect(try fixture.store.nodeViews(group: "attic", now: now, interval: interval).isEmpty)
+        #expect(try await fixture.store.nodeViews(group: "garage", now: now, interval: interval).map(\.name) == ["g1"])
+        #expect(try await fixture.store.nodeViews(group: "attic", now: now, interval: interval).isEmpty)
         // Ordered by group, then name.
-        #expect(try fixture.store.nodeViews(group: nil, now: now, interval: interval).map(\.name) == ["g1", "k1", "k2"])
-        #expect(try fixture.store.nodeViews(group: nil, name: "k2", now: now, interval: interval).map(\.name) == ["k2"])
-        #expect(try fixture.store.nodeViews(group: "garage", name: "k2", now: now, interval: interval).isEmpty)
+        #expect(try await fixture.store.nodeViews(group: nil, now: now, interval: interval).map(\.name) == ["g1", "k1", "k2"])
+        #expect(try await fixture.store.nodeViews(group: nil, name: "k2", now: now, interval: interval).map(\.name) == ["k2"])
+        #expect(try await fixture.store.nodeViews(group: "garage", name: "k2", now: now, interval: interval).isEmpty)
     }
 
-    @Test func nodeWithoutHeartbeatIsOfflineWithNilReadings() throws {
+    @Test func nodeWithoutHeartbeatIsOfflineWithNilReadings() async throws {
         let fixture = try StoreFixture()
-        try fixture.addNode(name: "silent")
-        let view = try #require(try fixture.store.nodeViews(group: nil, now: Date(), interval: interval).first)
+        try await fixture.addNode(name: "silent")
+        let view = try #require(try await fixture.store.nodeViews(group: nil, now: Date(), interval: interval).first)
         #expect(view.status == .offline)
         #expect(view.lastSeen == nil)
         #expect(view.arch == nil)
@@ -191,37 +191,37 @@ import Testing
         #expect(view.certificateExpiresAt != nil)
     }
 
-    @Test func statusFollowsLastSeenAndAdminState() throws {
+    @Test func statusFollowsLastSeenAndAdminState() async throws {
         let fixture = try StoreFixture()
-        let node = try fixture.addNode(name: "board-01")
+        let node = try await fixture.addNode(name: "board-01")
         let seen = Date(timeIntervalSince1970: 1_800_000_000)
         try fixture.store.writeHeartbeats([HeartbeatEntry(nodeID: node.id, receivedAt: seen, readings: Self.readings())])
-        func status(at now: Date) throws -> NodeStatus? {
-            try fixture.store.nodeViews(group: nil, now: now, interval: interval).first?.status
+        func status(at now: Date) async throws -> NodeStatus? {
+            try await fixture.store.nodeViews(group: nil, now: now, interval: interval).first?.status
         }
-        #expect(try status(at: seen.addingTimeInterval(30)) == .online)
-        #expect(try status(at: seen.addingTimeInterval(100)) == .stale)
-        #expect(try status(at: seen.addingTimeInterval(1000)) == .offline)
-        _ = try fixture.store.setAdminState(name: "board-01", to: .revoked, at: seen)
-        #expect(try status(at: seen.addingTimeInterval(1)) == .revoked)
+        #expect(try await status(at: seen.addingTimeInterval(30)) == .online)
+        #expect(try await status(at: seen.addingTimeInterval(100)) == .stale)
+        #expect(try await status(at: seen.addingTimeInterval(1000)) == .offline)
+        _ = try await fixture.store.setAdminState(name: "board-01", to: .revoked, at: seen)
+        #expect(try await status(at: seen.addingTimeInterval(1)) == .revoked)
     }
 }
 
 /// The time series has no time index: pruning binary-searches rowids, which must find the exact
 /// boundary whatever the gaps left by earlier deletes.
 @Suite struct HeartbeatTimeSeriesTests {
-    @Test func firstRowIDFindsTheTimeBoundaryAcrossGaps() throws {
+    @Test func firstRowIDFindsTheTimeBoundaryAcrossGaps() async throws {
         let fixture = try StoreFixture()
-        let node = try fixture.addNode(name: "ts")
+        let node = try await fixture.addNode(name: "ts")
         let t0 = Date(timeIntervalSince1970: 1_800_000_000)
         try fixture.store.writeHeartbeats((0..<100).map {
             HeartbeatEntry(nodeID: node.id, receivedAt: t0.addingTimeInterval(Double($0)), readings: HeartbeatRequest())
         })
         // Punch holes in the rowid sequence, as chunked deletes of other data would.
-        try fixture.store.pool.write { db in try db.execute(sql: "DELETE FROM heartbeats WHERE rowid % 7 = 0") }
-        try fixture.store.pool.read { db in
+        try await fixture.store.pool.write { db in try db.execute(sql: "DELETE FROM heartbeats WHERE rowid % 7 = 0") }
+        try await fixture.store.pool.read { db in
             for cut in [0.0, 0.5, 13, 14, 49.5, 98, 99, 150] {
-                let boundary = try Store.firstRowID(db, atOrAfter: t0.addingTimeInterval(cut))
+                let boundary = try SQLiteStore.firstRowID(db, atOrAfter: t0.addingTimeInterval(cut))
                 let before = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM heartbeats WHERE rowid < ? AND received_at >= ?", arguments: [boundary, t0.timeIntervalSince1970 + cut])
                 let after = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM heartbeats WHERE rowid >= ? AND received_at < ?", arguments: [boundary, t0.timeIntervalSince1970 + cut])
                 #expect(before == 0, "cut \(cut)")
@@ -230,15 +230,15 @@ import Testing
         }
     }
 
-    @Test func pruneRemovesInChunksUpToTheCutoff() throws {
+    @Test func pruneRemovesInChunksUpToTheCutoff() async throws {
         let fixture = try StoreFixture()
-        let node = try fixture.addNode(name: "chunks")
+        let node = try await fixture.addNode(name: "chunks")
         let t0 = Date(timeIntervalSince1970: 1_800_000_000)
         try fixture.store.writeHeartbeats((0..<1000).map {
             HeartbeatEntry(nodeID: node.id, receivedAt: t0.addingTimeInterval(Double($0)), readings: HeartbeatRequest())
         })
         #expect(try fixture.store.pruneHeartbeats(before: t0.addingTimeInterval(750), chunk: 64) == 750)
-        #expect(try fixture.store.heartbeatCount(nodeID: node.id) == 250)
+        #expect(try await fixture.store.heartbeatCount(nodeID: node.id) == 250)
         #expect(try fixture.store.pruneHeartbeats(before: t0.addingTimeInterval(750), chunk: 64) == 0)
     }
 }

@@ -19,7 +19,8 @@ import Testing
 
     @Test func concurrentSubmissionsAreAllCommitted() async throws {
         let fixture = try StoreFixture()
-        let nodes = try (0..<5).map { try fixture.addNode(name: "board-\($0)") }
+        var nodes: [NodeRecord] = []
+        for index in 0..<5 { nodes.append(try await fixture.addNode(name: "board-\(index)")) }
         let writer = HeartbeatWriter(store: fixture.store, logger: Logger(label: "test"))
         let runner = Task { try await writer.run() }
 
@@ -43,11 +44,11 @@ import Testing
         // Acknowledged means committed: every row is there as soon as the submissions return.
         #expect(try fixture.store.totalHeartbeats() == 500)
         for node in nodes {
-            #expect(try fixture.store.heartbeatCount(nodeID: node.id) == 100)
+            #expect(try await fixture.store.heartbeatCount(nodeID: node.id) == 100)
         }
         // Every node's latest state is its newest heartbeat, stamped by the writer at queue time,
         // and the time series is in time order (rowid order never goes back in time).
-        let views = try fixture.store.nodeViews(group: nil, now: Date(), interval: 15)
+        let views = try await fixture.store.nodeViews(group: nil, now: Date(), interval: 15)
         #expect(views.allSatisfy { $0.status == .online })
         let outOfOrder = try await fixture.store.pool.read { db in
             try Int.fetchOne(db, sql: """
@@ -62,7 +63,7 @@ import Testing
 
     @Test func submissionsAfterShutdownAreRefused() async throws {
         let fixture = try StoreFixture()
-        let node = try fixture.addNode(name: "board-01")
+        let node = try await fixture.addNode(name: "board-01")
         let writer = HeartbeatWriter(store: fixture.store, logger: Logger(label: "test"))
         let runner = Task { try await writer.run() }
         try await writer.submit(nodeID: node.id, readings: Self.entry(node.id, 1).readings)
@@ -79,7 +80,7 @@ import Testing
 
     @Test func aFailedBatchFailsItsSubmissionsWithoutStoppingTheWriter() async throws {
         let fixture = try StoreFixture()
-        let node = try fixture.addNode(name: "board-01")
+        let node = try await fixture.addNode(name: "board-01")
         var quiet = Logger(label: "test")
         quiet.logLevel = .critical  // the failed batch is logged as an error, which is expected here
         let writer = HeartbeatWriter(store: fixture.store, logger: quiet)
@@ -100,7 +101,7 @@ import Testing
 
     @Test func submissionsRacingShutdownAllReturnAndAcknowledgedOnesAreStored() async throws {
         let fixture = try StoreFixture()
-        let node = try fixture.addNode(name: "board-01")
+        let node = try await fixture.addNode(name: "board-01")
         var quiet = Logger(label: "test")
         quiet.logLevel = .critical
         let writer = HeartbeatWriter(store: fixture.store, logger: quiet)

@@ -13,7 +13,7 @@ import Testing
 @Suite struct InternalErrorTests {
     @Test func internalFailuresShowARequestIDAndNoInternalText() async throws {
         try await GatewayTestbed.with { bed in
-            try await bed.parts.services.store.pool.write { db in try db.execute(sql: "DROP TABLE enrollment_tokens") }
+            try await bed.sqlite.pool.write { db in try db.execute(sql: "DROP TABLE enrollment_tokens") }
             let body = #"{"token":"flt_x","name":"board-1","csr_pem":"x","agent_version":"t","arch":"x86_64"}"#
             let node = try await bed.client.execute(uri: "/v1/enroll", method: .post, headers: [.contentType: "application/json"],
                                                     body: ByteBuffer(string: body))

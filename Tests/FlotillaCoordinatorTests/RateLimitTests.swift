@@ -34,7 +34,7 @@ import Testing
 
     @Test func requestsPerMinuteRefuseWithTheExactWaitAndHeadersCountDown() async throws {
         try await Self.with(limits: LimitSpec(nodes: ["default": RateLimit(requestsPerMinute: 3)])) { bed, clock in
-            let (_, key) = try bed.addNode("board-01")
+            let (_, key) = try await bed.addNode("board-01")
             for remaining in [2, 1, 0] {
                 let response = try await Self.call(bed, key)
                 #expect(response.status == .ok)
@@ -67,7 +67,7 @@ import Testing
 
     @Test func tokensPerMinuteChargeTheActualTokensAndWaitExactly() async throws {
         try await Self.with(limits: LimitSpec(nodes: ["default": RateLimit(tokensPerMinute: 100)])) { bed, clock in
-            let (_, key) = try bed.addNode("board-01")
+            let (_, key) = try await bed.addNode("board-01")
             var passed = 0
             var refusal: TestResponse?
             for _ in 0..<12 {
@@ -97,8 +97,8 @@ import Testing
         gateway.providers[0].models.append(ModelRoute(name: "slow", upstream: "fake-slow"))
         gateway.prices?.models["fake-slow"] = ModelPrice(inputMicros: 1, outputMicros: 1)
         try await GatewayTestbed.with(gateway: gateway) { bed in
-            let (_, key) = try bed.addNode("board-01")
-            let (_, other) = try bed.addNode("board-02")
+            let (_, key) = try await bed.addNode("board-01")
+            let (_, other) = try await bed.addNode("board-02")
             // 20 words at 100 ms each: the slow call holds its place for 2 s once the provider has it,
             // which is waited for rather than guessed with a sleep (CI machines are loaded).
             async let slow = bed.post("/v1/chat/completions", key: key, body: #"{"model":"slow","max_tokens":20,"stream":true,"messages":[]}"#)
@@ -116,8 +116,8 @@ import Testing
 
     @Test func groupAndFleetLimitsAreSharedByTheirNodes() async throws {
         try await Self.with(limits: LimitSpec(fleet: RateLimit(requestsPerMinute: 2))) { bed, _ in
-            let (_, first) = try bed.addNode("board-01")
-            let (_, second) = try bed.addNode("board-02")
+            let (_, first) = try await bed.addNode("board-01")
+            let (_, second) = try await bed.addNode("board-02")
             #expect(try await Self.call(bed, first).status == .ok)
             #expect(try await Self.call(bed, second).status == .ok)
             let refused = try await Self.call(bed, first)

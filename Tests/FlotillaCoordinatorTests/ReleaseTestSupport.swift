@@ -12,11 +12,11 @@ final class ReleaseFixture {
     let trust: TrustRoot
     let releases: ReleaseService
     let engine: RolloutEngine
-    var store: Store { base.store }
+    var store: SQLiteStore { base.store }
 
-    init(onlineWindow: TimeInterval = 30, gatewayURL: @escaping @Sendable () -> String = { "https://coordinator.test:8443/v1" }) throws {
+    init(onlineWindow: TimeInterval = 30, gatewayURL: @escaping @Sendable () -> String = { "https://coordinator.test:8443/v1" }) async throws {
         base = try StoreFixture()
-        trust = try TrustRoot(directory: DataDirectory(base.directory.path), store: base.store)
+        trust = try await TrustRoot.open(directory: DataDirectory(base.directory.path), store: base.store, masterKey: base.masterKey)
         releases = ReleaseService(store: base.store, trust: trust, board: ReleaseBoard(), logger: Logger(label: "test"), onlineWindow: onlineWindow,
                                   gatewayURL: gatewayURL)
         engine = RolloutEngine(store: base.store, releases: releases, logger: Logger(label: "test"), onlineWindow: onlineWindow)
@@ -24,10 +24,10 @@ final class ReleaseFixture {
 
     /// Adds nodes to `group` and marks them seen at `seen` (nil: never seen, so offline).
     @discardableResult
-    func addNodes(_ names: [String], group: String = "edge", seen: Date? = Date()) throws -> [NodeRecord] {
+    func addNodes(_ names: [String], group: String = "edge", seen: Date? = Date()) async throws -> [NodeRecord] {
         var nodes: [NodeRecord] = []
         for name in names {
-            let node = try base.addNode(name: name, group: group)
+            let node = try await base.addNode(name: name, group: group)
             if let seen {
                 try store.writeHeartbeats([HeartbeatEntry(nodeID: node.id, receivedAt: seen, readings: HeartbeatStoreTests.readings())])
             }

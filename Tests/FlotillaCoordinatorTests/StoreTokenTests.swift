@@ -6,95 +6,95 @@ import Testing
 @testable import FlotillaCoordinator
 
 @Suite struct StoreTokenTests {
-    @Test func tokenWithTwoUsesEnrollsTwoNodesThenIsExhausted() throws {
+    @Test func tokenWithTwoUsesEnrollsTwoNodesThenIsExhausted() async throws {
         let fixture = try StoreFixture()
-        let token = try fixture.addToken(group: "kitchen", uses: 2)
+        let token = try await fixture.addToken(group: "kitchen", uses: 2)
 
-        let first = try fixture.enroll(secret: token.secret, name: "board-01")
-        let second = try fixture.enroll(secret: token.secret, name: "board-02")
+        let first = try await fixture.enroll(secret: token.secret, name: "board-01")
+        let second = try await fixture.enroll(secret: token.secret, name: "board-02")
         #expect(first.group == "kitchen")
         #expect(first.adminState == .active)
         #expect(second.name == "board-02")
         #expect(first.id != second.id)
 
-        expectCoordinatorError(.tokenExhausted) { try fixture.enroll(secret: token.secret, name: "board-03") }
+        await expectCoordinatorError(.tokenExhausted) { try await fixture.enroll(secret: token.secret, name: "board-03") }
         #expect(try fixture.nodeCount() == 2)
-        #expect(try fixture.store.node(named: "board-03") == nil)
-        let stored = try #require(try fixture.store.tokens().first { $0.id == token.id })
+        #expect(try await fixture.store.node(named: "board-03") == nil)
+        let stored = try #require(try await fixture.store.tokens().first { $0.id == token.id })
         #expect(stored.usesLeft == 0)
     }
 
-    @Test func enrolledNodeIsStoredWithTokenGroupAndCertificateExpiry() throws {
+    @Test func enrolledNodeIsStoredWithTokenGroupAndCertificateExpiry() async throws {
         let fixture = try StoreFixture()
         let now = Date(timeIntervalSince1970: 1_800_000_000)
-        let token = try fixture.addToken(group: "lab", createdAt: now.addingTimeInterval(-60), expiresAt: now.addingTimeInterval(60))
-        let node = try fixture.enroll(secret: token.secret, name: "pi-4", now: now)
-        let stored = try #require(try fixture.store.node(named: "pi-4"))
+        let token = try await fixture.addToken(group: "lab", createdAt: now.addingTimeInterval(-60), expiresAt: now.addingTimeInterval(60))
+        let node = try await fixture.enroll(secret: token.secret, name: "pi-4", now: now)
+        let stored = try #require(try await fixture.store.node(named: "pi-4"))
         #expect(stored == node)
         #expect(stored.group == "lab")
         #expect(stored.enrolledAt == now)
         #expect(stored.certificateExpiresAt == now.addingTimeInterval(30 * 86_400))
     }
 
-    @Test func expiredTokenIsRefused() throws {
+    @Test func expiredTokenIsRefused() async throws {
         let fixture = try StoreFixture()
-        let token = try fixture.addToken(
+        let token = try await fixture.addToken(
             uses: 5, createdAt: Date().addingTimeInterval(-7200), expiresAt: Date().addingTimeInterval(-60)
         )
-        expectCoordinatorError(.tokenExpired) { try fixture.enroll(secret: token.secret, name: "board-01") }
+        await expectCoordinatorError(.tokenExpired) { try await fixture.enroll(secret: token.secret, name: "board-01") }
         #expect(try fixture.nodeCount() == 0)
     }
 
-    @Test func tokenExpiresExactlyAtItsExpiry() throws {
+    @Test func tokenExpiresExactlyAtItsExpiry() async throws {
         let fixture = try StoreFixture()
         let expiry = Date(timeIntervalSince1970: 1_800_000_000)
-        let token = try fixture.addToken(createdAt: expiry.addingTimeInterval(-3600), expiresAt: expiry)
-        expectCoordinatorError(.tokenExpired) { try fixture.enroll(secret: token.secret, name: "board-01", now: expiry) }
-        #expect(try fixture.enroll(secret: token.secret, name: "board-01", now: expiry.addingTimeInterval(-1)).name == "board-01")
+        let token = try await fixture.addToken(createdAt: expiry.addingTimeInterval(-3600), expiresAt: expiry)
+        await expectCoordinatorError(.tokenExpired) { try await fixture.enroll(secret: token.secret, name: "board-01", now: expiry) }
+        #expect(try await fixture.enroll(secret: token.secret, name: "board-01", now: expiry.addingTimeInterval(-1)).name == "board-01")
     }
 
-    @Test func revokedTokenIsRefused() throws {
+    @Test func revokedTokenIsRefused() async throws {
         let fixture = try StoreFixture()
-        let token = try fixture.addToken(uses: 3)
-        try fixture.enroll(secret: token.secret, name: "board-01")
-        try fixture.store.revokeToken(id: token.id, at: Date())
-        expectCoordinatorError(.tokenRevoked) { try fixture.enroll(secret: token.secret, name: "board-02") }
+        let token = try await fixture.addToken(uses: 3)
+        try await fixture.enroll(secret: token.secret, name: "board-01")
+        try await fixture.store.revokeToken(id: token.id, at: Date())
+        await expectCoordinatorError(.tokenRevoked) { try await fixture.enroll(secret: token.secret, name: "board-02") }
         #expect(try fixture.nodeCount() == 1)
         // Revoking twice is not an error and keeps the token revoked.
-        try fixture.store.revokeToken(id: token.id, at: Date())
-        let stored = try #require(try fixture.store.tokens().first { $0.id == token.id })
+        try await fixture.store.revokeToken(id: token.id, at: Date())
+        let stored = try #require(try await fixture.store.tokens().first { $0.id == token.id })
         #expect(stored.info.state == .revoked)
         #expect(stored.usesLeft == 2)
     }
 
-    @Test func unknownTokenIsRefused() throws {
+    @Test func unknownTokenIsRefused() async throws {
         let fixture = try StoreFixture()
-        try fixture.addToken()
-        expectCoordinatorError(.tokenInvalid) { try fixture.enroll(secret: Secrets.generateToken(), name: "board-01") }
+        try await fixture.addToken()
+        await expectCoordinatorError(.tokenInvalid) { try await fixture.enroll(secret: Secrets.generateToken(), name: "board-01") }
         #expect(try fixture.nodeCount() == 0)
     }
 
-    @Test func takenNameIsRefusedAndNothingIsStored() throws {
+    @Test func takenNameIsRefusedAndNothingIsStored() async throws {
         let fixture = try StoreFixture()
-        try fixture.addNode(name: "board-01")
-        let token = try fixture.addToken(uses: 3)
+        try await fixture.addNode(name: "board-01")
+        let token = try await fixture.addToken(uses: 3)
 
-        expectCoordinatorError(.nameTaken) { try fixture.enroll(secret: token.secret, name: "board-01") }
+        await expectCoordinatorError(.nameTaken) { try await fixture.enroll(secret: token.secret, name: "board-01") }
 
         #expect(try fixture.nodeCount() == 1)
-        let stored = try #require(try fixture.store.tokens().first { $0.id == token.id })
+        let stored = try #require(try await fixture.store.tokens().first { $0.id == token.id })
         #expect(stored.usesLeft == 3)
         // The token still works for a free name.
-        #expect(try fixture.enroll(secret: token.secret, name: "board-02").name == "board-02")
+        #expect(try await fixture.enroll(secret: token.secret, name: "board-02").name == "board-02")
     }
 
-    @Test func failingIssuanceRollsBackTheUse() throws {
+    @Test func failingIssuanceRollsBackTheUse() async throws {
         let fixture = try StoreFixture()
-        let token = try fixture.addToken(uses: 1)
+        let token = try await fixture.addToken(uses: 1)
         var issued = 0
-        expectCoordinatorError(.invalidRequest) {
-            _ = try fixture.store.enroll(
-                tokenHash: Secrets.hash(token.secret), name: "board-01", nodeID: "n1", now: Date()
+        await expectCoordinatorError(.invalidRequest) {
+            _ = try await fixture.store.enroll(
+                tokenHash: Secrets.hash(token.secret), name: "board-01", nodeID: "n1", now: Date(), gatewayKey: nil
             ) { (_: String) throws(CoordinatorError) -> IssuedCertificate in
                 issued += 1
                 throw CoordinatorError(.invalidRequest, "the CSR's signature does not verify")
@@ -102,34 +102,34 @@ import Testing
         }
         #expect(issued == 1)
         #expect(try fixture.nodeCount() == 0)
-        let stored = try #require(try fixture.store.tokens().first { $0.id == token.id })
+        let stored = try #require(try await fixture.store.tokens().first { $0.id == token.id })
         #expect(stored.usesLeft == 1)
         // The single use is still available.
-        #expect(try fixture.enroll(secret: token.secret, name: "board-01").name == "board-01")
+        #expect(try await fixture.enroll(secret: token.secret, name: "board-01").name == "board-01")
     }
 
-    @Test func requireApprovalGivesPendingNode() throws {
+    @Test func requireApprovalGivesPendingNode() async throws {
         let fixture = try StoreFixture()
-        let token = try fixture.addToken(requireApproval: true)
-        let node = try fixture.enroll(secret: token.secret, name: "board-01")
+        let token = try await fixture.addToken(requireApproval: true)
+        let node = try await fixture.enroll(secret: token.secret, name: "board-01")
         #expect(node.adminState == .pending)
-        #expect(try fixture.store.node(named: "board-01")?.adminState == .pending)
+        #expect(try await fixture.store.node(named: "board-01")?.adminState == .pending)
     }
 
-    @Test func tokensReportStateAndUsesLeft() throws {
+    @Test func tokensReportStateAndUsesLeft() async throws {
         let fixture = try StoreFixture()
         let base = Date()
-        let usable = try fixture.addToken(id: "usable", uses: 3, createdAt: base.addingTimeInterval(-40))
-        let exhausted = try fixture.addToken(id: "exhausted", uses: 1, createdAt: base.addingTimeInterval(-30))
-        try fixture.addToken(
+        let usable = try await fixture.addToken(id: "usable", uses: 3, createdAt: base.addingTimeInterval(-40))
+        let exhausted = try await fixture.addToken(id: "exhausted", uses: 1, createdAt: base.addingTimeInterval(-30))
+        try await fixture.addToken(
             id: "expired", uses: 2, createdAt: base.addingTimeInterval(-20), expiresAt: base.addingTimeInterval(-10)
         )
-        try fixture.addToken(id: "revoked", uses: 2, createdAt: base.addingTimeInterval(-10))
-        try fixture.enroll(secret: usable.secret, name: "a1")
-        try fixture.enroll(secret: exhausted.secret, name: "b1")
-        try fixture.store.revokeToken(id: "revoked", at: base)
+        try await fixture.addToken(id: "revoked", uses: 2, createdAt: base.addingTimeInterval(-10))
+        try await fixture.enroll(secret: usable.secret, name: "a1")
+        try await fixture.enroll(secret: exhausted.secret, name: "b1")
+        try await fixture.store.revokeToken(id: "revoked", at: base)
 
-        let tokens = try fixture.store.tokens()
+        let tokens = try await fixture.store.tokens()
         // Newest first.
         #expect(tokens.map(\.id) == ["revoked", "expired", "exhausted", "usable"])
         let info = Dictionary(uniqueKeysWithValues: tokens.map { ($0.id, $0.info) })
@@ -144,26 +144,26 @@ import Testing
         #expect(info["usable"]?.group == "edge")
     }
 
-    @Test func revokedWinsOverExpiredAndExhausted() throws {
+    @Test func revokedWinsOverExpiredAndExhausted() async throws {
         let fixture = try StoreFixture()
-        let token = try fixture.addToken(uses: 1, expiresAt: Date().addingTimeInterval(60))
-        try fixture.enroll(secret: token.secret, name: "a1")
-        try fixture.store.revokeToken(id: token.id, at: Date())
-        let stored = try #require(try fixture.store.tokens().first)
+        let token = try await fixture.addToken(uses: 1, expiresAt: Date().addingTimeInterval(60))
+        try await fixture.enroll(secret: token.secret, name: "a1")
+        try await fixture.store.revokeToken(id: token.id, at: Date())
+        let stored = try #require(try await fixture.store.tokens().first)
         #expect(stored.state(at: Date().addingTimeInterval(3600)) == .revoked)
-        expectCoordinatorError(.tokenRevoked) { try fixture.enroll(secret: token.secret, name: "a2") }
+        await expectCoordinatorError(.tokenRevoked) { try await fixture.enroll(secret: token.secret, name: "a2") }
     }
 
-    @Test func revokingUnknownTokenIsNotFound() throws {
+    @Test func revokingUnknownTokenIsNotFound() async throws {
         let fixture = try StoreFixture()
-        try fixture.addToken(id: "known")
-        expectCoordinatorError(.notFound) { try fixture.store.revokeToken(id: "missing", at: Date()) }
-        #expect(try fixture.store.tokens().first?.revokedAt == nil)
+        try await fixture.addToken(id: "known")
+        await expectCoordinatorError(.notFound) { try await fixture.store.revokeToken(id: "missing", at: Date()) }
+        #expect(try await fixture.store.tokens().first?.revokedAt == nil)
     }
 
-    @Test func onlyTheHashIsStored() throws {
+    @Test func onlyTheHashIsStored() async throws {
         let fixture = try StoreFixture()
-        let token = try fixture.addToken()
+        let token = try await fixture.addToken()
         let raw = try fixture.store.pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM enrollment_tokens")
         }

@@ -58,20 +58,22 @@ func commonName(of name: DistinguishedName) -> String? {
 
 /// Runs `body` and checks that it throws a `CoordinatorError` with `code`.
 func expectCoordinatorError(
-    _ code: APIErrorCode, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void
-) {
-    let error = #expect(throws: CoordinatorError.self, sourceLocation: sourceLocation) { try body() }
+    _ code: APIErrorCode, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void
+) async {
+    let error = await #expect(throws: CoordinatorError.self, sourceLocation: sourceLocation) { try await body() }
     #expect(error?.code == code, "expected \(code.rawValue), got \(String(describing: error))", sourceLocation: sourceLocation)
 }
 
 /// A store in a fresh temporary directory plus helpers to create tokens and nodes.
 final class StoreFixture {
     let directory: TemporaryDirectory
-    let store: Store
+    let store: SQLiteStore
+    /// The key the fleet's sealed secrets and signing keys are sealed with.
+    let masterKey = MasterKey.generate()
 
     init() throws {
         directory = try TemporaryDirectory("flotilla-store")
-        store = try Store(path: directory.file("flotilla.sqlite"))
+        store = try SQLiteStore(path: directory.file("flotilla.sqlite"))
     }
 
     deinit { directory.remove() }
@@ -81,9 +83,9 @@ final class StoreFixture {
     func addToken(
         id: String = Secrets.shortID(), group: String = "edge", uses: Int = 1, requireApproval: Bool = false,
         createdAt: Date = Date(), expiresAt: Date = Date().addingTimeInterval(3600)
-    ) throws -> (id: String, secret: String) {
+    ) async throws -> (id: String, secret: String) {
         let secret = Secrets.generateToken()
-        try store.insertToken(
+        try await store.insertToken(
             TokenRecord(
                 id: id, tokenHash: Secrets.hash(secret), group: group, uses: uses, requireApproval: requireApproval,
                 createdAt: createdAt, expiresAt: expiresAt
@@ -94,9 +96,9 @@ final class StoreFixture {
 
     /// Enrolls a node with a fake certificate (the store does not look at it).
     @discardableResult
-    func enroll(secret: String, name: String, now: Date = Date()) throws(CoordinatorError) -> NodeRecord {
-        let (node, _) = try store.enroll(
-            tokenHash: Secrets.hash(secret), name: name, nodeID: UUID().uuidString.lowercased(), now: now
+    func enroll(secret: String, name: String, now: Date = Date()) async throws(CoordinatorError) -> NodeRecord {
+        let (node, _) = try await store.enroll(
+            tokenHash: Secrets.hash(secret), name: name, nodeID: UUID().uuidString.lowercased(), now: now, gatewayKey: nil
         ) { (_: String) throws(CoordinatorError) -> IssuedCertificate in
             IssuedCertificate(pem: "test-certificate", expiresAt: now.addingTimeInterval(30 * 86_400))
         }
@@ -105,9 +107,9 @@ final class StoreFixture {
 
     /// Creates a one-use token in `group` and enrolls `name` with it.
     @discardableResult
-    func addNode(name: String, group: String = "edge", now: Date = Date()) throws -> NodeRecord {
-        let token = try addToken(group: group)
-        return try enroll(secret: token.secret, name: name, now: now)
+    func addNode(name: String, group: String = "edge", now: Date = Date()) async throws -> NodeRecord {
+        let token = try await addToken(group: group)
+        return try await enroll(secret: token.secret, name: name, now: now)
     }
 
     func nodeCount() throws -> Int {

@@ -24,8 +24,8 @@ import Testing
         return newest
     }
 
-    @Test func firstStartCreatesKeysAndAVerifiableRootDocument() throws {
-        let fixture = try ReleaseFixture()
+    @Test func firstStartCreatesKeysAndAVerifiableRootDocument() async throws {
+        let fixture = try await ReleaseFixture()
         let directory = DataDirectory(fixture.base.directory.path)
         #expect(try FileManager.default.attributesOfItem(atPath: directory.rootKey)[.posixPermissions] as? Int == 0o600)
         #expect(try FileManager.default.attributesOfItem(atPath: directory.signingKey)[.posixPermissions] as? Int == 0o600)
@@ -34,22 +34,22 @@ import Testing
         #expect(document.signingKeys == [try SigningKey.load(directory.signingKey).publicKeyBase64])
 
         // A restart loads the same keys rather than making new ones.
-        let again = try TrustRoot(directory: directory, store: fixture.store)
+        let again = try await TrustRoot.open(directory: directory, store: fixture.store, masterKey: fixture.base.masterKey)
         #expect(again.rootPublicKey == fixture.trust.rootPublicKey)
         #expect(again.view() == fixture.trust.view())
     }
 
-    @Test func signingAndRootRotationsKeepTheChainWalkableFromTheOriginalPin() throws {
-        let fixture = try ReleaseFixture()
+    @Test func signingAndRootRotationsKeepTheChainWalkableFromTheOriginalPin() async throws {
+        let fixture = try await ReleaseFixture()
         let pinned = fixture.trust.rootPublicKey
         let firstSigning = fixture.trust.view().signingKeyIDs
 
-        let afterSigning = try fixture.trust.rotateSigningKey()
+        let afterSigning = try await fixture.trust.rotateSigningKey()
         #expect(afterSigning.rootVersion == 2)
         #expect(afterSigning.signingKeyIDs != firstSigning)
         #expect(afterSigning.rootPublicKey == pinned)
 
-        let (afterRoot, newRoot) = try fixture.trust.rotateRoot(oldRoot: nil, keepNewRootOnline: true)
+        let (afterRoot, newRoot) = try await fixture.trust.rotateRoot(oldRoot: nil, keepNewRootOnline: true)
         #expect(afterRoot.rootVersion == 3)
         #expect(afterRoot.rootPublicKey == newRoot.publicKeyBase64)
         let newest = try #require(try Self.walk(fixture.trust.trustResponseBody(), pinned: pinned))
@@ -67,16 +67,16 @@ import Testing
         #expect(Envelope.verifiedPayload(envelope, publicKey: retired) == nil)
     }
 
-    @Test func offlineRootSignsRotationsOnlyWhenSupplied() throws {
-        let fixture = try ReleaseFixture()
-        let exported = try fixture.trust.exportRoot(remove: true)
+    @Test func offlineRootSignsRotationsOnlyWhenSupplied() async throws {
+        let fixture = try await ReleaseFixture()
+        let exported = try await fixture.trust.exportRoot(remove: true)
         #expect(!FileManager.default.fileExists(atPath: DataDirectory(fixture.base.directory.path).rootKey))
         #expect(fixture.trust.view().rootKeyOnline == false)
-        expectCoordinatorError(.rootKeyOffline) { _ = try fixture.trust.rotateSigningKey() }
-        expectCoordinatorError(.invalidRequest) { _ = try fixture.trust.rotateSigningKey(withOfflineRoot: SigningKey()) }
+        await expectCoordinatorError(.rootKeyOffline) { _ = try await fixture.trust.rotateSigningKey() }
+        await expectCoordinatorError(.invalidRequest) { _ = try await fixture.trust.rotateSigningKey(withOfflineRoot: SigningKey()) }
 
         let root = try SigningKey.parse(exported, source: "test")
-        let view = try fixture.trust.rotateSigningKey(withOfflineRoot: root)
+        let view = try await fixture.trust.rotateSigningKey(withOfflineRoot: root)
         #expect(view.rootVersion == 2)
         #expect(try Self.walk(fixture.trust.trustResponseBody(), pinned: root.publicKeyBase64)?.version == 2)
     }
@@ -92,10 +92,10 @@ import Testing
         #expect(try Self.walk(body, pinned: old.publicKeyBase64) == nil)
     }
 
-    @Test func keyFilesRoundTripAndRejectGarbage() throws {
+    @Test func keyFilesRoundTripAndRejectGarbage() async throws {
         let key = SigningKey()
         #expect(try SigningKey.parse(key.fileText, source: "t").keyID == key.keyID)
-        expectCoordinatorError(.invalidRequest) { _ = try SigningKey.parse("ed25519:nope", source: "t") }
-        expectCoordinatorError(.invalidRequest) { _ = try SigningKey.parse("-----BEGIN PRIVATE KEY-----", source: "t") }
+        await expectCoordinatorError(.invalidRequest) { _ = try SigningKey.parse("ed25519:nope", source: "t") }
+        await expectCoordinatorError(.invalidRequest) { _ = try SigningKey.parse("-----BEGIN PRIVATE KEY-----", source: "t") }
     }
 }

@@ -63,7 +63,7 @@ import Testing
     /// one is refused.
     @Test func theAdminReportShowsTheWidenedRangeAndRefusesAnInvertedOne() async throws {
         try await GatewayTestbed.with { bed in
-            let (node, _) = try bed.addNode("board-01")
+            let (node, _) = try await bed.addNode("board-01")
             let now = Date()
             for (index, daysAgo) in [3.5, 3.4, 0.0].enumerated() {
                 try await bed.services.ledger.record(GatewayStateTests.record(node.id, at: now.addingTimeInterval(-daysAgo * 86_400), cost: 1_000,

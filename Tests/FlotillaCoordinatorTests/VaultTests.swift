@@ -48,7 +48,7 @@ import Testing
 
     @Test func vaultStoresListsReplacesAndDeletes() async throws {
         let fixture = try StoreFixture()
-        let vault = try SQLiteSecretVault(store: fixture.store, masterKey: MasterKey.generate())
+        let vault = try await SealingVault.open(rows: SQLiteSealedSecrets(store: fixture.store), settings: fixture.store, masterKey: MasterKey.generate())
         #expect(try await vault.secret(provider: "openai") == nil)
         try await vault.setSecret(provider: "openai", value: "sk-one", now: Date(timeIntervalSince1970: 1_800_000_000))
         #expect(try await vault.secret(provider: "openai") == "sk-one")
@@ -63,7 +63,7 @@ import Testing
     @Test func aCopiedDatabaseRevealsNoKeyAndAnotherMasterKeyCannotOpenIt() async throws {
         let fixture = try StoreFixture()
         let master = MasterKey.generate()
-        let vault = try SQLiteSecretVault(store: fixture.store, masterKey: master)
+        let vault = try await SealingVault.open(rows: SQLiteSealedSecrets(store: fixture.store), settings: fixture.store, masterKey: master)
         let secret = "sk-proj-VeryRecognisableSecretValue1234567890"
         try await vault.setSecret(provider: "openai", value: secret, now: Date())
         try await fixture.store.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
@@ -74,21 +74,21 @@ import Testing
         #expect(bytes.range(of: Data(secret.utf8)) == nil)
         #expect(bytes.range(of: Data("VeryRecognisable".utf8)) == nil)
 
-        let copied = try Store(path: copy)
-        #expect(throws: CoordinatorError.self) { try SQLiteSecretVault(store: copied, masterKey: MasterKey.generate()) }
+        let copied = try SQLiteStore(path: copy)
+        await #expect(throws: CoordinatorError.self) { try await SealingVault.open(rows: SQLiteSealedSecrets(store: copied), settings: copied, masterKey: MasterKey.generate()) }
         // With the right master key the copy opens (the key file is what protects the vault).
-        #expect(try await SQLiteSecretVault(store: copied, masterKey: master).secret(provider: "openai") == secret)
+        #expect(try await SealingVault.open(rows: SQLiteSealedSecrets(store: copied), settings: copied, masterKey: master).secret(provider: "openai") == secret)
     }
 
     @Test func aSealedKeyMovedToAnotherProviderDoesNotOpen() async throws {
         let fixture = try StoreFixture()
         let master = MasterKey.generate()
-        let vault = try SQLiteSecretVault(store: fixture.store, masterKey: master)
+        let vault = try await SealingVault.open(rows: SQLiteSealedSecrets(store: fixture.store), settings: fixture.store, masterKey: master)
         try await vault.setSecret(provider: "openai", value: "sk-openai", now: Date())
         try await fixture.store.pool.write { db in
             try db.execute(sql: "INSERT INTO provider_secrets (provider, sealed, set_at) SELECT 'other', sealed, set_at FROM provider_secrets")
         }
-        let reopened = try SQLiteSecretVault(store: fixture.store, masterKey: master)
+        let reopened = try await SealingVault.open(rows: SQLiteSealedSecrets(store: fixture.store), settings: fixture.store, masterKey: master)
         await #expect(throws: CoordinatorError.self) { try await reopened.secret(provider: "other") }
         #expect(try await reopened.secret(provider: "openai") == "sk-openai")
     }

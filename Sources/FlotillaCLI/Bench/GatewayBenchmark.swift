@@ -105,7 +105,7 @@ struct GatewayBenchmark {
             names.append("+ budgets and rate limits")
         }
         var report = Report(sides: names.map { Side(name: $0) }, concurrency: concurrency, acknowledged: 0, stored: 0, failed: 0)
-        let store = try Store(path: DataDirectory(temp).database)
+        let store = try SQLiteStore(path: DataDirectory(temp).database)
         let storedBefore = try store.totalUsageRecords()
 
         func publish(_ spec: GatewaySpec?) async throws {

@@ -110,7 +110,7 @@ struct HeartbeatBenchmark {
         }
         let stored = try dataDirectory.map { try Self.storedHeartbeats(in: $0) - (baseline ?? 0) }
         let missing = try dataDirectory.map { directory in
-            let counts = try Store(path: DataDirectory(directory).database).heartbeatCountsByNodeName()
+            let counts = try SQLiteStore(path: DataDirectory(directory).database).heartbeatCountsByNodeName()
             return zip(identities, total.acknowledgedByConnection).reduce(0) { sum, pair in
                 sum + max(0, pair.1 - (counts[pair.0.name] ?? 0))
             }
@@ -123,7 +123,7 @@ struct HeartbeatBenchmark {
 
     /// Rows in the heartbeat time series: every acknowledged heartbeat must be there.
     static func storedHeartbeats(in dataDirectory: String) throws -> Int {
-        try Store(path: DataDirectory(dataDirectory).database).totalHeartbeats()
+        try SQLiteStore(path: DataDirectory(dataDirectory).database).totalHeartbeats()
     }
 
     static func sampleHeartbeat() -> HeartbeatRequest {

@@ -33,7 +33,7 @@ extension BenchCommand {
             // A first start creates the data directory and the schema; the fleet goes in while it is stopped.
             try CoordinatorProcess(dataDirectory: directory).stop()
             let seeding = ContinuousClock.now
-            let names = try Store(path: DataDirectory(directory).database).seedSimulatedFleet(nodes: nodes, groups: groups, heartbeatMinutes: 60)
+            let names = try SQLiteStore(path: DataDirectory(directory).database).seedSimulatedFleet(nodes: nodes, groups: groups, heartbeatMinutes: 60)
             print("seeded \(nodes) nodes in \(groups) groups (60 heartbeats and 30 days of spend each) in \(ContinuousClock.now - seeding)")
             try? FileManager.default.removeItem(atPath: DataDirectory(directory).adminURL)
             let server = try CoordinatorProcess(dataDirectory: directory)

@@ -14,7 +14,7 @@ struct AdminAPI {
     func addRoutes(to group: RouterGroup<CoordinatorRequestContext>) {
         group.post("tokens") { request, context in try await createToken(request, context) }
         group.post("admin-token/rotate") { _, context in try await rotateAdminToken(context) }
-        group.get("tokens") { _, _ in try listTokens() }
+        group.get("tokens") { _, _ in try await listTokens() }
         group.delete("tokens/:id") { _, context in try await revokeToken(context) }
         group.get("nodes") { request, _ in try await listNodes(request) }
         group.get("nodes/:name") { _, context in try await showNode(context) }
@@ -39,7 +39,7 @@ struct AdminAPI {
             id: Secrets.shortID(), tokenHash: Secrets.hash(secret), group: body.group, uses: body.uses,
             requireApproval: body.requireApproval, createdAt: now, expiresAt: now.addingTimeInterval(TimeInterval(body.ttlSeconds))
         )
-        try services.store.insertToken(record)
+        try await services.store.insertToken(record)
         services.logger.info(
             "enrollment token created", metadata: ["id": "\(record.id)", "group": "\(record.group)", "uses": "\(record.uses)"]
         )
@@ -56,13 +56,13 @@ struct AdminAPI {
         return try JSONBody.encoded(created, status: .created)
     }
 
-    func listTokens() throws(CoordinatorError) -> Response {
-        try JSONBody.encoded(try services.store.tokens().map(\.info), status: .ok)
+    func listTokens() async throws(CoordinatorError) -> Response {
+        try await JSONBody.encoded(try services.store.tokens().map(\.info), status: .ok)
     }
 
     /// A new admin token; the one that authorised this request stops working at once.
     func rotateAdminToken(_ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
-        let token = try services.credentials.rotate()
+        let token = try await services.credentials.rotate()
         services.logger.notice("admin token rotated")
         // Dashboard sessions opened with the old token end with it (the middleware also refuses
         // them by fingerprint; this clears them from the store).
@@ -73,7 +73,7 @@ struct AdminAPI {
 
     func revokeToken(_ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         guard let id = context.parameters.get("id") else { throw .invalidRequest("missing token id") }
-        try services.store.revokeToken(id: id, at: Date())
+        try await services.store.revokeToken(id: id, at: Date())
         services.logger.info("enrollment token revoked", metadata: ["id": "\(id)"])
         await services.audit(AuditRecord("token.revoke", target: id), context)
         return Response(status: .noContent)
@@ -98,7 +98,7 @@ struct AdminAPI {
     /// Node views with their latest state, gateway spend (UTC day and month) and key id.
     func views(group: String?, name: String?) async throws(CoordinatorError) -> [NodeView] {
         let now = Date()
-        var views = try services.store.nodeViews(group: group, name: name, now: now, interval: services.heartbeatInterval)
+        var views = try await services.store.nodeViews(group: group, name: name, now: now, interval: services.heartbeatInterval)
         let spend = try await services.ledger.nodeSpend(today: now, nodeIDs: name == nil ? nil : views.map(\.id))
         let budgetUse = await AdminBudgetAPI.budgetUse(services, nodeIDs: views.map(\.id))
         for index in views.indices {
@@ -120,9 +120,9 @@ struct AdminAPI {
     /// Sets a node's admin state (approve or revoke), audited; the admin API answers with the
     /// node's view, the dashboard with a redirect.
     func setState(name: String, _ state: NodeAdminState, _ context: CoordinatorRequestContext) async throws(CoordinatorError) {
-        let node = try services.store.setAdminState(name: name, to: state, at: Date())
-        services.directory.publish(node)
-        services.fleetChanged()
+        let node = try await services.store.setAdminState(name: name, to: state, at: Date())
+        await services.nodeChanged(node)
+        await services.fleetChanged()
         services.logger.notice("node state changed", metadata: ["node": "\(name)", "state": "\(state.rawValue)"])
         await services.audit(AuditRecord(state == .active ? "node.approve" : "node.revoke", target: node.name), context)
     }

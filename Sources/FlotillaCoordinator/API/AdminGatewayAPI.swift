@@ -81,7 +81,7 @@ struct AdminGatewayAPI {
         guard from < to else { throw .invalidRequest("from must be before to") }
         var nodeID: String?
         if let name = parameters.get("node") {
-            guard let node = try services.store.node(named: name) else { throw .notFound("no node named \(name)") }
+            guard let node = try await services.store.node(named: name) else { throw .notFound("no node named \(name)") }
             nodeID = node.id
         }
         let (range, aggregates) = try await services.ledger.report(
@@ -116,7 +116,7 @@ struct AdminGatewayAPI {
 
     /// Revokes the node's gateway key (it gets a new one with its next heartbeat), audited.
     func rotateKey(name: String, _ context: CoordinatorRequestContext) async throws(CoordinatorError) {
-        guard let node = try services.store.node(named: name) else { throw .notFound("no node named \(name)") }
+        guard let node = try await services.store.node(named: name) else { throw .notFound("no node named \(name)") }
         try await services.nodeKeys.revoke(nodeID: node.id)
         services.logger.notice("node gateway key rotated", metadata: ["node": "\(name)"])
         await services.audit(AuditRecord("node.rotate_key", target: node.name), context)

@@ -10,8 +10,8 @@ struct AdminReleaseAPI {
 
     func addRoutes(to group: RouterGroup<CoordinatorRequestContext>) {
         group.post("releases") { request, context in try await publish(request, context) }
-        group.get("rollouts") { _, _ in try listRollouts() }
-        group.get("rollouts/:version") { _, context in try showRollout(context) }
+        group.get("rollouts") { _, _ in try await listRollouts() }
+        group.get("rollouts/:version") { _, context in try await showRollout(context) }
         group.post("rollouts/rollback") { request, context in try await rollback(request, context) }
         group.post("rollouts/:version/pause") { _, context in try await transition(context, to: .paused) }
         group.post("rollouts/:version/resume") { _, context in try await transition(context, to: .running) }
@@ -25,10 +25,10 @@ struct AdminReleaseAPI {
     func publish(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let body = try await JSONBody.decode(PublishRequest.self, from: request, limit: WireLimits.publishBodyBytes)
         let keysSet = Set(try await services.vault.listSecrets().map(\.provider))
-        let result = try services.releases.publish(
+        let result = try await services.releases.publish(
             body, gateway: ReleaseService.GatewayPublishing(service: services.gatewayConfig, keysSet: keysSet)
         )
-        services.fleetChanged()
+        await services.fleetChanged()
         if !body.dryRun {
             var details: [String: String] = [:]
             let changed = result.groups.filter(\.changed).map(\.group)
@@ -39,13 +39,13 @@ struct AdminReleaseAPI {
         return try JSONBody.encoded(result, status: result.releaseVersion == nil ? .ok : .created)
     }
 
-    func listRollouts() throws(CoordinatorError) -> Response {
-        try JSONBody.encoded(try services.releases.rolloutViews(try services.store.allRolloutVersions(limit: 100)))
+    func listRollouts() async throws(CoordinatorError) -> Response {
+        try await JSONBody.encoded(try services.releases.rolloutViews(try services.store.allRolloutVersions(limit: 100)))
     }
 
-    func showRollout(_ context: CoordinatorRequestContext) throws(CoordinatorError) -> Response {
+    func showRollout(_ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let version = try Self.version(context)
-        guard let view = try services.releases.rolloutView(version: version, withNodes: true) else {
+        guard let view = try await services.releases.rolloutView(version: version, withNodes: true) else {
             throw .notFound("no rollout \(version)")
         }
         return try JSONBody.encoded(view)
@@ -63,15 +63,15 @@ struct AdminReleaseAPI {
         case .running: [.paused]
         default: [.running, .paused]
         }
-        guard let current = try services.store.rolloutState(version: version) else { throw .notFound("no rollout \(version)") }
+        guard let current = try await services.store.rolloutState(version: version) else { throw .notFound("no rollout \(version)") }
         let reason = state == .paused ? "paused by the operator" : state == .aborted ? "aborted by the operator" : nil
-        guard try services.store.setRolloutState(version: version, to: state, reason: reason, from: from) else {
+        guard try await services.store.setRolloutState(version: version, to: state, reason: reason, from: from) else {
             throw CoordinatorError(.conflict, "rollout \(version) is \(current.state.rawValue); cannot \(Self.verb(state)) it")
         }
         services.logger.info("rollout \(Self.verb(state))d", metadata: ["version": "\(version)"])
-        services.fleetChanged()
+        await services.fleetChanged()
         await services.audit(AuditRecord("rollout." + Self.verb(state), target: "\(version)"), context)
-        guard let view = try services.releases.rolloutView(version: version, withNodes: false) else { throw .notFound("no rollout \(version)") }
+        guard let view = try await services.releases.rolloutView(version: version, withNodes: false) else { throw .notFound("no rollout \(version)") }
         return view
     }
 
@@ -82,8 +82,8 @@ struct AdminReleaseAPI {
 
     /// Rolls `group` (nil: every group) back to its previous release, audited.
     func rollback(group: String?, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> PublishResponse {
-        let result = try services.releases.rollback(group: group)
-        services.fleetChanged()
+        let result = try await services.releases.rollback(group: group)
+        await services.fleetChanged()
         await services.audit(AuditRecord("rollout.rollback", target: group ?? "", details: [
             "release_version": result.releaseVersion.map { "\($0)" } ?? "none",
             "groups": result.groups.filter(\.changed).map(\.group).joined(separator: ","),
@@ -97,7 +97,7 @@ struct AdminReleaseAPI {
         let offlineRoot = try body.rootKey.map { (text: String) throws(CoordinatorError) -> SigningKey in
             try SigningKey.parse(text, source: "root_key")
         }
-        let view = try services.releases.rotateSigningKey(offlineRoot: offlineRoot, resetReleaseFloor: reset)
+        let view = try await services.releases.rotateSigningKey(offlineRoot: offlineRoot, resetReleaseFloor: reset)
         services.logger.info("signing key rotated", metadata: ["root_version": "\(view.rootVersion)", "release_floor_reset": "\(reset)"])
         await services.audit(AuditRecord("keys.rotate_signing", details: [
             "root_version": "\(view.rootVersion)", "release_floor_reset": "\(reset)", "offline_root": "\(body.rootKey != nil)",
@@ -114,7 +114,7 @@ struct AdminReleaseAPI {
         // the coordinator's own root key is used, which takes access to its data directory.
         if supplied == nil { try requireLocalAccess(request, to: "replace the root key") }
         let keep = body.keepRootOnline ?? (supplied == nil)
-        let (view, newRoot) = try services.releases.rotateRoot(oldRoot: supplied, keepNewRootOnline: keep)
+        let (view, newRoot) = try await services.releases.rotateRoot(oldRoot: supplied, keepNewRootOnline: keep)
         services.logger.info("root key rotated", metadata: ["root_version": "\(view.rootVersion)", "online": "\(keep)"])
         await services.audit(AuditRecord("keys.rotate_root", details: [
             "root_version": "\(view.rootVersion)", "new_root_online": "\(keep)", "offline_root": "\(supplied != nil)",
@@ -125,7 +125,7 @@ struct AdminReleaseAPI {
     func exportRoot(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let body = try await JSONBody.decode(ExportRootRequest.self, from: request, limit: WireLimits.adminBodyBytes)
         try requireLocalAccess(request, to: "export the root key")
-        let text = try services.releases.trust.exportRoot(remove: body.remove)
+        let text = try await services.releases.trust.exportRoot(remove: body.remove)
         services.logger.warning("root key exported", metadata: ["removed_from_coordinator": "\(body.remove)"])
         await services.audit(AuditRecord("keys.export_root", details: ["removed_from_coordinator": "\(body.remove)"]), context)
         return try JSONBody.encoded(KeyRotationResponse(keys: services.releases.trust.view(), rootKey: text))

@@ -43,7 +43,7 @@ struct NodeAPI {
         let now = Date()
         let nodeID = UUID().uuidString.lowercased()
         let gatewayKey = NodeKeyService.make(nodeID: nodeID, now: now)
-        let (node, issued) = try services.store.enroll(
+        let (node, issued) = try await services.store.enroll(
             tokenHash: Secrets.hash(body.token), name: body.name, nodeID: nodeID, now: now, gatewayKey: gatewayKey.record
         ) { (id: String) throws(CoordinatorError) -> IssuedCertificate in
             let certificate = try services.ca.issueNodeCertificate(
@@ -56,8 +56,9 @@ struct NodeAPI {
                 throw .internal("cannot encode certificate: \(error)")
             }
         }
-        services.directory.publish(node)
         services.nodeKeys.publish(gatewayKey.record)
+        await services.nodeChanged(node)
+        await services.bus.publish(.gatewayKey(nodeID: node.id))
         services.logger.info(
             "node enrolled",
             metadata: ["node": "\(node.name)", "id": "\(node.id)", "group": "\(node.group)", "state": "\(node.adminState.rawValue)", "from": "\(context.remoteAddress)"]
@@ -102,9 +103,9 @@ struct NodeAPI {
         let certificate = try services.ca.issueNodeCertificate(
             csrPEM: body.csrPEM, nodeID: node.id, validity: services.nodeCertificateValidity, now: now
         )
-        let updated = try services.store.storeRenewedCertificate(nodeID: node.id, serial: certificate.serialHex,
+        let updated = try await services.store.storeRenewedCertificate(nodeID: node.id, serial: certificate.serialHex,
                                                                  expiresAt: certificate.notValidAfter)
-        services.directory.publish(updated)
+        await services.nodeChanged(updated)
         services.logger.info("node certificate renewed", metadata: ["node": "\(node.name)"])
         let pem: String
         do { pem = try certificate.pemString } catch { throw .internal("cannot encode certificate: \(error)") }

@@ -58,7 +58,7 @@ struct NodeAuthMiddleware: RouterMiddleware {
             throw CoordinatorError(.nodeUnknown, "this coordinator has no node \(nodeID)")
         }
         if let certificate, certificate.serial != node.certificateSerial {
-            node = try promote(node, to: certificate.serial)
+            node = try await promote(node, to: certificate.serial)
         }
         switch node.adminState {
         case .revoked: throw CoordinatorError(.nodeRevoked, "node \(node.name) has been revoked")
@@ -73,12 +73,12 @@ struct NodeAuthMiddleware: RouterMiddleware {
     /// A certificate other than the node's current one: its renewed certificate (which retires
     /// the old one from now on), or the first one seen of a node enrolled before serials were
     /// kept. Anything else, such as the certificate a renewal replaced, is refused.
-    private func promote(_ node: NodeRecord, to serial: String) throws(CoordinatorError) -> NodeRecord {
+    private func promote(_ node: NodeRecord, to serial: String) async throws(CoordinatorError) -> NodeRecord {
         guard node.certificateSerial == nil || node.pendingCertificateSerial == serial,
-              let updated = try services.store.promoteCertificate(nodeID: node.id, serial: serial) else {
+              let updated = try await services.store.promoteCertificate(nodeID: node.id, serial: serial) else {
             throw CoordinatorError(.certificateRetired, "this certificate of node \(node.name) was replaced by a renewal; use the new one")
         }
-        services.directory.publish(updated)
+        await services.nodeChanged(updated)
         return updated
     }
 

@@ -16,7 +16,7 @@ struct ReleaseAPI {
         let nodes = router.group().add(middleware: NodeAuthMiddleware(services: services))
         nodes.get("/v1/trust") { _, _ in try trust() }
         nodes.get("/v1/release") { request, context in try await release(request, context) }
-        nodes.get("/v1/blobs/:sha256") { _, context in try blob(context) }
+        nodes.get("/v1/blobs/:sha256") { _, context in try await blob(context) }
         nodes.post("/v1/release/report") { request, context in try await report(request, context) }
     }
 
@@ -42,13 +42,13 @@ struct ReleaseAPI {
         return response
     }
 
-    func blob(_ context: CoordinatorRequestContext) throws(CoordinatorError) -> Response {
+    func blob(_ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let node = try context.requireNode().record
         guard let sha = context.parameters.get("sha256"), Self.isHexDigest(sha) else {
             throw .invalidRequest("a blob is named by its SHA-256 in lowercase hex")
         }
         let group = services.releases.board.desired(nodeID: node.id, group: node.group)?.group ?? node.group
-        guard let data = try services.store.blob(sha256: sha, group: group) else {
+        guard let data = try await services.store.blob(sha256: sha, group: group) else {
             throw .notFound("no file \(sha) in the releases of group \(group)")
         }
         return Self.bytes(data, contentType: "application/octet-stream")

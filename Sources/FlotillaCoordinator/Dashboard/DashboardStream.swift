@@ -17,25 +17,25 @@ struct DashboardStream {
 
     /// The live figures, by `data-live` key: computed at most once per period for every open
     /// page together.
-    func values(now: Date) throws(CoordinatorError) -> [String: String] {
+    func values(now: Date) async throws(CoordinatorError) -> [String: String] {
         if let cached = services.live.cached(maxAge: .milliseconds(1500)) { return cached }
-        let values = try compute(now: now)
+        let values = try await compute(now: now)
         services.live.store(values)
         return values
     }
 
-    private func compute(now: Date) throws(CoordinatorError) -> [String: String] {
+    private func compute(now: Date) async throws(CoordinatorError) -> [String: String] {
         var values: [String: String] = [:]
         var total = 0
         for status in NodeStatus.allCases { values["nodes-" + status.rawValue] = "0" }
         var counts: [NodeStatus: Int] = [:]
-        for row in try services.store.nodeStatusCounts(now: now, interval: services.heartbeatInterval) {
+        for row in try await services.store.nodeStatusCounts(now: now, interval: services.heartbeatInterval) {
             counts[row.status, default: 0] += row.count
             total += row.count
         }
         for (status, count) in counts { values["nodes-" + status.rawValue] = String(count) }
         values["nodes-total"] = String(total)
-        for view in try services.releases.rolloutViews(try services.store.activeRolloutVersions()) {
+        for view in try await services.releases.rolloutViews(try services.store.activeRolloutVersions()) {
             let version = view.version
             values["rollout-\(version)-state"] = view.state.rawValue
             for (status, count) in view.counts { values["rollout-\(version)-\(status)"] = String(count) }
@@ -66,7 +66,7 @@ struct DashboardStream {
                 // Signed out, expired or the admin token replaced: the stream ends with the session.
                 guard (try? await services.validSession(idHash: session.idHash)) != nil else { break }
                 do {
-                    try await writer.write(ByteBuffer(string: stream.event(now: Date())))
+                    try await writer.write(ByteBuffer(string: try await stream.event(now: Date())))
                 } catch let error as CoordinatorError {
                     logger.error("dashboard stream stopped", metadata: ["error": "\(error)"])
                     break
@@ -79,8 +79,8 @@ struct DashboardStream {
     }
 
     /// One `update` event with the values as JSON.
-    func event(now: Date) throws(CoordinatorError) -> String {
-        let values = try values(now: now)
+    func event(now: Date) async throws(CoordinatorError) -> String {
+        let values = try await values(now: now)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let json = (try? encoder.encode(values)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"

@@ -12,7 +12,7 @@ struct NodeActions {
     func addRoutes(to ui: RouterGroup<CoordinatorRequestContext>) {
         ui.post("nodes/:name/approve") { _, context in try await approve(context) }
         ui.post("nodes/:name/rotate-key") { _, context in try await rotateKey(context) }
-        ui.get("nodes/:name/revoke") { _, context in try confirmRevoke(context) }
+        ui.get("nodes/:name/revoke") { _, context in try await confirmRevoke(context) }
         ui.post("nodes/:name/revoke") { _, context in try await revoke(context) }
     }
 
@@ -40,9 +40,9 @@ struct NodeActions {
         return DashboardResponse.redirect(Self.page(name, done: "key-rotated"))
     }
 
-    func confirmRevoke(_ context: CoordinatorRequestContext) throws(CoordinatorError) -> Response {
+    func confirmRevoke(_ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let name = try Self.name(context)
-        guard try services.store.node(named: name) != nil else { throw .notFound("no node named \(name)") }
+        guard try await services.store.node(named: name) != nil else { throw .notFound("no node named \(name)") }
         let csrf = context.dashboardSession?.csrfToken ?? ""
         let content: HTML = """
             <p>Revoke node \(name)? Its certificate and gateway key are refused from its next request on; to bring the board back it must be provisioned again.</p>

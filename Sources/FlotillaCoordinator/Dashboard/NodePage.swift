@@ -15,14 +15,14 @@ struct NodePage {
 
     func render(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         guard let name = context.parameters.get("name") else { throw .invalidRequest("missing node name") }
-        guard let node = try services.store.nodeViews(group: nil, name: name, now: Date(), interval: services.heartbeatInterval).first else {
+        guard let node = try await services.store.nodeViews(group: nil, name: name, now: Date(), interval: services.heartbeatInterval).first else {
             throw .notFound("no node named \(name)")
         }
         let rangeText = request.uri.queryParameters.get("range") ?? "hour"
         guard let range = Range(rawValue: rangeText) else { throw .invalidRequest("range must be hour, day or week") }
         let now = Date()
         let from = now.addingTimeInterval(-range.seconds)
-        let points = try services.store.readings(nodeID: node.id, from: from, to: now)
+        let points = try await services.store.readings(nodeID: node.id, from: from, to: now)
         let memTotal = node.memTotalBytes.map(Double.init)
         let diskTotal = node.diskTotalBytes.map(Double.init)
         func share(_ free: Int64?, of total: Double?) -> Double? {
@@ -65,7 +65,7 @@ struct NodePage {
             <nav aria-label="Time range"><ul class="pager">\(ranges)</ul></nav>
             <div class="charts">\(charts)</div>
             \(try await spend(node: node, now: now))
-            \(try history(node: node))
+            \(try await history(node: node))
             """
         return DashboardResponse.html(DashboardLayout.page(title: "Node \(node.name)", active: "/ui/nodes", csrf: context.dashboardSession?.csrfToken, content))
     }
@@ -110,8 +110,8 @@ struct NodePage {
             """
     }
 
-    private func history(node: NodeView) throws(CoordinatorError) -> HTML {
-        let entries = try services.store.releaseHistory(nodeID: node.id)
+    private func history(node: NodeView) async throws(CoordinatorError) -> HTML {
+        let entries = try await services.store.releaseHistory(nodeID: node.id)
         guard !entries.isEmpty else { return "<h2>Release history</h2><p class=\"muted\">No release has been rolled out to this node.</p>" }
         let rows = entries.map { entry -> HTML in
             """

@@ -26,10 +26,10 @@ struct NodesPage {
         query.limit = Self.pageSize
         query.offset = (page - 1) * Self.pageSize
         let now = Date()
-        let (total, nodes) = try services.store.nodePage(query, now: now, interval: services.heartbeatInterval)
+        let (total, nodes) = try await services.store.nodePage(query, now: now, interval: services.heartbeatInterval)
         let spend = try await services.ledger.nodeSpend(today: now, nodeIDs: nodes.map(\.id))
         let budgetUse = await AdminBudgetAPI.budgetUse(services, nodeIDs: nodes.map(\.id))
-        let groups = try services.store.groupNames()
+        let groups = try await services.store.groupNames()
 
         let rows = nodes.map { node -> HTML in
             let cost = spend[node.id] ?? NodeSpend()

@@ -9,7 +9,7 @@ struct OverviewPage {
 
     func render(_ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let now = Date()
-        let live = try DashboardStream(services: services).values(now: now)
+        let live = try await DashboardStream(services: services).values(now: now)
         let statuses: [NodeStatus] = [.online, .stale, .offline, .pending, .revoked]
         let cards = (["total"] + statuses.map(\.rawValue)).map { key -> HTML in
             """
@@ -37,7 +37,7 @@ struct OverviewPage {
             </section>
             <section aria-labelledby="rollouts-heading">
             <h2 id="rollouts-heading">Rollouts in progress</h2>
-            \(try rollouts())
+            \(try await rollouts())
             </section>
             <section aria-labelledby="events-heading">
             <h2 id="events-heading">Recent events</h2>
@@ -66,8 +66,8 @@ struct OverviewPage {
             """
     }
 
-    private func rollouts() throws(CoordinatorError) -> HTML {
-        let views = try services.releases.rolloutViews(try services.store.activeRolloutVersions())
+    private func rollouts() async throws(CoordinatorError) -> HTML {
+        let views = try await services.releases.rolloutViews(try services.store.activeRolloutVersions())
         guard !views.isEmpty else { return "<p class=\"muted\">No rollout is running or paused.</p>" }
         let rows = views.map { view -> HTML in
             """

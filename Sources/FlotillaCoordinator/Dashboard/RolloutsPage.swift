@@ -11,18 +11,18 @@ struct RolloutsPage {
     static let nodeRows = 500
 
     func addRoutes(to ui: RouterGroup<CoordinatorRequestContext>) {
-        ui.get("rollouts") { _, context in try list(context) }
+        ui.get("rollouts") { _, context in try await list(context) }
         ui.get("rollouts/rollback") { request, context in try confirmRollback(request, context) }
         ui.post("rollouts/rollback") { request, context in try await rollback(request, context) }
-        ui.get("rollouts/:version") { request, context in try show(request, context) }
+        ui.get("rollouts/:version") { request, context in try await show(request, context) }
         ui.post("rollouts/:version/pause") { _, context in try await act(context, .paused) }
         ui.post("rollouts/:version/resume") { _, context in try await act(context, .running) }
-        ui.get("rollouts/:version/abort") { _, context in try confirmAbort(context) }
+        ui.get("rollouts/:version/abort") { _, context in try await confirmAbort(context) }
         ui.post("rollouts/:version/abort") { _, context in try await act(context, .aborted) }
     }
 
-    func list(_ context: CoordinatorRequestContext) throws(CoordinatorError) -> Response {
-        let views = try services.releases.rolloutViews(try services.store.allRolloutVersions(limit: 50))
+    func list(_ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
+        let views = try await services.releases.rolloutViews(try services.store.allRolloutVersions(limit: 50))
         let rows = views.map { view -> HTML in
             """
             <tr><th scope="row"><a href="/ui/rollouts/\(view.version)">Release \(view.version)</a></th><td>\(view.groups.joined(separator: ", "))</td>\
@@ -30,7 +30,7 @@ struct RolloutsPage {
             <td class="num">\(view.counts["failed"] ?? 0)</td><td class="num">\(view.wavesStarted) / \(view.waves)</td><td>\(view.createdAt)</td></tr>
             """
         }
-        let groups = try services.store.latestReleases().keys.sorted()
+        let groups = try await services.store.latestReleases().keys.sorted()
         let rollbackLinks = groups.map { "<li><a href=\"/ui/rollouts/rollback?group=\(FormData.encode($0))\">Roll back group \($0)…</a></li>" as HTML }
         let content: HTML = """
             \(views.isEmpty ? "<p class=\"muted\">No release has been published yet (flotilla apply).</p>" : """
@@ -43,9 +43,9 @@ struct RolloutsPage {
         return DashboardResponse.html(DashboardLayout.page(title: "Rollouts", active: "/ui/rollouts", csrf: context.dashboardSession?.csrfToken, content))
     }
 
-    func show(_ request: Request, _ context: CoordinatorRequestContext) throws(CoordinatorError) -> Response {
+    func show(_ request: Request, _ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let version = try AdminReleaseAPI.version(context)
-        guard let view = try services.releases.rolloutView(version: version, withNodes: true) else { throw .notFound("no rollout \(version)") }
+        guard let view = try await services.releases.rolloutView(version: version, withNodes: true) else { throw .notFound("no rollout \(version)") }
         let csrf = context.dashboardSession?.csrfToken ?? ""
         var actions: [HTML] = []
         if view.state == .running { actions.append(DashboardLayout.postButton("/ui/rollouts/\(version)/pause", csrf: csrf, label: "Pause rollout", id: "pause")) }
@@ -89,9 +89,9 @@ struct RolloutsPage {
         return DashboardResponse.redirect("/ui/rollouts/\(version)?done=\(done)")
     }
 
-    func confirmAbort(_ context: CoordinatorRequestContext) throws(CoordinatorError) -> Response {
+    func confirmAbort(_ context: CoordinatorRequestContext) async throws(CoordinatorError) -> Response {
         let version = try AdminReleaseAPI.version(context)
-        guard try services.store.rolloutState(version: version) != nil else { throw .notFound("no rollout \(version)") }
+        guard try await services.store.rolloutState(version: version) != nil else { throw .notFound("no rollout \(version)") }
         let csrf = context.dashboardSession?.csrfToken ?? ""
         let content: HTML = """
             <p>Abort the rollout of release \(version)? Nodes that have not applied it yet will not get it; nodes that did keep it.</p>

@@ -1,6 +1,5 @@
 import FlotillaProtocol
 import Foundation
-import GRDB
 import Logging
 import Synchronization
 
@@ -14,13 +13,28 @@ struct GatewayChange: Sendable {
 /// (in the publish's transaction when a release goes out too) and swaps the catalog the gateway
 /// reads.
 final class GatewayConfigService: Sendable {
-    let store: Store
+    let store: any FleetStore
+    private let bus: any ClusterBus
     private let current: Mutex<GatewayCatalog>
 
-    init(store: Store) throws(CoordinatorError) {
+    private init(store: any FleetStore, bus: any ClusterBus, catalog: GatewayCatalog) {
         self.store = store
-        let latest = try store.latestGatewayConfig()
-        current = Mutex(latest.map { GatewayCatalog(version: $0.version, spec: $0.spec) } ?? .empty)
+        self.bus = bus
+        current = Mutex(catalog)
+    }
+
+    /// The service with the configuration stored last in force.
+    static func open(store: any FleetStore, bus: any ClusterBus = LocalClusterBus()) async throws(CoordinatorError) -> GatewayConfigService {
+        let latest = try await store.latestGatewayConfig()
+        return GatewayConfigService(store: store, bus: bus, catalog: latest.map { GatewayCatalog(version: $0.version, spec: $0.spec) } ?? .empty)
+    }
+
+    /// Puts the configuration stored last in force (another coordinator published one).
+    func reload() async throws(CoordinatorError) {
+        guard let latest = try await store.latestGatewayConfig() else { return }
+        current.withLock { catalog in
+            if latest.version > catalog.version { catalog = GatewayCatalog(version: latest.version, spec: latest.spec) }
+        }
     }
 
     /// The configuration in force.
@@ -29,10 +43,10 @@ final class GatewayConfigService: Sendable {
     /// Checks `spec` and compares it with the configuration in force. `keysSet` names providers
     /// whose key is in the vault (for warnings). Returns the plan and, when something changes,
     /// the change to store.
-    func plan(_ spec: GatewaySpec, keysSet: Set<String>) throws(CoordinatorError) -> (GatewayPlan, GatewayChange?) {
+    func plan(_ spec: GatewaySpec, keysSet: Set<String>) async throws(CoordinatorError) -> (GatewayPlan, GatewayChange?) {
         try GatewayValidation.validate(spec)
         let old = catalog
-        if let prices = spec.prices, let stored = try store.priceTable(version: prices.version), stored != prices {
+        if let prices = spec.prices, let stored = try await store.priceTable(version: prices.version), stored != prices {
             throw CoordinatorError(.invalidSpec, "prices.yaml: version \(prices.version) was published with other prices; raise its version when prices change")
         }
         if let prices = spec.prices, let oldPrices = old.spec.prices, prices.version == oldPrices.version, prices != oldPrices {
@@ -44,20 +58,16 @@ final class GatewayConfigService: Sendable {
         return (plan, change)
     }
 
-    /// Writes `change` inside a publish's transaction.
-    func write(_ change: GatewayChange, _ db: Database, now: Date) throws {
-        try Store.storeGatewayConfig(db, version: change.version, spec: change.spec, now: now)
-    }
-
     /// Stores `change` on its own (a publish that changes no release) and puts it in force.
-    func commit(_ change: GatewayChange, now: Date = Date()) throws(CoordinatorError) {
-        try store.write { db in try write(change, db, now: now) }
-        activate(change)
+    func commit(_ change: GatewayChange, now: Date = Date()) async throws(CoordinatorError) {
+        try await store.storeGatewayConfig(change, now: now)
+        await activate(change)
     }
 
-    /// Puts a stored change in force.
-    func activate(_ change: GatewayChange) {
+    /// Puts a stored change in force, here and on the other coordinators.
+    func activate(_ change: GatewayChange) async {
         current.withLock { $0 = GatewayCatalog(version: change.version, spec: change.spec) }
+        await bus.publish(.gatewayConfig)
     }
 
     static func diff(old: GatewaySpec, new: GatewaySpec) -> GatewayPlan {

@@ -10,12 +10,14 @@ struct NodeKeyRecord: Sendable, Equatable {
     var issuedAt: Date
 }
 
-/// Persistence of node gateway key hashes. The SQLite implementation is `SQLiteNodeKeyStore`.
+/// Persistence of node gateway key hashes: `SQLiteNodeKeyStore`, `PostgresNodeKeyStore`.
 protocol NodeKeyStore: Sendable {
     /// Makes `record` the node's only key (the previous one stops matching).
     func replaceKey(_ record: NodeKeyRecord) async throws(CoordinatorError)
     /// Removes the node's key; the node has none until it fetches a new one.
     func deleteKey(nodeID: String) async throws(CoordinatorError)
+    /// The node's current key, if it has one.
+    func key(nodeID: String) async throws(CoordinatorError) -> NodeKeyRecord?
     func allKeys() async throws(CoordinatorError) -> [NodeKeyRecord]
 }
 
@@ -35,17 +37,29 @@ final class NodeKeyService: Sendable {
     }
 
     private let store: any NodeKeyStore
+    private let bus: any ClusterBus
     private let index = Mutex(Index())
 
-    init(store: any NodeKeyStore) {
+    init(store: any NodeKeyStore, bus: any ClusterBus = LocalClusterBus()) {
         self.store = store
+        self.bus = bus
     }
 
-    /// Loads every stored key hash.
+    /// Loads every stored key hash (at start, and after the bus may have missed changes).
     func load() async throws(CoordinatorError) {
         let records = try await store.allKeys()
         index.withLock { index in
+            index = Index()
             for record in records { Self.insert(record, into: &index) }
+        }
+    }
+
+    /// Reloads one node's key after another coordinator changed it.
+    func reload(nodeID: String) async throws(CoordinatorError) {
+        let record = try await store.key(nodeID: nodeID)
+        index.withLock { index in
+            if let old = index.recordByNode.removeValue(forKey: nodeID) { index.nodeByHash.removeValue(forKey: old.hash) }
+            if let record { Self.insert(record, into: &index) }
         }
     }
 
@@ -66,6 +80,7 @@ final class NodeKeyService: Sendable {
         let issued = Self.make(nodeID: nodeID, now: now)
         try await store.replaceKey(issued.record)
         publish(issued.record)
+        await bus.publish(.gatewayKey(nodeID: nodeID))
         return issued
     }
 
@@ -75,6 +90,7 @@ final class NodeKeyService: Sendable {
         index.withLock { index in
             if let old = index.recordByNode.removeValue(forKey: nodeID) { index.nodeByHash.removeValue(forKey: old.hash) }
         }
+        await bus.publish(.gatewayKey(nodeID: nodeID))
     }
 
     /// Records a key stored elsewhere (enrollment's transaction).

@@ -44,6 +44,14 @@ final class RateLimiter: Sendable {
         var updated: Double
     }
 
+    /// Requests and tokens taken from a scope (or owed to it).
+    struct Use: Sendable, Equatable {
+        var requests: Double = 0
+        var tokens: Double = 0
+
+        var isZero: Bool { requests == 0 && tokens == 0 }
+    }
+
     private struct State {
         var lastPrune = 0.0
         var requests: [String: Bucket] = [:]
@@ -51,6 +59,12 @@ final class RateLimiter: Sendable {
         var inFlight: [String: Int] = [:]
         /// Refusals per scope label since the last `drainRefusals`.
         var refusals: [String: Int] = [:]
+        /// Whether use is counted for other coordinators (`drainLocalUse`).
+        var sharing = false
+        /// What calls here took since the last `drainLocalUse`, per scope key.
+        var localUse: [String: Use] = [:]
+        /// What calls on other coordinators took and this one's buckets have not yet paid.
+        var remoteDebt: [String: Use] = [:]
     }
 
     private let state = Mutex(State())
@@ -68,6 +82,7 @@ final class RateLimiter: Sendable {
         return state.withLock { state in
             var refusal: (Scope, String, Double)?
             for scope in scopes {
+                if let debt = state.remoteDebt.removeValue(forKey: scope.key) { Self.pay(debt, scope, &state, at: time) }
                 if let rpm = scope.limit.requestsPerMinute {
                     let level = Self.level(&state.requests, scope.key, capacity: Double(rpm), perMinute: Double(rpm), at: time)
                     if level < 1 {
@@ -93,9 +108,14 @@ final class RateLimiter: Sendable {
                 return .refused(scope: scope, reason: reason, retryAfter: wait, requests: requests, tokens: tokens)
             }
             for scope in scopes {
-                if scope.limit.requestsPerMinute != nil { state.requests[scope.key]!.level -= 1 }
+                if scope.limit.requestsPerMinute != nil {
+                    state.requests[scope.key]!.level -= 1
+                    if state.sharing { state.localUse[scope.key, default: Use()].requests += 1 }
+                }
                 if let tpm = scope.limit.tokensPerMinute {
-                    state.tokens[scope.key]!.level -= min(Double(estimatedTokens), Double(tpm))
+                    let taken = min(Double(estimatedTokens), Double(tpm))
+                    state.tokens[scope.key]!.level -= taken
+                    if state.sharing { state.localUse[scope.key, default: Use()].tokens += taken }
                 }
                 if scope.limit.maxInFlight != nil { state.inFlight[scope.key, default: 0] += 1 }
             }
@@ -183,15 +203,107 @@ final class RateLimiter: Sendable {
                 if let rpm = scope.limit.requestsPerMinute, refundRequest {
                     _ = Self.level(&state.requests, scope.key, capacity: Double(rpm), perMinute: Double(rpm), at: time)
                     state.requests[scope.key]!.level = min(Double(rpm), state.requests[scope.key]!.level + 1)
+                    if state.sharing { state.localUse[scope.key, default: Use()].requests -= 1 }
                 }
                 if let tpm = scope.limit.tokensPerMinute {
                     let taken = min(ticket.tokens, Double(tpm))
                     _ = Self.level(&state.tokens, scope.key, capacity: Double(tpm), perMinute: Double(tpm), at: time)
                     state.tokens[scope.key]!.level = min(Double(tpm), state.tokens[scope.key]!.level + taken - actualTokens)
+                    if state.sharing { state.localUse[scope.key, default: Use()].tokens += actualTokens - taken }
                 }
                 if scope.limit.maxInFlight != nil { state.inFlight[scope.key, default: 1] -= 1 }
             }
         }
+    }
+
+    /// Counts what calls here take from every scope, for `drainLocalUse` (coordinators sharing a
+    /// database report it to each other).
+    func enableSharing() {
+        state.withLock { $0.sharing = true }
+    }
+
+    /// What calls here took per scope key since the last call (refunds count negative).
+    func drainLocalUse() -> [String: Use] {
+        state.withLock { state in
+            defer { state.localUse = [:] }
+            return state.localUse.filter { !$0.value.isZero }
+        }
+    }
+
+    /// Takes what another coordinator's calls took from each scope out of this one's buckets, so
+    /// a fleet or group limit holds across coordinators (to within one report interval).
+    func applyRemote(_ use: [String: Use]) {
+        state.withLock { state in
+            for (key, taken) in use {
+                if var bucket = state.requests[key] {
+                    bucket.level -= taken.requests
+                    state.requests[key] = bucket
+                } else {
+                    state.remoteDebt[key, default: Use()].requests += taken.requests
+                }
+                if var bucket = state.tokens[key] {
+                    bucket.level -= taken.tokens
+                    state.tokens[key] = bucket
+                } else {
+                    state.remoteDebt[key, default: Use()].tokens += taken.tokens
+                }
+            }
+            // Debt of scopes this coordinator never serves would only grow: dropped once there is much.
+            if state.remoteDebt.count > 10_000 { state.remoteDebt = [:] }
+        }
+    }
+
+    /// Takes `debt` (other coordinators' use, from before this coordinator had the scope's
+    /// buckets) out of the scope's buckets.
+    private static func pay(_ debt: Use, _ scope: Scope, _ state: inout State, at time: Double) {
+        if let rpm = scope.limit.requestsPerMinute {
+            _ = level(&state.requests, scope.key, capacity: Double(rpm), perMinute: Double(rpm), at: time)
+            state.requests[scope.key]!.level -= debt.requests
+        }
+        if let tpm = scope.limit.tokensPerMinute {
+            _ = level(&state.tokens, scope.key, capacity: Double(tpm), perMinute: Double(tpm), at: time)
+            state.tokens[scope.key]!.level -= debt.tokens
+        }
+    }
+
+    /// `applyRemote` for a report another coordinator sent over the bus (`encodeUse`).
+    func applyRemote(origin: String, report: String) {
+        applyRemote(Self.decodeUse(report))
+    }
+
+    /// `key=requests/tokens;…`: scope keys hold no `;`, `=` or `/` (names are letters, digits,
+    /// `.`, `_` and `-`; node ids are UUIDs). Chunks stay under `maxBytes` (a NOTIFY payload).
+    static func encodeUse(_ use: [String: Use], maxBytes: Int = 7000) -> [String] {
+        var chunks: [String] = []
+        var current = ""
+        for (key, taken) in use.sorted(by: { $0.key < $1.key }) {
+            let item = "\(key)=\(Self.number(taken.requests))/\(Self.number(taken.tokens))"
+            if !current.isEmpty, current.utf8.count + item.utf8.count + 1 > maxBytes {
+                chunks.append(current)
+                current = ""
+            }
+            current += current.isEmpty ? item : ";" + item
+        }
+        if !current.isEmpty { chunks.append(current) }
+        return chunks
+    }
+
+    static func decodeUse(_ report: String) -> [String: Use] {
+        var use: [String: Use] = [:]
+        for item in report.split(separator: ";") {
+            let parts = item.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2 else { continue }
+            let figures = parts[1].split(separator: "/")
+            guard figures.count == 2, let requests = Double(figures[0]), let tokens = Double(figures[1]),
+                requests.isFinite, tokens.isFinite else { continue }
+            use[String(parts[0]), default: Use()].requests += requests
+            use[String(parts[0]), default: Use()].tokens += tokens
+        }
+        return use
+    }
+
+    private static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
     }
 
     /// Refills the bucket for the time passed (a new bucket starts full) and returns its level.

@@ -1,6 +1,5 @@
 import FlotillaProtocol
 import Foundation
-import GRDB
 import Logging
 import ServiceLifecycle
 
@@ -10,11 +9,9 @@ public final class HeartbeatWriter: Service {
     private let queue: GroupCommitQueue<HeartbeatEntry>
     private let logger: Logger
 
-    init(store: Store, logger: Logger, maxBatch: Int = 8192) {
+    init(store: any HeartbeatStore, logger: Logger, maxBatch: Int = 8192) {
         self.logger = logger
-        queue = GroupCommitQueue(name: "flotilla-heartbeats", maxBatch: maxBatch) { entries in
-            try store.pool.write { db in try store.writeHeartbeatsInTransaction(db, entries) }
-        }
+        queue = GroupCommitQueue(name: "flotilla-heartbeats", maxBatch: maxBatch, commit: store.heartbeatCommit)
     }
 
     /// Queues a heartbeat of `nodeID` and returns once it is committed; throws if the commit

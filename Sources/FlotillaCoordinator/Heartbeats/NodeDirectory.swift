@@ -27,4 +27,11 @@ final class NodeDirectory: Sendable {
     func publish(_ record: NodeRecord) {
         nodes.withLock { $0[record.id] = record }
     }
+
+    /// Replaces every record (a reload from the database).
+    func replaceAll(_ records: [NodeRecord]) {
+        nodes.withLock { map in
+            map = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { _, b in b })
+        }
+    }
 }

@@ -6,7 +6,7 @@ import ServiceLifecycle
 /// window, at start and then every `period`, and folds new heartbeats into the summaries every
 /// minute. The latest state of each node is never pruned.
 struct RetentionService: Service {
-    let store: Store
+    let store: any HeartbeatStore
     let retention: TimeInterval
     let period: Duration
     let logger: Logger
@@ -19,8 +19,8 @@ struct RetentionService: Service {
             while !Task.isCancelled {
                 do {
                     try await rollUp()
-                    let removed = try store.pruneHeartbeats(before: Date().addingTimeInterval(-retention))
-                    try store.pruneHeartbeatMinutes(before: Date().addingTimeInterval(-retention))
+                    let removed = try await store.pruneHeartbeats(before: Date().addingTimeInterval(-retention))
+                    try await store.pruneHeartbeatMinutes(before: Date().addingTimeInterval(-retention))
                     if removed > 0 { logger.info("pruned heartbeats", metadata: ["rows": "\(removed)"]) }
                 } catch {
                     logger.error("heartbeat pruning failed", metadata: ["error": "\(error)"])
@@ -42,7 +42,7 @@ struct RetentionService: Service {
     /// records) get the database's writer.
     func rollUp() async throws(CoordinatorError) {
         for _ in 0..<rollUpBatches {
-            guard try store.rollUpHeartbeats(maxRows: rollUpBatch) == rollUpBatch, !Task.isCancelled else { return }
+            guard try await store.rollUpHeartbeats(maxRows: rollUpBatch) == rollUpBatch, !Task.isCancelled else { return }
             await Task.yield()
         }
     }

@@ -54,7 +54,7 @@ struct MetricsAPI {
         var samples: [FleetMetrics.Sample] = []
         let now = Date()
         var byGroup: [String: [NodeStatus: Int]] = [:]
-        for row in try services.store.nodeStatusCounts(now: now, interval: services.heartbeatInterval) {
+        for row in try await services.store.nodeStatusCounts(now: now, interval: services.heartbeatInterval) {
             byGroup[row.group, default: [:]][row.status] = row.count
         }
         for (group, counts) in byGroup.sorted(by: { $0.key < $1.key }) {
@@ -63,11 +63,11 @@ struct MetricsAPI {
                                      value: Double(counts[status] ?? 0)))
             }
         }
-        let rollouts = try services.store.rolloutStateCounts()
+        let rollouts = try await services.store.rolloutStateCounts()
         for state in RolloutState.allCases {
             samples.append(.init(name: "flotilla_rollouts", labels: [("state", state.rawValue)], value: Double(rollouts[state] ?? 0)))
         }
-        samples.append(.init(name: "flotilla_releases", labels: [], value: Double(try services.store.releaseCount())))
+        await samples.append(.init(name: "flotilla_releases", labels: [], value: Double(try services.store.releaseCount())))
         // Per-node budget series only when asked for (`serve --metrics-per-node`).
         for scope in await AdminBudgetAPI.scopes(services, withNodes: services.metricsPerNode) {
             let (check, state) = (scope.check, scope.state)

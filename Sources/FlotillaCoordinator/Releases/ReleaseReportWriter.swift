@@ -1,6 +1,5 @@
 import FlotillaProtocol
 import Foundation
-import GRDB
 import Logging
 import ServiceLifecycle
 
@@ -11,12 +10,19 @@ final class ReleaseReportWriter: Service {
     private let queue: GroupCommitQueue<QueuedReport>
     private let logger: Logger
 
-    init(store: Store, logger: Logger, onCommit: @escaping @Sendable () -> Void) {
+    init(store: any ReleaseStore, logger: Logger, onCommit: @escaping @Sendable () -> Void) {
         self.logger = logger
-        queue = GroupCommitQueue(name: "flotilla-reports", maxBatch: 8192) { reports in
-            try store.pool.write { db in try store.recordReportsInTransaction(db, reports) }
+        let commit: BatchCommit<QueuedReport> = switch store.reportCommit {
+        case .blocking(let write): .blocking { reports in
+            try write(reports)
             onCommit()
         }
+        case .async(let write): .async { reports in
+            try await write(reports)
+            onCommit()
+        }
+        }
+        queue = GroupCommitQueue(name: "flotilla-reports", maxBatch: 8192, commit: commit)
     }
 
     /// Queues a report and returns once it is committed.

@@ -6,7 +6,7 @@ import Logging
 /// Publishing releases: validates a fleet spec, plans what changes per group, signs one manifest
 /// per changed group under a new fleet-wide version, and starts its rollout.
 final class ReleaseService: Sendable {
-    let store: Store
+    let store: any FleetStore
     let trust: TrustRoot
     let board: ReleaseBoard
     let logger: Logger
@@ -15,9 +15,13 @@ final class ReleaseService: Sendable {
     /// The gateway's URL as nodes reach it (`<advertised URL>/v1`), for runtime model entries.
     let gatewayURL: @Sendable () -> String
 
-    init(store: Store, trust: TrustRoot, board: ReleaseBoard, logger: Logger, onlineWindow: TimeInterval,
-         gatewayURL: @escaping @Sendable () -> String) {
+    /// Tells the other coordinators which assignments changed, so their boards follow.
+    let bus: any ClusterBus
+
+    init(store: any FleetStore, trust: TrustRoot, board: ReleaseBoard, logger: Logger, onlineWindow: TimeInterval,
+         bus: any ClusterBus = LocalClusterBus(), gatewayURL: @escaping @Sendable () -> String) {
         self.gatewayURL = gatewayURL
+        self.bus = bus
         self.store = store
         self.trust = trust
         self.board = board
@@ -33,15 +37,15 @@ final class ReleaseService: Sendable {
 
     /// Plans and, unless a dry run, publishes: the changed groups' releases and the gateway
     /// configuration, in one transaction. Returns the plan and the new version if any.
-    func publish(_ request: PublishRequest, now: Date = Date(), gateway: GatewayPublishing? = nil) throws(CoordinatorError) -> PublishResponse {
+    func publish(_ request: PublishRequest, now: Date = Date(), gateway: GatewayPublishing? = nil) async throws(CoordinatorError) -> PublishResponse {
         try Self.validate(request)
         var gatewayPlan: GatewayPlan?
         var gatewayChange: GatewayChange?
         if let spec = request.gateway, let gateway {
-            (gatewayPlan, gatewayChange) = try gateway.service.plan(spec, keysSet: gateway.keysSet)
+            (gatewayPlan, gatewayChange) = try await gateway.service.plan(spec, keysSet: gateway.keysSet)
         }
-        let latest = try store.latestReleases()
-        let nodes = try store.nodes().filter { $0.adminState != .revoked }
+        let latest = try await store.latestReleases()
+        let nodes = try await store.nodes().filter { $0.adminState != .revoked }
         var plans: [GroupPlan] = []
         var changedGroups: [PublishGroup] = []
         var claimed = Set<String>()
@@ -63,14 +67,14 @@ final class ReleaseService: Sendable {
         }
         guard !request.dryRun, !changedGroups.isEmpty else {
             if !request.dryRun, let gatewayChange, let gateway {
-                try gateway.service.commit(gatewayChange, now: now)
+                try await gateway.service.commit(gatewayChange, now: now)
                 logger.info("gateway configuration published", metadata: ["version": "\(gatewayChange.version)"])
             }
             return PublishResponse(groups: plans, releaseVersion: nil, gateway: gatewayPlan)
         }
 
-        let version = try store.maxReleaseVersion() + 1
-        let online = try store.nodesSeen(since: now.addingTimeInterval(-onlineWindow))
+        let version = try await store.maxReleaseVersion() + 1
+        let online = try await store.nodesSeen(since: now.addingTimeInterval(-onlineWindow))
         var releases: [Publication.GroupRelease] = []
         for group in changedGroups {
             // The release names its target inside the signature: the group, and the nodes of
@@ -90,11 +94,9 @@ final class ReleaseService: Sendable {
             ))
         }
         let publication = Publication(version: version, groups: releases, now: now)
-        let assigned = try store.storePublication(publication, version: version) { db in
-            if let gatewayChange, let gateway { try gateway.service.write(gatewayChange, db, now: now) }
-        }
+        let assigned = try await store.storePublication(publication, version: version, gateway: gateway == nil ? nil : gatewayChange)
         if let gatewayChange, let gateway {
-            gateway.service.activate(gatewayChange)
+            await gateway.service.activate(gatewayChange)
             logger.info("gateway configuration published", metadata: ["version": "\(gatewayChange.version)"])
         }
         var assignments: [String: DesiredRelease] = [:]
@@ -103,6 +105,7 @@ final class ReleaseService: Sendable {
             assignments[node] = DesiredRelease(version: version, group: group, envelope: release.envelope, digest: release.digest)
         }
         board.assign(assignments)
+        for release in releases { await bus.publish(.releases(version: version, group: release.group)) }
         logger.info("release published", metadata: [
             "version": "\(version)", "groups": "\(changedGroups.map(\.name).joined(separator: ","))",
             "first_wave": "\(assigned.count)",
@@ -111,11 +114,11 @@ final class ReleaseService: Sendable {
     }
 
     /// Publishes, as a new higher version, the content each group had before its latest release.
-    func rollback(group only: String?, now: Date = Date()) throws(CoordinatorError) -> PublishResponse {
-        let latest = try store.latestReleases()
+    func rollback(group only: String?, now: Date = Date()) async throws(CoordinatorError) -> PublishResponse {
+        let latest = try await store.latestReleases()
         var groups: [PublishGroup] = []
         for name in latest.keys.sorted() where only == nil || only == name {
-            let history = try store.releases(group: name)
+            let history = try await store.releases(group: name)
             guard history.count >= 2 else {
                 if only != nil { throw CoordinatorError(.conflict, "group \(name) has no earlier release to roll back to") }
                 continue
@@ -124,7 +127,7 @@ final class ReleaseService: Sendable {
         }
         if let only, latest[only] == nil { throw CoordinatorError.notFound("group \(only) has no release") }
         guard !groups.isEmpty else { throw CoordinatorError(.conflict, "no group has an earlier release to roll back to") }
-        return try publish(PublishRequest(dryRun: false, groups: groups), now: now)
+        return try await publish(PublishRequest(dryRun: false, groups: groups), now: now)
     }
 
     // MARK: Planning
@@ -289,45 +292,64 @@ final class ReleaseService: Sendable {
 
 extension ReleaseService {
     /// Publishes a started wave's assignments to the board (waking those nodes).
-    func assignStarted(version: Int64, group: String, nodes: [String]) throws(CoordinatorError) {
-        guard !nodes.isEmpty, let release = try store.release(version: version, group: group) else { return }
+    func assignStarted(version: Int64, group: String, nodes: [String]) async throws(CoordinatorError) {
+        guard !nodes.isEmpty, let release = try await store.release(version: version, group: group) else { return }
         let desired = DesiredRelease(version: version, group: group, envelope: release.envelope, digest: release.digest)
         board.assign(Dictionary(uniqueKeysWithValues: nodes.map { ($0, desired) }))
+        await bus.publish(.releases(version: version, group: group))
     }
 
-    /// Makes a completed release what new nodes of its group get.
-    func makeGroupDefault(version: Int64, group: String) throws(CoordinatorError) {
-        guard let release = try store.release(version: version, group: group) else { return }
+    /// Makes a completed release what new nodes of its group get, here and on the other coordinators.
+    func makeGroupDefault(version: Int64, group: String) async throws(CoordinatorError) {
+        try await loadGroupDefault(version: version, group: group)
+        await bus.publish(.groupDefault(version: version, group: group))
+    }
+
+    private func loadGroupDefault(version: Int64, group: String) async throws(CoordinatorError) {
+        guard let release = try await store.release(version: version, group: group) else { return }
         board.setGroupDefault(DesiredRelease(version: version, group: group, envelope: release.envelope, digest: release.digest), group: group)
     }
 
-    /// Loads the board from the database at start.
-    func loadBoard() throws(CoordinatorError) {
-        board.assign(try store.assignedReleases())
-        for version in try store.rolloutVersions(states: [.completed]) {
-            for group in try store.rolloutGroups(version: version) {
-                try makeGroupDefault(version: version, group: group.group)
+    /// Loads the board from the database (at start, and when the bus may have missed changes).
+    func loadBoard() async throws(CoordinatorError) {
+        board.assign(try await store.assignedReleases())
+        for version in try await store.rolloutVersions(states: [.completed]) {
+            for group in try await store.rolloutGroups(version: version) {
+                try await loadGroupDefault(version: version, group: group.group)
             }
         }
+    }
+
+    /// Another coordinator changed `group`'s release `version` (a publish, a wave, a re-signing):
+    /// the board takes what the database now assigns, and the group's default when it is that
+    /// release (`groupDefault` is set only for completed rollouts).
+    func followAssignments(version: Int64, group: String) async throws(CoordinatorError) {
+        board.assign(try await store.assignedReleases(version: version, group: group))
+        if board.desired(nodeID: "", group: group)?.version == version { try await loadGroupDefault(version: version, group: group) }
+    }
+
+    /// Another coordinator completed `group`'s release `version`.
+    func followGroupDefault(version: Int64, group: String) async throws(CoordinatorError) {
+        try await loadGroupDefault(version: version, group: group)
     }
 }
 
 extension ReleaseService {
     /// The admin view of a rollout.
     /// The views (without per-node rows) of the rollouts `versions` that exist, in that order.
-    func rolloutViews(_ versions: [Int64]) throws(CoordinatorError) -> [RolloutView] {
+    func rolloutViews(_ versions: [Int64]) async throws(CoordinatorError) -> [RolloutView] {
         var views: [RolloutView] = []
         for version in versions {
-            if let view = try rolloutView(version: version, withNodes: false) { views.append(view) }
+            if let view = try await rolloutView(version: version, withNodes: false) { views.append(view) }
         }
         return views
     }
 
-    func rolloutView(version: Int64, withNodes: Bool, now: Date = Date()) throws(CoordinatorError) -> RolloutView? {
-        guard let state = try store.rolloutState(version: version) else { return nil }
-        let groups = try store.rolloutGroups(version: version)
+    func rolloutView(version: Int64, withNodes: Bool, now: Date = Date()) async throws(CoordinatorError) -> RolloutView? {
+        guard let state = try await store.rolloutState(version: version) else { return nil }
+        let groups = try await store.rolloutGroups(version: version)
         let onlineSince = now.addingTimeInterval(-onlineWindow)
-        let counts = try store.targetCounts(version: version, onlineSince: onlineSince)
+        let counts = try await store.targetCounts(version: version, onlineSince: onlineSince)
         var byStatus: [String: Int] = [:]
         var offline = 0
         for count in counts {
@@ -337,11 +359,12 @@ extension ReleaseService {
             }
         }
         let total = counts.filter { $0.status != "superseded" }.reduce(0) { $0 + $1.count }
+        let nodes = withNodes ? try await store.rolloutNodes(version: version, onlineSince: onlineSince) : nil
         return RolloutView(
             version: version, state: state.state, groups: groups.map(\.group), createdAt: Timestamps.rfc3339(state.createdAt),
             waves: groups.map(\.waves).max() ?? 0, wavesStarted: groups.map(\.wavesStarted).max() ?? 0, total: total,
             counts: byStatus, offline: offline, reason: state.reason,
-            nodes: withNodes ? try store.rolloutNodes(version: version, onlineSince: onlineSince) : nil
+            nodes: nodes
         )
     }
 }

@@ -9,7 +9,7 @@ import Synchronization
 /// rollout completed when every reachable node is done. Offline nodes keep their assignment and
 /// update when they return.
 final class RolloutEngine: Service {
-    private let store: Store
+    private let store: any FleetStore
     private let releases: ReleaseService
     private let logger: Logger
     private let onlineWindow: TimeInterval
@@ -19,7 +19,7 @@ final class RolloutEngine: Service {
     private let wakeStream: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
-    init(store: Store, releases: ReleaseService, logger: Logger, onlineWindow: TimeInterval, tick: Duration = .milliseconds(500)) {
+    init(store: any FleetStore, releases: ReleaseService, logger: Logger, onlineWindow: TimeInterval, tick: Duration = .milliseconds(500)) {
         self.store = store
         self.releases = releases
         self.logger = logger
@@ -41,12 +41,12 @@ final class RolloutEngine: Service {
                 }
                 group.addTask { [releases = self.releases, logger = self.logger] in
                     repeat {
-                        do { _ = try releases.renewExpiring() } catch { logger.error("re-signing releases failed", metadata: ["error": "\(error)"]) }
+                        do { _ = try await releases.renewExpiring() } catch { logger.error("re-signing releases failed", metadata: ["error": "\(error)"]) }
                     } while (try? await Task.sleep(for: .seconds(600))) != nil
                 }
                 // Ends when the run is cancelled (the stream's iteration returns nil then).
                 for await _ in self.wakeStream {
-                    do { try self.evaluate(now: Date()) } catch {
+                    do { try await self.evaluate(now: Date()) } catch {
                         self.logger.error("rollout evaluation failed", metadata: ["error": "\(error)"])
                     }
                 }
@@ -56,15 +56,15 @@ final class RolloutEngine: Service {
     }
 
     /// One pass over every running rollout.
-    func evaluate(now: Date) throws(CoordinatorError) {
-        for version in try store.rolloutVersions(states: [.running]) {
-            try evaluate(version: version, now: now)
+    func evaluate(now: Date) async throws(CoordinatorError) {
+        for version in try await store.rolloutVersions(states: [.running]) {
+            try await evaluate(version: version, now: now)
         }
     }
 
-    private func evaluate(version: Int64, now: Date) throws(CoordinatorError) {
-        let groups = try store.rolloutGroups(version: version)
-        let counts = try store.targetCounts(version: version, onlineSince: now.addingTimeInterval(-onlineWindow))
+    private func evaluate(version: Int64, now: Date) async throws(CoordinatorError) {
+        let groups = try await store.rolloutGroups(version: version)
+        let counts = try await store.targetCounts(version: version, onlineSince: now.addingTimeInterval(-onlineWindow))
         var allDone = true
         for group in groups {
             let mine = counts.filter { $0.group == group.group && $0.status != "superseded" && $0.status != "aborted" }
@@ -75,7 +75,7 @@ final class RolloutEngine: Service {
                 ?? max(1, Int((Double(total) * (group.policy.failurePercent ?? 100) / 100).rounded(.up)))
             if failures >= threshold {
                 let reason = "\(failures) node(s) of group \(group.group) failed (threshold \(threshold)); fix and `flotilla rollout resume \(version)`, or abort"
-                if try store.setRolloutState(version: version, to: .paused, reason: reason, from: [.running]) {
+                if try await store.setRolloutState(version: version, to: .paused, reason: reason, from: [.running]) {
                     logger.warning("rollout paused", metadata: ["version": "\(version)", "reason": "\(reason)"])
                 }
                 return
@@ -93,9 +93,9 @@ final class RolloutEngine: Service {
                     return now
                 }
                 guard now.timeIntervalSince(since) >= group.policy.waitSeconds else { continue }
-                let nodes = try store.startWave(version: version, group: group.group, wave: group.wavesStarted, now: now)
+                let nodes = try await store.startWave(version: version, group: group.group, wave: group.wavesStarted, now: now)
                 finishedAt.withLock { $0[key] = nil }
-                try releases.assignStarted(version: version, group: group.group, nodes: nodes)
+                try await releases.assignStarted(version: version, group: group.group, nodes: nodes)
                 logger.info("rollout wave started", metadata: [
                     "version": "\(version)", "group": "\(group.group)", "wave": "\(group.wavesStarted + 1)/\(group.waves)",
                     "nodes": "\(nodes.count)",
@@ -104,8 +104,8 @@ final class RolloutEngine: Service {
                 allDone = false
             }
         }
-        if allDone, try store.setRolloutState(version: version, to: .completed, reason: nil, from: [.running]) {
-            for group in groups { try releases.makeGroupDefault(version: version, group: group.group) }
+        if allDone, try await store.setRolloutState(version: version, to: .completed, reason: nil, from: [.running]) {
+            for group in groups { try await releases.makeGroupDefault(version: version, group: group.group) }
             logger.info("rollout completed", metadata: ["version": "\(version)"])
         }
     }

@@ -12,7 +12,21 @@ import Synchronization
 ///   fleet's root of trust.
 /// - `metrics.token` (0600): what Prometheus presents to read `/metrics` (read-only, so it can
 ///   sit in a scrape config without handing out the admin token).
+///
+/// Coordinators sharing a database share the admin token (`share(via:masterKey:)`): its hash is
+/// also kept in the store, sealed with the master key, so a rotation on one reaches the others,
+/// and the database alone neither reveals the hash nor lets a writer plant one of its own.
 final class AdminCredentials: Sendable {
+    /// Where the shared verifier lives, once shared.
+    private struct Sharing: Sendable {
+        var store: any SettingsStore
+        var masterKey: MasterKey
+        var bus: any ClusterBus
+    }
+
+    static let sharedVerifier = "admin_token_hash_sealed"
+    private static let sealContext = "flotilla admin token hash"
+    private let sharing = Mutex<Sharing?>(nil)
     /// The header carrying `local.key`'s content.
     static let localKeyHeader = HTTPField.Name(AdminHeaders.localKey)!
 
@@ -90,11 +104,49 @@ final class AdminCredentials: Sendable {
         Secrets.constantTimeEquals(Secrets.hash(key), localKeyHash)
     }
 
-    /// Replaces the admin token: the old one stops working at once. The new token is written to
-    /// `admin.token` (so the CLI on this machine keeps working) and returned once.
-    func rotate() throws(CoordinatorError) -> String {
+    /// Shares the admin token with the other coordinators of `store`: the hash stored there wins
+    /// (it is the newest rotation) and replaces this data directory's; a fleet's first shared
+    /// coordinator stores its own.
+    func share(via store: any SettingsStore, masterKey: MasterKey, bus: any ClusterBus) async throws(CoordinatorError) {
+        let mine = tokenHashHex.withLock { $0 }
+        let sealed = try masterKey.seal(Array(mine.utf8), context: Self.sealContext)
+        let stored = try await store.settingOnce(Self.sharedVerifier, sealed)
+        sharing.withLock { $0 = Sharing(store: store, masterKey: masterKey, bus: bus) }
+        try adopt(stored, masterKey: masterKey)
+    }
+
+    /// Takes the admin token hash another coordinator rotated to.
+    func reload() async throws(CoordinatorError) {
+        guard let sharing = sharing.withLock({ $0 }), let stored = try await sharing.store.setting(Self.sharedVerifier) else { return }
+        try adopt(stored, masterKey: sharing.masterKey)
+    }
+
+    private func adopt(_ sealed: [UInt8], masterKey: MasterKey) throws(CoordinatorError) {
+        let opened: [UInt8]
+        do { opened = try masterKey.open(sealed, context: Self.sealContext) } catch {
+            throw .internal("the shared admin token hash does not open with this master key (a data directory of another fleet?)")
+        }
+        let hash = String(decoding: opened, as: UTF8.self)
+        guard ReleaseAPI.isHexDigest(hash) else { throw .internal("the shared admin token hash is not a SHA-256") }
+        try tokenHashHex.withLock { (current: inout String) throws(CoordinatorError) in
+            guard current != hash else { return }
+            do { try SecureFile.write(hash + "\n", to: directory.adminTokenHash, mode: 0o600) } catch {
+                throw .internal("cannot store the admin token hash: \(error)")
+            }
+            current = hash
+        }
+    }
+
+    /// Replaces the admin token: the old one stops working at once, on every coordinator sharing
+    /// the database. The new token is written to `admin.token` (so the CLI on this machine keeps
+    /// working) and returned once.
+    func rotate() async throws(CoordinatorError) -> String {
         let token = Secrets.generateToken(prefix: "flt_admin_")
         let hash = Secrets.hex(Secrets.hash(token))
+        let shared = sharing.withLock { $0 }
+        if let shared {
+            try await shared.store.setSetting(Self.sharedVerifier, try shared.masterKey.seal(Array(hash.utf8), context: Self.sealContext))
+        }
         try tokenHashHex.withLock { (current: inout String) throws(CoordinatorError) in
             do {
                 try SecureFile.write(hash + "\n", to: directory.adminTokenHash, mode: 0o600)
@@ -104,6 +156,7 @@ final class AdminCredentials: Sendable {
             }
             current = hash
         }
+        await shared?.bus.publish(.adminToken)
         return token
     }
 }

@@ -32,6 +32,8 @@ public struct Coordinator {
     /// background services that must run beside the listener, and what the listener needs.
     struct Parts: Sendable {
         let services: CoordinatorServices
+        /// The vault, whose opened keys another coordinator's change drops.
+        let vault: SealingVault
         /// Group commit writers, rollout engine, retention: run for as long as the listener.
         let background: [any Service]
         let bootstrap: Bootstrap
@@ -45,47 +47,56 @@ public struct Coordinator {
     /// `eventLoops`. `serve` runs them behind its TLS listener; tests run the same parts and the
     /// same router in-process.
     func assemble(eventLoops: any EventLoopGroup) async throws -> Parts {
+        try SecureFile.ensureDirectory(configuration.dataDirectory.path)
+        return try await assemble(eventLoops: eventLoops, storage: try CoordinatorStorage.sqlite(directory: configuration.dataDirectory, logger: logger))
+    }
+
+    /// `assemble(eventLoops:)` on storage opened by the caller (a shared database's client must
+    /// be running while the parts are built and used).
+    func assemble(eventLoops: any EventLoopGroup, storage: CoordinatorStorage) async throws -> Parts {
         let directory = configuration.dataDirectory
         try SecureFile.ensureDirectory(directory.path)
-        let store = try Store(path: directory.database)
+        let store = storage.store
         let ca = try Self.loadOrCreateCA(directory)
+        let (masterKey, _) = try MasterKey.load(path: directory.masterKey)
         let (credentials, createdToken) = try AdminCredentials.loadOrCreate(directory: directory)
+        if storage.backend != .sqlite { try await credentials.share(via: store, masterKey: masterKey, bus: storage.bus) }
         let server = try ServerIdentity.loadOrIssue(
             directory: directory, ca: ca, hostnames: configuration.hostnames, listenHost: configuration.listenHost
         )
         let writer = HeartbeatWriter(store: store, logger: logger)
-        let trust = try TrustRoot(directory: directory, store: store)
+        let trust = try await TrustRoot.open(directory: directory, store: store, masterKey: masterKey, bus: storage.bus)
         let onlineWindow = NodeStatusRule.onlineWindow(interval: configuration.heartbeatInterval)
         let port = PortBox(configuration.listenPort)
         let releases = ReleaseService(store: store, trust: trust, board: ReleaseBoard(), logger: logger, onlineWindow: onlineWindow,
+                                      bus: storage.bus,
                                       gatewayURL: { [configuration] in configuration.advertisedURL(port: port.value) + "/v1" })
-        try releases.loadBoard()
+        try await releases.loadBoard()
         let rollouts = RolloutEngine(store: store, releases: releases, logger: logger, onlineWindow: onlineWindow)
         let reports = ReleaseReportWriter(store: store, logger: logger) { rollouts.poke() }
-        let (masterKey, _) = try MasterKey.load(path: directory.masterKey)
-        let vault = try SQLiteSecretVault(store: store, masterKey: masterKey)
-        let nodeKeys = NodeKeyService(store: SQLiteNodeKeyStore(store: store))
+        let vault = try await SealingVault.open(rows: storage.secrets, settings: store, masterKey: masterKey, bus: storage.bus)
+        let nodeKeys = NodeKeyService(store: storage.nodeKeys, bus: storage.bus)
         try await nodeKeys.load()
-        let ledger = try SQLiteUsageLedger(store: store, logger: logger)
+        let ledger = storage.ledger
         let metrics = FleetMetrics()
-        let metering = GatewayMetering(ledger: ledger, events: SQLiteEventLog(store: store), limiter: RateLimiter(now: configuration.rateClock),
+        let metering = GatewayMetering(ledger: ledger, events: storage.events, limiter: RateLimiter(now: configuration.rateClock),
                                        logger: logger, metrics: metrics, clock: configuration.clock)
         let upstream = UpstreamClient(
             eventLoopGroup: eventLoops, timeouts: configuration.gateway.timeouts,
             extraTrustRoots: try configuration.upstreamTrustRoots()
         )
         let services = CoordinatorServices(
-            store: store, ca: ca, directory: NodeDirectory(try store.nodes()), writer: writer,
+            store: store, bus: storage.bus, members: storage.members, ca: ca, directory: NodeDirectory(try await store.nodes()), writer: writer,
             identities: PeerIdentityCache(ca: ca), releases: releases, credentials: credentials, reports: reports, rollouts: rollouts,
             nodeKeys: nodeKeys, vault: vault, ledger: ledger, metering: metering,
             enrollThrottle: FailureThrottle(attempts: "enrollments", limiter: RateLimiter(now: configuration.rateClock),
                                             failuresPerMinute: configuration.enrollFailuresPerMinute),
             signInThrottle: FailureThrottle(attempts: "sign-ins", limiter: RateLimiter(now: configuration.rateClock),
                                             failuresPerMinute: configuration.enrollFailuresPerMinute),
-            sessions: SQLiteDashboardSessions(store: store), signInFailures: SignInFailures(), live: DashboardLive(),
-            gatewayConfig: try GatewayConfigService(store: store),
+            sessions: storage.sessions, signInFailures: SignInFailures(), live: DashboardLive(),
+            gatewayConfig: try await GatewayConfigService.open(store: store, bus: storage.bus),
             upstream: upstream, gatewaySettings: configuration.gateway,
-            auditLog: SQLiteAuditLog(store: store, headPath: directory.auditHead),
+            auditLog: storage.audit,
             metrics: metrics, metricsPerNode: configuration.metricsPerNode,
             heartbeatInterval: configuration.heartbeatInterval,
             nodeCertificateValidity: configuration.nodeCertificateValidity,
@@ -93,16 +104,23 @@ public struct Coordinator {
             logger: logger
         )
         let retention = RetentionService(store: store, retention: configuration.retention, period: .seconds(3600), logger: logger)
-        var background: [any Service] = [
-            writer, reports, rollouts, retention, ledger,
+        var background: [any Service] = storage.services + [
+            writer, reports,
+            LeaderService(name: "rollouts", leadership: storage.leadership, service: rollouts),
+            LeaderService(name: "heartbeat-retention", leadership: storage.leadership, service: retention),
             PeriodicFlushService { await metering.flushRateLimitEvents() },
             PeriodicFlushService { [services] in await services.flushSignInFailures() },
+            ClusterSync(services: services, vault: vault, logger: logger),
+            MembershipService(members: storage.members, id: storage.bus.origin, logger: logger,
+                              url: { [configuration] in configuration.advertisedURL(port: port.value) }),
         ]
+        if storage.backend != .sqlite { background.append(RateLimitShare(limiter: metering.limiter, bus: storage.bus)) }
         if let usageRetention = configuration.usageRetention {
-            background.append(UsageRetentionService(ledger: ledger, retention: usageRetention, logger: logger, clock: configuration.clock))
+            background.append(LeaderService(name: "usage-retention", leadership: storage.leadership, service:
+                UsageRetentionService(ledger: ledger, retention: usageRetention, logger: logger, clock: configuration.clock)))
         }
         return Parts(
-            services: services, background: background,
+            services: services, vault: vault, background: background,
             bootstrap: Bootstrap(createdAdminToken: createdToken, caFingerprint: ca.fingerprint), server: server, ca: ca, port: port
         )
     }

@@ -5,7 +5,11 @@ import Logging
 /// Everything the request handlers share: the store, the CA, the node directory, the heartbeat
 /// pipeline, releases, the gateway's parts and the settings that shape responses.
 struct CoordinatorServices: Sendable {
-    let store: Store
+    let store: any FleetStore
+    /// How this coordinator tells the others sharing its database what changed.
+    let bus: any ClusterBus
+    /// The coordinators sharing the database (only this one on the embedded backend).
+    let members: any ClusterMembership
     let ca: CertificateAuthority
     let directory: NodeDirectory
     let writer: HeartbeatWriter
@@ -80,10 +84,19 @@ extension CoordinatorServices {
     }
 
     /// An operator changed the fleet (a rollout, a node's admin state): the rollout engine looks
-    /// again at once, and no dashboard page is sent the figures from before.
-    func fleetChanged() {
+    /// again at once, and no dashboard page here or on another coordinator is sent the figures
+    /// from before.
+    func fleetChanged() async {
         rollouts.poke()
         live.invalidate()
+        await bus.publish(.fleet)
+    }
+
+    /// A node's record changed (enrolled, approved, revoked, renewed): this coordinator's
+    /// directory takes it at once, the others when the bus tells them.
+    func nodeChanged(_ record: NodeRecord) async {
+        directory.publish(record)
+        await bus.publish(.node(id: record.id))
     }
 
     /// The group whose releases, models, budgets and limits apply to `node`: the group of its

@@ -11,40 +11,74 @@ import Synchronization
 /// one fsync instead of paying one each. Heartbeats, release reports and the usage ledger go
 /// through it.
 ///
-/// The commits run on a thread of the queue's own, not on the cooperative pool: each one blocks
-/// for an fsync, which must not hold up a thread Swift's tasks need, and a thread that waits for
-/// work and writes synchronously hands an entry over once (caller to committer) and its answer
-/// back once, where an async write would add a hop to a drain task and one to the database queue
-/// and back, each a thread wake-up on the path of every call that waits for its record.
+/// A `.blocking` commit (SQLite) runs on a thread of the queue's own, not on the cooperative
+/// pool: each one blocks for an fsync, which must not hold up a thread Swift's tasks need, and a
+/// thread that waits for work and writes synchronously hands an entry over once (caller to
+/// committer) and its answer back once, where an async write would add a hop to a drain task and
+/// one to the database queue and back, each a thread wake-up on the path of every call that waits
+/// for its record. An `.async` commit (a database server: the wait is network I/O, not a blocked
+/// thread) runs in the task that runs the queue.
 final class GroupCommitQueue<Entry: Sendable>: Sendable {
     private struct Pending {
         var entries: [Entry] = []
         /// One per entry; nil for entries queued without a waiter (`enqueue`).
         var waiters: [CheckedContinuation<Void, any Error>?] = []
         var closed = false
-        /// Whether the commit thread waits on `wake` (then whoever changes the state signals it once).
+        /// Whether the committer waits for work (then whoever changes the state wakes it once).
         var idle = false
+        /// The async committer's wait, once it has parked (`.async` commits only).
+        var sleeper: CheckedContinuation<Void, Never>?
+        let blocking: Bool
 
-        /// Marks an idle commit thread as woken; true when the caller must signal it.
-        mutating func wakeCommitter() -> Bool {
-            guard idle else { return false }
+        /// Marks an idle committer as woken; returns how to wake it, if it must be.
+        mutating func wakeCommitter() -> Wake? {
+            guard idle else { return nil }
             idle = false
-            return true
+            if let sleeper {
+                self.sleeper = nil
+                return .continuation(sleeper)
+            }
+            // An async committer that has not parked yet sees `idle` cleared and does not park.
+            return blocking ? .semaphore : nil
         }
+    }
+
+    /// How a committer is woken.
+    private enum Wake {
+        case semaphore
+        case continuation(CheckedContinuation<Void, Never>)
     }
 
     private let name: String
     private let maxBatch: Int
-    private let commit: @Sendable ([Entry]) throws -> Void
-    private let pending = Mutex(Pending())
+    private let commit: BatchCommit<Entry>
+    private let pending: Mutex<Pending>
     private let wake = DispatchSemaphore(value: 0)
 
-    /// `commit` writes one batch in one transaction, synchronously; it is called on the queue's
-    /// commit thread only, one batch at a time. `name` names that thread.
-    init(name: String, maxBatch: Int, commit: @escaping @Sendable ([Entry]) throws -> Void) {
+    /// `commit` writes one batch in one transaction; it is called one batch at a time, on the
+    /// queue's commit thread (named `name`) when it blocks.
+    init(name: String, maxBatch: Int, commit: BatchCommit<Entry>) {
         self.name = name
         self.maxBatch = maxBatch
         self.commit = commit
+        if case .blocking = commit {
+            pending = Mutex(Pending(blocking: true))
+        } else {
+            pending = Mutex(Pending(blocking: false))
+        }
+    }
+
+    /// A queue whose `commit` writes synchronously on the queue's commit thread.
+    convenience init(name: String, maxBatch: Int, commit: @escaping @Sendable ([Entry]) throws -> Void) {
+        self.init(name: name, maxBatch: maxBatch, commit: .blocking(commit))
+    }
+
+    private func signal(_ wake: Wake?) {
+        switch wake {
+        case .semaphore: self.wake.signal()
+        case .continuation(let sleeper): sleeper.resume()
+        case nil: break
+        }
     }
 
     /// Queues the entry `make` builds (under the queue lock, so entries stamped with a time are
@@ -52,13 +86,13 @@ final class GroupCommitQueue<Entry: Sendable>: Sendable {
     /// `CoordinatorError.internal` when the queue has shut down.
     func submit(_ make: () -> Entry) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let (accepted, signal) = pending.withLock { p -> (Bool, Bool) in
-                guard !p.closed else { return (false, false) }
+            let (accepted, wake) = pending.withLock { p -> (Bool, Wake?) in
+                guard !p.closed else { return (false, nil) }
                 p.entries.append(make())
                 p.waiters.append(continuation)
                 return (true, p.wakeCommitter())
             }
-            if signal { wake.signal() }
+            signal(wake)
             if !accepted { continuation.resume(throwing: CoordinatorError(.internal, "coordinator is shutting down")) }
         }
     }
@@ -67,28 +101,33 @@ final class GroupCommitQueue<Entry: Sendable>: Sendable {
     /// (a `deinit`). Returns false when the queue has shut down and the entry was not taken.
     @discardableResult
     func enqueue(_ entry: Entry) -> Bool {
-        let (accepted, signal) = pending.withLock { p -> (Bool, Bool) in
-            guard !p.closed else { return (false, false) }
+        let (accepted, wake) = pending.withLock { p -> (Bool, Wake?) in
+            guard !p.closed else { return (false, nil) }
             p.entries.append(entry)
             p.waiters.append(nil)
             return (true, p.wakeCommitter())
         }
-        if signal { wake.signal() }
+        signal(wake)
         return accepted
     }
 
-    /// Commits batches on the commit thread until graceful shutdown (or cancellation), then
-    /// refuses new entries, commits what is left and returns once the thread has ended.
+    /// Commits batches until graceful shutdown (or cancellation), then refuses new entries,
+    /// commits what is left and returns once the last batch is done.
     func run(onError: @escaping @Sendable (_ count: Int, _ error: any Error) -> Void) async {
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
-                await withCheckedContinuation { (ended: CheckedContinuation<Void, Never>) in
-                    let thread = Thread { [self] in
-                        commitLoop(onError: onError)
-                        ended.resume()
+                switch commit {
+                case .blocking(let commit):
+                    await withCheckedContinuation { (ended: CheckedContinuation<Void, Never>) in
+                        let thread = Thread { [self] in
+                            commitLoop(commit, onError: onError)
+                            ended.resume()
+                        }
+                        thread.name = name
+                        thread.start()
                     }
-                    thread.name = name
-                    thread.start()
+                case .async(let commit):
+                    await asyncCommitLoop(commit, onError: onError)
                 }
             } onGracefulShutdown: {
                 self.close()
@@ -100,23 +139,54 @@ final class GroupCommitQueue<Entry: Sendable>: Sendable {
 
     /// Refuses new entries; the commit thread commits what is queued and ends.
     private func close() {
-        let signal = pending.withLock { p in
+        let wake = pending.withLock { p in
             p.closed = true
             return p.wakeCommitter()
         }
-        if signal { wake.signal() }
+        signal(wake)
     }
 
-    private func commitLoop(onError: @Sendable (Int, any Error) -> Void) {
+    /// The next batch (up to `maxBatch` entries) with its waiters; marks the committer idle when
+    /// there is nothing to commit and the queue is open.
+    private func takeBatch() -> (entries: [Entry], waiters: [CheckedContinuation<Void, any Error>?], closed: Bool) {
+        pending.withLock { p in
+            let n = min(p.entries.count, maxBatch)
+            if n == 0 { p.idle = !p.closed }
+            let batch = (Array(p.entries.prefix(n)), Array(p.waiters.prefix(n)), p.closed)
+            p.entries.removeFirst(n)
+            p.waiters.removeFirst(n)
+            return batch
+        }
+    }
+
+    private func asyncCommitLoop(_ commit: @Sendable ([Entry]) async throws -> Void, onError: @Sendable (Int, any Error) -> Void) async {
         while true {
-            let (entries, waiters, closed) = pending.withLock { p -> ([Entry], [CheckedContinuation<Void, any Error>?], Bool) in
-                let n = min(p.entries.count, maxBatch)
-                if n == 0 { p.idle = !p.closed }
-                let batch = (Array(p.entries.prefix(n)), Array(p.waiters.prefix(n)), p.closed)
-                p.entries.removeFirst(n)
-                p.waiters.removeFirst(n)
-                return batch
+            let (entries, waiters, closed) = takeBatch()
+            if entries.isEmpty {
+                if closed { return }
+                await withCheckedContinuation { (woken: CheckedContinuation<Void, Never>) in
+                    let parked = pending.withLock { p -> Bool in
+                        guard p.idle else { return false }
+                        p.sleeper = woken
+                        return true
+                    }
+                    if !parked { woken.resume() }
+                }
+                continue
             }
+            do {
+                try await commit(entries)
+                for waiter in waiters { waiter?.resume() }
+            } catch {
+                onError(entries.count, error)
+                for waiter in waiters { waiter?.resume(throwing: error) }
+            }
+        }
+    }
+
+    private func commitLoop(_ commit: @Sendable ([Entry]) throws -> Void, onError: @Sendable (Int, any Error) -> Void) {
+        while true {
+            let (entries, waiters, closed) = takeBatch()
             if entries.isEmpty {
                 if closed { return }
                 wake.wait()
@@ -131,4 +201,12 @@ final class GroupCommitQueue<Entry: Sendable>: Sendable {
             }
         }
     }
+}
+
+/// How a `GroupCommitQueue` writes one batch, in one transaction: synchronously on the queue's
+/// own thread (an embedded database whose commit blocks for an fsync) or as an async call (a
+/// database server, where the commit waits on the network).
+enum BatchCommit<Entry: Sendable>: Sendable {
+    case blocking(@Sendable ([Entry]) throws -> Void)
+    case async(@Sendable ([Entry]) async throws -> Void)
 }

@@ -54,6 +54,12 @@ struct MasterKey: Sendable {
 
     var base64: String { key.withUnsafeBytes { Data($0).base64EncodedString() } }
 
+    /// A key for one `purpose` (HKDF-SHA256), so the master key itself never MACs or seals two
+    /// kinds of thing with the same bytes.
+    func derivedKey(purpose: String) -> SymmetricKey {
+        HKDF<SHA256>.deriveKey(inputKeyMaterial: key, info: Data(purpose.utf8), outputByteCount: 32)
+    }
+
     /// Seals `plaintext`; `context` is bound as associated data, so a sealed value copied to
     /// another row (another provider) does not open there. Output: nonce ‖ ciphertext ‖ tag.
     func seal(_ plaintext: [UInt8], context: String) throws(CoordinatorError) -> [UInt8] {

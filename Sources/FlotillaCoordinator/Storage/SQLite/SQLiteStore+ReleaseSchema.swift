@@ -1,4 +1,4 @@
-extension Store {
+extension SQLiteStore {
     /// Signed releases and rollouts (migration "v2-releases").
     static let releasesSchema = """
         CREATE TABLE root_documents (

@@ -2,18 +2,16 @@ import FlotillaProtocol
 import Foundation
 import GRDB
 
-/// One accepted heartbeat waiting to be committed.
-struct HeartbeatEntry: Sendable {
-    var nodeID: String
-    var receivedAt: Date
-    var readings: HeartbeatRequest
-}
-
-extension Store {
+extension SQLiteStore {
     /// Commits a batch of heartbeats in one transaction: the latest state per node is upserted
     /// and every heartbeat is appended to the time series.
     func writeHeartbeats(_ batch: [HeartbeatEntry]) throws {
         try pool.write { db in try writeHeartbeatsInTransaction(db, batch) }
+    }
+
+    /// On the writer's own thread: a local commit blocks for its fsync.
+    var heartbeatCommit: BatchCommit<HeartbeatEntry> {
+        .blocking { [self] batch in try writeHeartbeats(batch) }
     }
 
     /// The body of ``writeHeartbeats(_:)``, for callers that already hold a write transaction.
@@ -75,11 +73,15 @@ extension Store {
     /// Deletes time-series heartbeats older than `cutoff`, in chunks so heartbeat commits are not
     /// held up; returns how many were removed. The latest state per node is kept regardless.
     @discardableResult
-    func pruneHeartbeats(before cutoff: Date, chunk: Int64 = 50_000) throws -> Int {
-        let boundary = try pool.read { db in try Self.firstRowID(db, atOrAfter: cutoff) }
+    func pruneHeartbeats(before cutoff: Date) async throws(CoordinatorError) -> Int {
+        try pruneHeartbeats(before: cutoff, chunk: 50_000)
+    }
+
+    func pruneHeartbeats(before cutoff: Date, chunk: Int64) throws(CoordinatorError) -> Int {
+        let boundary = try read { db in try Self.firstRowID(db, atOrAfter: cutoff) }
         var removed = 0
         while true {
-            let deleted = try pool.write { db in
+            let deleted = try write { db in
                 try db.execute(
                     sql: "DELETE FROM heartbeats WHERE rowid < ? AND rowid < (SELECT MIN(rowid) FROM heartbeats) + ?",
                     arguments: [boundary, chunk]
@@ -120,14 +122,14 @@ extension Store {
     }
 
     /// Number of time-series rows for `nodeID` (tests and diagnostics; a full scan).
-    func heartbeatCount(nodeID: String) throws(CoordinatorError) -> Int {
+    func heartbeatCount(nodeID: String) async throws(CoordinatorError) -> Int {
         try read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM heartbeats WHERE node_id = ?", arguments: [nodeID]) ?? 0
         }
     }
 
     /// The fleet view: every node (optionally of one group) with its latest state.
-    func nodeViews(group: String?, name: String? = nil, now: Date, interval: TimeInterval) throws(CoordinatorError) -> [NodeView] {
+    func nodeViews(group: String?, name: String?, now: Date, interval: TimeInterval) async throws(CoordinatorError) -> [NodeView] {
         let decoder = JSONDecoder()
         return try read { db in
             var sql = """
@@ -178,7 +180,7 @@ extension Store {
     }
 }
 
-extension Store {
+extension SQLiteStore {
     /// Rows in the heartbeat time series (benchmarks check acknowledged heartbeats against it).
     package func totalHeartbeats() throws -> Int {
         try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM heartbeats") ?? 0 }

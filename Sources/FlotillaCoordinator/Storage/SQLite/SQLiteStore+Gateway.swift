@@ -2,9 +2,9 @@ import FlotillaProtocol
 import Foundation
 import GRDB
 
-extension Store {
+extension SQLiteStore {
     /// The gateway configuration in force: the highest version, or nil before the first publish.
-    func latestGatewayConfig() throws(CoordinatorError) -> (version: Int64, spec: GatewaySpec)? {
+    func latestGatewayConfig() async throws(CoordinatorError) -> (version: Int64, spec: GatewaySpec)? {
         let row = try read { db in try Row.fetchOne(db, sql: "SELECT version, spec FROM gateway_configs ORDER BY version DESC LIMIT 1") }
         guard let row else { return nil }
         do {
@@ -15,12 +15,16 @@ extension Store {
     }
 
     /// The price table stored under `version`, if any.
-    func priceTable(version: Int64) throws(CoordinatorError) -> PriceTable? {
+    func priceTable(version: Int64) async throws(CoordinatorError) -> PriceTable? {
         let data = try read { db in
             try Data.fetchOne(db, sql: "SELECT price_table FROM price_tables WHERE version = ?", arguments: [version])
         }
         guard let data else { return nil }
         do { return try JSONDecoder().decode(PriceTable.self, from: data) } catch { throw .internal("stored price table is unreadable") }
+    }
+
+    func storeGatewayConfig(_ change: GatewayChange, now: Date) async throws(CoordinatorError) {
+        try write { db in try Self.storeGatewayConfig(db, version: change.version, spec: change.spec, now: now) }
     }
 
     /// Appends a gateway configuration (and its price table, the first time its version is

@@ -1,6 +1,5 @@
 import FlotillaProtocol
 import Foundation
-import GRDB
 
 /// A node's identity and admin state as stored in `nodes`.
 public struct NodeRecord: Sendable, Equatable {
@@ -16,20 +15,10 @@ public struct NodeRecord: Sendable, Equatable {
     /// A renewed certificate not used yet; its first use retires `certificateSerial`.
     public var pendingCertificateSerial: String?
 
-    init(row: Row) {
-        id = row["id"]
-        name = row["name"]
-        group = row["group_name"]
-        adminState = NodeAdminState(rawValue: row["admin_state"]) ?? .revoked
-        enrolledAt = Date(timeIntervalSince1970: row["enrolled_at"])
-        certificateExpiresAt = Date(timeIntervalSince1970: row["certificate_expires_at"])
-        certificateSerial = row["certificate_serial"]
-        pendingCertificateSerial = row["pending_certificate_serial"]
-    }
-
     init(id: String, name: String, group: String, adminState: NodeAdminState, enrolledAt: Date, certificateExpiresAt: Date,
-         certificateSerial: String? = nil) {
+         certificateSerial: String? = nil, pendingCertificateSerial: String? = nil) {
         self.certificateSerial = certificateSerial
+        self.pendingCertificateSerial = pendingCertificateSerial
         self.id = id
         self.name = name
         self.group = group

@@ -2,9 +2,9 @@ import FlotillaProtocol
 import Foundation
 import GRDB
 
-extension Store {
+extension SQLiteStore {
     /// Stores a new enrollment token.
-    func insertToken(_ token: TokenRecord) throws(CoordinatorError) {
+    func insertToken(_ token: TokenRecord) async throws(CoordinatorError) {
         try write { db in
             try db.execute(
                 sql: """
@@ -21,14 +21,14 @@ extension Store {
     }
 
     /// Every token, newest first.
-    func tokens() throws(CoordinatorError) -> [TokenRecord] {
+    func tokens() async throws(CoordinatorError) -> [TokenRecord] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM enrollment_tokens ORDER BY created_at DESC").map(TokenRecord.init(row:))
         }
     }
 
     /// Marks a token revoked; later enrollments with it fail with `token_revoked`.
-    func revokeToken(id: String, at now: Date) throws(CoordinatorError) {
+    func revokeToken(id: String, at now: Date) async throws(CoordinatorError) {
         try write { db in
             try db.execute(
                 sql: "UPDATE enrollment_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?",
@@ -47,16 +47,7 @@ extension Store {
             throw CoordinatorError(.tokenInvalid, "enrollment token is not known to this coordinator")
         }
         let token = TokenRecord(row: row)
-        guard Secrets.constantTimeEquals(token.tokenHash, hash) else {
-            throw CoordinatorError(.tokenInvalid, "enrollment token is not known to this coordinator")
-        }
-        switch token.state(at: now) {
-        case .usable: return token
-        case .revoked: throw CoordinatorError(.tokenRevoked, "enrollment token \(token.id) was revoked")
-        case .expired:
-            throw CoordinatorError(.tokenExpired, "enrollment token \(token.id) expired at \(Timestamps.rfc3339(token.expiresAt))")
-        case .exhausted:
-            throw CoordinatorError(.tokenExhausted, "enrollment token \(token.id) has no uses left (it allowed \(token.uses))")
-        }
+        try token.checkUsable(presentedHash: hash, now: now)
+        return token
     }
 }

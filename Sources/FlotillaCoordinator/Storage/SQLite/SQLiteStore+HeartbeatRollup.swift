@@ -6,7 +6,7 @@ import GRDB
 /// dashboard's charts. The raw series has no per-node index on purpose (it is the write hot
 /// path), so a chart would otherwise scan every node's rows; the roll-up reads only the rows
 /// added since the last roll-up (rowid order is time order) and is keyed by node and minute.
-extension Store {
+extension SQLiteStore {
     static let heartbeatRollupSchema = """
         CREATE TABLE heartbeat_minutes (
             node_id TEXT NOT NULL,
@@ -30,7 +30,7 @@ extension Store {
     /// Folds heartbeats received since the last roll-up into `heartbeat_minutes`; returns the
     /// rows read. Safe to call at any time (one transaction; a partly filled minute is merged).
     @discardableResult
-    func rollUpHeartbeats(maxRows: Int64 = 500_000) throws(CoordinatorError) -> Int64 {
+    func rollUpHeartbeats(maxRows: Int64) async throws(CoordinatorError) -> Int64 {
         try write { db in
             var cursor = try Self.rollupCursor(db)
             guard let newest = try Int64.fetchOne(db, sql: "SELECT MAX(rowid) FROM heartbeats") else { return 0 }
@@ -67,28 +67,17 @@ extension Store {
     }
 
     /// Deletes summaries of minutes before `cutoff`.
-    func pruneHeartbeatMinutes(before cutoff: Date) throws(CoordinatorError) {
+    func pruneHeartbeatMinutes(before cutoff: Date) async throws(CoordinatorError) {
         try write { db in
             try db.execute(sql: "DELETE FROM heartbeat_minutes WHERE minute < ?", arguments: [Int64(cutoff.timeIntervalSince1970 / 60)])
         }
-    }
-
-    /// One point of a node's chart: the bucket's start and its readings.
-    struct ReadingPoint: Sendable, Equatable {
-        var at: Date
-        var cpuPercent: Double?
-        var cpuMax: Double?
-        var memAvailableBytes: Int64?
-        var diskFreeBytes: Int64?
-        var temperatureC: Double?
-        var samples: Int
     }
 
     /// `nodeID`'s readings from `from` to `to` in at most about `points` buckets (averages for
     /// CPU and temperature, the lowest free memory and disk), aggregated in SQL: the summaries,
     /// plus the heartbeats received since the last roll-up (read, not rolled up: a page view
     /// never writes).
-    func readings(nodeID: String, from: Date, to: Date, points: Int = 240) throws(CoordinatorError) -> [ReadingPoint] {
+    func readings(nodeID: String, from: Date, to: Date, points: Int) async throws(CoordinatorError) -> [ReadingPoint] {
         let first = Int64(from.timeIntervalSince1970 / 60)
         let last = Int64(to.timeIntervalSince1970 / 60)
         let width = max(1, (last - first + 1 + Int64(points) - 1) / Int64(points))

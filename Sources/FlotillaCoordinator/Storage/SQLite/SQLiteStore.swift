@@ -2,11 +2,12 @@ import FlotillaProtocol
 import Foundation
 import GRDB
 
-/// The coordinator's SQLite database: one file in the data directory, WAL mode, `synchronous=FULL`
-/// so that a commit is on disk before any request that depends on it is acknowledged.
+/// `FleetStore` in the coordinator's SQLite database: one file in the data directory, WAL mode,
+/// `synchronous=FULL` so that a commit is on disk before any request that depends on it is
+/// acknowledged. The embedded default: no server to run, one coordinator.
 ///
 /// Readers run concurrently with the single writer (GRDB's `DatabasePool`).
-public final class Store: Sendable {
+public final class SQLiteStore: FleetStore, Sendable {
     let pool: DatabasePool
 
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
@@ -87,7 +88,7 @@ public final class Store: Sendable {
                         uptime_seconds REAL
                     );
                     -- Append-only, deliberately without secondary indexes: rows arrive in time
-                    -- order, so rowid order is time order (see Store+Heartbeats.swift).
+                    -- order, so rowid order is time order (see SQLiteStore+Heartbeats.swift).
                     """
             )
         }
@@ -131,20 +132,25 @@ public final class Store: Sendable {
 
     // MARK: Settings
 
-    /// Reads a setting's raw bytes.
-    func setting(_ key: String) throws -> [UInt8]? {
-        try pool.read { db in
+    func setting(_ key: String) async throws(CoordinatorError) -> [UInt8]? {
+        try read { db in
             try Data.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key]).map { Array($0) }
         }
     }
 
-    /// Writes a setting.
-    func setSetting(_ key: String, _ value: [UInt8]) throws {
-        try pool.write { db in
+    func setSetting(_ key: String, _ value: [UInt8]) async throws(CoordinatorError) {
+        try write { db in
             try db.execute(
                 sql: "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 arguments: [key, Data(value)]
             )
+        }
+    }
+
+    func settingOnce(_ key: String, _ value: [UInt8]) async throws(CoordinatorError) -> [UInt8] {
+        try write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO settings(key, value) VALUES (?, ?)", arguments: [key, Data(value)])
+            return try Data.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key]).map { Array($0) } ?? value
         }
     }
 

@@ -5,7 +5,7 @@ import GRDB
 /// A simulated fleet written straight into a stopped coordinator's database, for the dashboard
 /// benchmark (`flotilla bench dashboard`): enrolling 10,000 boards through the API would measure
 /// enrollment, not the pages.
-extension Store {
+extension SQLiteStore {
     /// Inserts `nodes` active nodes over `groups` groups, each with a latest state seen within
     /// the last 10 minutes, a heartbeat per minute for the last `heartbeatMinutes` minutes, and
     /// gateway spend for today and the 29 days before on two models. Returns the node names.

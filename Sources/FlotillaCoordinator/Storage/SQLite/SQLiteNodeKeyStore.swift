@@ -4,7 +4,7 @@ import GRDB
 
 /// `NodeKeyStore` in the coordinator's SQLite file (`gateway_keys`).
 struct SQLiteNodeKeyStore: NodeKeyStore {
-    let store: Store
+    let store: SQLiteStore
 
     func replaceKey(_ record: NodeKeyRecord) async throws(CoordinatorError) {
         try store.write { db in try Self.insert(db, record) }
@@ -26,12 +26,16 @@ struct SQLiteNodeKeyStore: NodeKeyStore {
         try store.write { db in try db.execute(sql: "DELETE FROM gateway_keys WHERE node_id = ?", arguments: [nodeID]) }
     }
 
+    func key(nodeID: String) async throws(CoordinatorError) -> NodeKeyRecord? {
+        try store.read { db in try Row.fetchOne(db, sql: "SELECT * FROM gateway_keys WHERE node_id = ?", arguments: [nodeID]).map(Self.record) }
+    }
+
     func allKeys() async throws(CoordinatorError) -> [NodeKeyRecord] {
-        try store.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM gateway_keys").map {
-                NodeKeyRecord(nodeID: $0["node_id"], hash: Array($0["key_hash"] as Data), keyID: $0["key_id"],
-                              issuedAt: Date(timeIntervalSince1970: $0["issued_at"]))
-            }
-        }
+        try store.read { db in try Row.fetchAll(db, sql: "SELECT * FROM gateway_keys").map(Self.record) }
+    }
+
+    private static func record(_ row: Row) -> NodeKeyRecord {
+        NodeKeyRecord(nodeID: row["node_id"], hash: Array(row["key_hash"] as Data), keyID: row["key_id"],
+                      issuedAt: Date(timeIntervalSince1970: row["issued_at"]))
     }
 }

@@ -17,7 +17,7 @@ final class SQLiteUsageLedger: UsageLedger, Service {
         case usage(UsageRecord, settling: Reservation?)
     }
 
-    let store: Store
+    let store: SQLiteStore
     private let queue: GroupCommitQueue<Entry>
     private let book: BudgetBook
     private let logger: Logger
@@ -26,7 +26,7 @@ final class SQLiteUsageLedger: UsageLedger, Service {
 
     /// Opens the ledger: reservations left open by a coordinator that stopped mid-call are charged
     /// at their amount and kept as unsettled, then the current counters are loaded.
-    init(store: Store, logger: Logger, maxBatch: Int = 4096, now: Date = Date()) throws(CoordinatorError) {
+    init(store: SQLiteStore, logger: Logger, maxBatch: Int = 4096, now: Date = Date()) throws(CoordinatorError) {
         self.store = store
         self.logger = logger
         let unsettled = try store.write { db in try Self.chargeOpenReservations(db, now: now) }

@@ -3,7 +3,7 @@ import GRDB
 
 /// `DashboardSessionStore` in the coordinator's SQLite file (`dashboard_sessions`).
 struct SQLiteDashboardSessions: DashboardSessionStore {
-    let store: Store
+    let store: SQLiteStore
 
     static let schema = """
         CREATE TABLE dashboard_sessions (

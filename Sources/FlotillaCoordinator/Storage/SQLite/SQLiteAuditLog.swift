@@ -10,7 +10,7 @@ import Synchronization
 /// Appends are rare (admin actions), so each is its own transaction, serialised by a lock so
 /// the head file is written in the same order as the rows.
 final class SQLiteAuditLog: AuditLog {
-    let store: Store
+    let store: SQLiteStore
     let headPath: String
     /// Guards appends: the row and then the head file, one append at a time.
     private let appending = Mutex(())
@@ -31,7 +31,7 @@ final class SQLiteAuditLog: AuditLog {
         CREATE INDEX audit_log_at ON audit_log(at_epoch);
         """
 
-    init(store: Store, headPath: String) {
+    init(store: SQLiteStore, headPath: String) {
         self.store = store
         self.headPath = headPath
     }

@@ -1,6 +1,5 @@
 import FlotillaProtocol
 import Foundation
-import GRDB
 
 /// An enrollment token as stored: only the SHA-256 of its secret is kept.
 struct TokenRecord: Sendable, Equatable {
@@ -13,18 +12,6 @@ struct TokenRecord: Sendable, Equatable {
     var createdAt: Date
     var expiresAt: Date
     var revokedAt: Date?
-
-    init(row: Row) {
-        id = row["id"]
-        tokenHash = Array(row["token_hash"] as Data)
-        group = row["group_name"]
-        uses = row["uses"]
-        usesLeft = row["uses_left"]
-        requireApproval = row["require_approval"]
-        createdAt = Date(timeIntervalSince1970: row["created_at"])
-        expiresAt = Date(timeIntervalSince1970: row["expires_at"])
-        revokedAt = (row["revoked_at"] as Double?).map { Date(timeIntervalSince1970: $0) }
-    }
 
     init(
         id: String, tokenHash: [UInt8], group: String, uses: Int, requireApproval: Bool, createdAt: Date,
@@ -39,6 +26,22 @@ struct TokenRecord: Sendable, Equatable {
         self.createdAt = createdAt
         self.expiresAt = expiresAt
         self.revokedAt = nil
+    }
+
+    /// Throws the enrollment error of a token found by `presentedHash` that cannot enroll a board
+    /// at `now` (the hash compared again in constant time).
+    func checkUsable(presentedHash hash: [UInt8], now: Date) throws(CoordinatorError) {
+        guard Secrets.constantTimeEquals(tokenHash, hash) else {
+            throw CoordinatorError(.tokenInvalid, "enrollment token is not known to this coordinator")
+        }
+        switch state(at: now) {
+        case .usable: return
+        case .revoked: throw CoordinatorError(.tokenRevoked, "enrollment token \(id) was revoked")
+        case .expired:
+            throw CoordinatorError(.tokenExpired, "enrollment token \(id) expired at \(Timestamps.rfc3339(expiresAt))")
+        case .exhausted:
+            throw CoordinatorError(.tokenExhausted, "enrollment token \(id) has no uses left (it allowed \(uses))")
+        }
     }
 
     /// Why the token can or cannot enroll a board at `now`, in order of precedence.

@@ -1,4 +1,4 @@
-extension Store {
+extension SQLiteStore {
     /// The LLM gateway: provider keys (sealed), node gateway keys (hashes), the gateway
     /// configuration and prices, and the usage ledger (migration "v3-gateway").
     static let gatewaySchema = """

@@ -2,37 +2,13 @@ import FlotillaProtocol
 import Foundation
 import GRDB
 
-/// A group's progress within a rollout.
-struct RolloutGroupProgress: Sendable {
-    var version: Int64
-    var group: String
-    var policy: RolloutPolicy
-    var waves: Int
-    var wavesStarted: Int
-    var waveStartedAt: Date?
-    var failureBaseline: Int
-}
-
-/// Counts of a rollout's targets by group, wave, status and whether the node is online.
-struct TargetCount: Sendable {
-    var group: String
-    var wave: Int
-    var status: String
-    var online: Bool
-    var count: Int
-}
-
-/// One node's report, queued for a group commit.
-struct QueuedReport: Sendable {
-    var nodeID: String
-    var group: String
-    var report: ReleaseReport
-    var at: Date
-}
-
-extension Store {
+extension SQLiteStore {
     /// Records node reports in one transaction. A report counts only for the node's assigned
     /// version (or, for a node without one, the group's default release it was served).
+    var reportCommit: BatchCommit<QueuedReport> {
+        .blocking { [self] reports in try pool.write { db in try recordReportsInTransaction(db, reports) } }
+    }
+
     func recordReportsInTransaction(_ db: Database, _ reports: [QueuedReport]) throws {
         for item in reports {
             let r = item.report
@@ -55,7 +31,7 @@ extension Store {
     }
 
     /// Rollouts in `states`, oldest first.
-    func rolloutVersions(states: [RolloutState]) throws(CoordinatorError) -> [Int64] {
+    func rolloutVersions(states: [RolloutState]) async throws(CoordinatorError) -> [Int64] {
         try read { db in
             let marks = states.map { _ in "?" }.joined(separator: ",")
             return try Int64.fetchAll(db, sql: "SELECT version FROM rollouts WHERE state IN (\(marks)) ORDER BY version",
@@ -63,7 +39,7 @@ extension Store {
         }
     }
 
-    func rolloutGroups(version: Int64) throws(CoordinatorError) -> [RolloutGroupProgress] {
+    func rolloutGroups(version: Int64) async throws(CoordinatorError) -> [RolloutGroupProgress] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM rollout_groups WHERE version = ? ORDER BY group_name", arguments: [version]).map { row in
                 RolloutGroupProgress(
@@ -78,7 +54,7 @@ extension Store {
     }
 
     /// Target counts of a rollout; a node is online when seen since `onlineSince`.
-    func targetCounts(version: Int64, onlineSince: Date) throws(CoordinatorError) -> [TargetCount] {
+    func targetCounts(version: Int64, onlineSince: Date) async throws(CoordinatorError) -> [TargetCount] {
         try read { db in
             try Row.fetchAll(db, sql: """
                 SELECT t.group_name, t.wave, t.status, COALESCE(s.last_seen >= ?, 0) AS online, COUNT(*) AS n
@@ -91,9 +67,12 @@ extension Store {
     }
 
     /// Starts a wave: its nodes get the release. Returns their ids.
-    func startWave(version: Int64, group: String, wave: Int, now: Date) throws(CoordinatorError) -> [String] {
+    func startWave(version: Int64, group: String, wave: Int, now: Date) async throws(CoordinatorError) -> [String] {
         try write { db in
             let at = now.timeIntervalSince1970
+            let started = try Int.fetchOne(db, sql: "SELECT waves_started FROM rollout_groups WHERE version = ? AND group_name = ?",
+                                           arguments: [version, group])
+            guard started == wave else { return [] }
             let nodes = try String.fetchAll(db, sql: """
                 SELECT node_id FROM rollout_targets WHERE version = ? AND group_name = ? AND wave = ? AND status = 'waiting'
                 """, arguments: [version, group, wave])
@@ -111,7 +90,7 @@ extension Store {
 
     /// Sets a rollout's state; with `from`, only when it is currently in one of those states.
     @discardableResult
-    func setRolloutState(version: Int64, to state: RolloutState, reason: String?, from: [RolloutState]) throws(CoordinatorError) -> Bool {
+    func setRolloutState(version: Int64, to state: RolloutState, reason: String?, from: [RolloutState]) async throws(CoordinatorError) -> Bool {
         try write { db in
             let marks = from.map { _ in "?" }.joined(separator: ",")
             var arguments: StatementArguments = [state.rawValue, reason, version]
@@ -135,7 +114,7 @@ extension Store {
     }
 
     /// A rollout's state and reason.
-    func rolloutState(version: Int64) throws(CoordinatorError) -> (state: RolloutState, reason: String?, createdAt: Date)? {
+    func rolloutState(version: Int64) async throws(CoordinatorError) -> (state: RolloutState, reason: String?, createdAt: Date)? {
         try read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM rollouts WHERE version = ?", arguments: [version]).map { row in
                 (RolloutState(rawValue: row["state"]) ?? .aborted, row["reason"], Date(timeIntervalSince1970: row["created_at"]))
@@ -144,12 +123,12 @@ extension Store {
     }
 
     /// Every rollout version, newest first.
-    func allRolloutVersions(limit: Int) throws(CoordinatorError) -> [Int64] {
+    func allRolloutVersions(limit: Int) async throws(CoordinatorError) -> [Int64] {
         try read { db in try Int64.fetchAll(db, sql: "SELECT version FROM rollouts ORDER BY version DESC LIMIT ?", arguments: [limit]) }
     }
 
     /// Per-node rows of a rollout.
-    func rolloutNodes(version: Int64, onlineSince: Date) throws(CoordinatorError) -> [RolloutNodeView] {
+    func rolloutNodes(version: Int64, onlineSince: Date) async throws(CoordinatorError) -> [RolloutNodeView] {
         try read { db in
             try Row.fetchAll(db, sql: """
                 SELECT n.name, t.group_name, t.wave, t.status, t.error_code, t.message,
@@ -164,7 +143,7 @@ extension Store {
     }
 
     /// Names of nodes seen since `since` (for ordering canaries: online nodes first).
-    func nodesSeen(since: Date) throws(CoordinatorError) -> Set<String> {
+    func nodesSeen(since: Date) async throws(CoordinatorError) -> Set<String> {
         try read { db in
             Set(try String.fetchAll(db, sql: "SELECT node_id FROM node_state WHERE last_seen >= ?", arguments: [since.timeIntervalSince1970]))
         }

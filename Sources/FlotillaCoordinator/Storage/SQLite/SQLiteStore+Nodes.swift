@@ -2,22 +2,14 @@ import FlotillaProtocol
 import Foundation
 import GRDB
 
-/// What the store needs from the CA to finish an enrollment inside its transaction.
-struct IssuedCertificate: Sendable {
-    var pem: String
-    var expiresAt: Date
-    /// Hex of the certificate's serial number: the one certificate that authenticates the node.
-    var serial: String? = nil
-}
-
-extension Store {
+extension SQLiteStore {
     /// Enrolls a node in one transaction: checks and spends a token use, checks the name is free,
     /// asks `issue` for the certificate, inserts the node and its gateway key hash. Nothing is
     /// stored when any step fails.
     func enroll(
-        tokenHash: [UInt8], name: String, nodeID: String, now: Date, gatewayKey: NodeKeyRecord? = nil,
+        tokenHash: [UInt8], name: String, nodeID: String, now: Date, gatewayKey: NodeKeyRecord?,
         issue: (String) throws(CoordinatorError) -> IssuedCertificate
-    ) throws(CoordinatorError) -> (NodeRecord, IssuedCertificate) {
+    ) async throws(CoordinatorError) -> (NodeRecord, IssuedCertificate) {
         try write { db in
             let token = try Self.usableToken(db: db, hash: tokenHash, now: now)
             // Names are unique whatever their case: `N1` and `n1` are one board to an operator.
@@ -50,19 +42,25 @@ extension Store {
     }
 
     /// Every node record.
-    func nodes() throws(CoordinatorError) -> [NodeRecord] {
+    func nodes() async throws(CoordinatorError) -> [NodeRecord] {
         try read { db in try Row.fetchAll(db, sql: "SELECT * FROM nodes").map(NodeRecord.init(row:)) }
     }
 
     /// The node called `name`, if any.
-    func node(named name: String) throws(CoordinatorError) -> NodeRecord? {
+    func node(named name: String) async throws(CoordinatorError) -> NodeRecord? {
         try read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM nodes WHERE name = ?", arguments: [name]).map(NodeRecord.init(row:))
         }
     }
 
+    func node(id: String) async throws(CoordinatorError) -> NodeRecord? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM nodes WHERE id = ?", arguments: [id]).map(NodeRecord.init(row:))
+        }
+    }
+
     /// Sets a node's admin state (approve, revoke) and returns the updated record.
-    func setAdminState(name: String, to state: NodeAdminState, at now: Date) throws(CoordinatorError) -> NodeRecord {
+    func setAdminState(name: String, to state: NodeAdminState, at now: Date) async throws(CoordinatorError) -> NodeRecord {
         try write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM nodes WHERE name = ?", arguments: [name]) else {
                 throw CoordinatorError.notFound("no node named \(name)")
@@ -83,7 +81,7 @@ extension Store {
     /// Records a renewed certificate as pending: the current one keeps working until the node
     /// first uses the new one (`promoteCertificate`), so a renewal whose answer was lost costs
     /// nothing. A later renewal replaces a pending certificate that was never used.
-    func storeRenewedCertificate(nodeID: String, serial: String, expiresAt: Date) throws(CoordinatorError) -> NodeRecord {
+    func storeRenewedCertificate(nodeID: String, serial: String, expiresAt: Date) async throws(CoordinatorError) -> NodeRecord {
         try write { db in
             try db.execute(sql: "UPDATE nodes SET pending_certificate_serial = ?, pending_certificate_expires_at = ? WHERE id = ?",
                            arguments: [serial, expiresAt.timeIntervalSince1970, nodeID])
@@ -97,7 +95,7 @@ extension Store {
     /// The node presented `serial`: when it is the pending certificate, it becomes the only one
     /// (the previous certificate is retired); a node from before serials were kept adopts the
     /// certificate it presents. Returns the updated record, or nil when nothing changed.
-    func promoteCertificate(nodeID: String, serial: String) throws(CoordinatorError) -> NodeRecord? {
+    func promoteCertificate(nodeID: String, serial: String) async throws(CoordinatorError) -> NodeRecord? {
         try write { db in
             try db.execute(sql: """
                 UPDATE nodes SET certificate_serial = ?, pending_certificate_serial = NULL,

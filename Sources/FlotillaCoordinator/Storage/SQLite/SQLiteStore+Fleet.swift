@@ -4,7 +4,7 @@ import GRDB
 
 /// Fleet-wide aggregates for the dashboard's overview and `/metrics`, computed in SQL so they
 /// stay cheap at 10,000 nodes.
-extension Store {
+extension SQLiteStore {
     /// `NodeStatusRule` as an SQL expression over `nodes n LEFT JOIN node_state s`; bind
     /// `statusArguments(now:interval:)` for its two placeholders.
     static let statusSQL = """
@@ -19,7 +19,7 @@ extension Store {
     }
 
     /// Node counts by enrolled group and status.
-    func nodeStatusCounts(now: Date, interval: TimeInterval) throws(CoordinatorError) -> [(group: String, status: NodeStatus, count: Int)] {
+    func nodeStatusCounts(now: Date, interval: TimeInterval) async throws(CoordinatorError) -> [(group: String, status: NodeStatus, count: Int)] {
         try read { db in
             try Row.fetchAll(db, sql: """
                 SELECT n.group_name AS group_name, \(Self.statusSQL) AS status, COUNT(*) AS count
@@ -32,7 +32,7 @@ extension Store {
     }
 
     /// Rollout counts by state.
-    func rolloutStateCounts() throws(CoordinatorError) -> [RolloutState: Int] {
+    func rolloutStateCounts() async throws(CoordinatorError) -> [RolloutState: Int] {
         try read { db in
             var counts: [RolloutState: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS count FROM rollouts GROUP BY state") {
@@ -43,39 +43,23 @@ extension Store {
     }
 
     /// Release versions published so far.
-    func releaseCount() throws(CoordinatorError) -> Int {
+    func releaseCount() async throws(CoordinatorError) -> Int {
         try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT version) FROM releases") ?? 0 }
     }
 }
 
-extension Store {
+extension SQLiteStore {
     /// Rollouts still running or paused, newest first.
-    func activeRolloutVersions() throws(CoordinatorError) -> [Int64] {
+    func activeRolloutVersions() async throws(CoordinatorError) -> [Int64] {
         try read { db in
             try Int64.fetchAll(db, sql: "SELECT version FROM rollouts WHERE state IN ('running', 'paused') ORDER BY version DESC LIMIT 50")
         }
     }
 }
 
-/// A page of the nodes table: filters, order and window, all applied in SQL.
-struct NodePageQuery: Sendable, Equatable {
-    enum Sort: String, CaseIterable, Sendable {
-        case name, group, status, lastSeen = "last_seen", cpu, temperature, release
-    }
-
-    var group: String?
-    var status: NodeStatus?
-    /// Part of a node name.
-    var search: String?
-    var sort: Sort = .name
-    var descending = false
-    var offset = 0
-    var limit = 50
-}
-
-extension Store {
+extension SQLiteStore {
     /// The nodes matching `query`'s filters: how many in all, and the page's rows in its order.
-    func nodePage(_ query: NodePageQuery, now: Date, interval: TimeInterval) throws(CoordinatorError) -> (total: Int, nodes: [NodeView]) {
+    func nodePage(_ query: NodePageQuery, now: Date, interval: TimeInterval) async throws(CoordinatorError) -> (total: Int, nodes: [NodeView]) {
         var clauses: [String] = []
         var arguments: StatementArguments = []
         if let group = query.group {
@@ -120,24 +104,14 @@ extension Store {
     }
 
     /// Every enrolled group name, sorted.
-    func groupNames() throws(CoordinatorError) -> [String] {
+    func groupNames() async throws(CoordinatorError) -> [String] {
         try read { db in try String.fetchAll(db, sql: "SELECT DISTINCT group_name FROM nodes ORDER BY 1") }
     }
 }
 
-/// One release a node was sent, and how it ended.
-struct NodeReleaseEntry: Sendable, Equatable {
-    var version: Int64
-    var group: String
-    var status: String
-    var errorCode: String?
-    var message: String?
-    var updatedAt: Date
-}
-
-extension Store {
+extension SQLiteStore {
     /// The releases rolled out to `nodeID`, newest first.
-    func releaseHistory(nodeID: String, limit: Int = 20) throws(CoordinatorError) -> [NodeReleaseEntry] {
+    func releaseHistory(nodeID: String, limit: Int) async throws(CoordinatorError) -> [NodeReleaseEntry] {
         try read { db in
             try Row.fetchAll(db, sql: """
                 SELECT version, group_name, status, error_code, message, updated_at FROM rollout_targets

@@ -5,7 +5,7 @@ import GRDB
 /// `EventLog` in the coordinator's SQLite file (`events`). Events are rare (once per scope and
 /// period, or per minute), so each is its own transaction.
 struct SQLiteEventLog: EventLog {
-    let store: Store
+    let store: SQLiteStore
 
     static let schema = """
         CREATE TABLE events (

@@ -2,60 +2,35 @@ import FlotillaProtocol
 import Foundation
 import GRDB
 
-/// A group's stored release.
-struct StoredRelease: Sendable {
-    var version: Int64
-    var group: String
-    var spec: PublishGroup
-    var envelope: Data
-    var digest: String
-    var createdAt: Date
-    var expiresAt: Date
-
-    /// The manifest signed in `envelope`, or nil when it cannot be read.
-    func manifest() -> ReleaseManifest? {
-        guard let sealed = try? JSONDecoder().decode(SignedEnvelope.self, from: envelope), let payload = Data(base64Encoded: sealed.signed)
-        else { return nil }
-        return try? JSONDecoder().decode(ReleaseManifest.self, from: payload)
-    }
-}
-
-/// Everything one publish writes, in one transaction.
-struct Publication: Sendable {
-    struct GroupRelease: Sendable {
-        var group: String
-        var spec: PublishGroup
-        var envelope: Data
-        var digest: String
-        var expiresAt: Date
-        var blobs: [(sha256: String, data: Data)]
-        var policy: RolloutPolicy
-        /// Node ids by wave.
-        var waves: [[String]]
-    }
-    var version: Int64
-    var groups: [GroupRelease]
-    var now: Date
-}
-
-extension Store {
+extension SQLiteStore {
     // MARK: Trust
 
-    func rootDocuments() throws(CoordinatorError) -> [Data] {
+    func rootDocuments() async throws(CoordinatorError) -> [Data] {
         try read { db in try Data.fetchAll(db, sql: "SELECT envelope FROM root_documents ORDER BY version") }
     }
 
-    func appendRootDocument(version: Int64, envelope: Data, now: Date) throws(CoordinatorError) {
+    func appendRootDocument(version: Int64, envelope: Data, now: Date, sealedKeys: [String: [UInt8]]) async throws(CoordinatorError) {
         try write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM root_documents WHERE version = ?", arguments: [version]) == true {
+                throw CoordinatorError(.conflict, "root document \(version) was appended meanwhile; retry")
+            }
             try db.execute(sql: "INSERT INTO root_documents (version, envelope, created_at) VALUES (?, ?, ?)",
                            arguments: [version, envelope, now.timeIntervalSince1970])
+            for (name, sealed) in sealedKeys {
+                if sealed.isEmpty {
+                    try db.execute(sql: "DELETE FROM settings WHERE key = ?", arguments: [name])
+                } else {
+                    try db.execute(sql: "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                                   arguments: [name, Data(sealed)])
+                }
+            }
         }
     }
 
     // MARK: Releases
 
     /// The newest release of every group.
-    func latestReleases() throws(CoordinatorError) -> [String: StoredRelease] {
+    func latestReleases() async throws(CoordinatorError) -> [String: StoredRelease] {
         try read { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT r.* FROM releases r
@@ -72,7 +47,7 @@ extension Store {
     }
 
     /// A group's releases, newest first.
-    func releases(group: String) throws(CoordinatorError) -> [StoredRelease] {
+    func releases(group: String) async throws(CoordinatorError) -> [StoredRelease] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM releases WHERE group_name = ? ORDER BY version DESC", arguments: [group])
                 .map(Self.storedRelease)
@@ -80,7 +55,7 @@ extension Store {
     }
 
     /// One group's release of `version`.
-    func release(version: Int64, group: String) throws(CoordinatorError) -> StoredRelease? {
+    func release(version: Int64, group: String) async throws(CoordinatorError) -> StoredRelease? {
         try read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM releases WHERE version = ? AND group_name = ?", arguments: [version, group])
                 .map(Self.storedRelease)
@@ -95,18 +70,18 @@ extension Store {
     }
 
     /// The highest release version so far (0 before the first).
-    func maxReleaseVersion() throws(CoordinatorError) -> Int64 {
+    func maxReleaseVersion() async throws(CoordinatorError) -> Int64 {
         try read { db in try Int64.fetchOne(db, sql: "SELECT MAX(version) FROM rollouts") ?? 0 }
     }
 
     /// Stores a publication: blobs, signed manifests, the rollout with its waves, the first
     /// wave's assignments, and whatever `alsoWrite` adds to the same transaction. Older rollouts of the same groups stop at the wave they reached.
     /// Returns the assignments made (node id → group).
-    func storePublication(_ publication: Publication, version expected: Int64, alsoWrite: (Database) throws -> Void = { _ in })
-        throws(CoordinatorError) -> [String: String]
+    func storePublication(_ publication: Publication, version expected: Int64, gateway: GatewayChange?)
+        async throws(CoordinatorError) -> [String: String]
     {
         try write { db in
-            try alsoWrite(db)
+            if let gateway { try Self.storeGatewayConfig(db, version: gateway.version, spec: gateway.spec, now: publication.now) }
             let current = try Int64.fetchOne(db, sql: "SELECT MAX(version) FROM rollouts") ?? 0
             guard current + 1 == expected else { throw CoordinatorError(.conflict, "another release was published meanwhile; retry") }
             let now = publication.now.timeIntervalSince1970
@@ -175,7 +150,7 @@ extension Store {
 
     /// Replaces a release's envelope with a re-signed one (same version and content, later
     /// expiry). Returns the nodes assigned that release.
-    func replaceEnvelope(version: Int64, group: String, envelope: Data, digest: String, expiresAt: Date) throws(CoordinatorError) -> [String] {
+    func replaceEnvelope(version: Int64, group: String, envelope: Data, digest: String, expiresAt: Date) async throws(CoordinatorError) -> [String] {
         try write { db in
             try db.execute(sql: "UPDATE releases SET envelope = ?, digest = ?, expires_at = ? WHERE version = ? AND group_name = ?",
                            arguments: [envelope, digest, expiresAt.timeIntervalSince1970, version, group])
@@ -185,7 +160,7 @@ extension Store {
     }
 
     /// A blob's bytes, only if it belongs to a release of `group`.
-    func blob(sha256: String, group: String) throws(CoordinatorError) -> Data? {
+    func blob(sha256: String, group: String) async throws(CoordinatorError) -> Data? {
         try read { db in
             try Data.fetchOne(db, sql: """
                 SELECT b.data FROM blobs b JOIN release_blobs rb ON rb.sha256 = b.sha256
@@ -194,14 +169,21 @@ extension Store {
         }
     }
 
-    /// Every node's assigned release with its envelope, for the in-memory board at start.
-    func assignedReleases() throws(CoordinatorError) -> [String: DesiredRelease] {
+    func assignedReleases() async throws(CoordinatorError) -> [String: DesiredRelease] {
+        try assigned(where: "", [])
+    }
+
+    func assignedReleases(version: Int64, group: String) async throws(CoordinatorError) -> [String: DesiredRelease] {
+        try assigned(where: " WHERE n.desired_version = ? AND n.group_name = ?", [version, group])
+    }
+
+    private func assigned(where filter: String, _ arguments: StatementArguments) throws(CoordinatorError) -> [String: DesiredRelease] {
         try read { db in
             var result: [String: DesiredRelease] = [:]
             for row in try Row.fetchAll(db, sql: """
                 SELECT n.node_id, r.version, r.group_name, r.envelope, r.digest FROM node_releases n
                 JOIN releases r ON r.version = n.desired_version AND r.group_name = n.group_name
-                """) {
+                """ + filter, arguments: arguments) {
                 result[row["node_id"]] = DesiredRelease(version: row["version"], group: row["group_name"],
                                                         envelope: row["envelope"], digest: row["digest"])
             }
