@@ -3,11 +3,17 @@
 # libcurl and OpenSSL (node agent), SQLite (coordinator), pkg-config, and for the board
 # architectures: the Debian archive keyring (signed sysroots), qemu-user-static, file; and
 # python3-venv when the machine's Python cannot make a virtualenv (gateway SDK tests).
-# With --with-browser also Debian's chromium and its chromedriver (the dashboard's browser tests).
+# With --with-browser also Debian's chromium and its chromedriver (the dashboard's browser tests);
+# with --with-postgres Debian's PostgreSQL server (the shared backend's tests and benchmarks).
 set -euo pipefail
 
 PACKAGES=(libcurl4-openssl-dev libssl-dev libsqlite3-dev pkg-config debian-archive-keyring qemu-user-static file)
-if [ "${1:-}" = "--with-browser" ]; then PACKAGES+=(chromium chromium-driver); fi
+for option in "$@"; do
+    case "$option" in
+    --with-browser) PACKAGES+=(chromium chromium-driver) ;;
+    --with-postgres) PACKAGES+=(postgresql) ;;
+    esac
+done
 missing=()
 for package in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

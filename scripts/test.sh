@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: installs missing system packages and the Python SDKs the gateway tests use,
+# starts a throwaway PostgreSQL cluster (the shared backend's tests run against it and SQLite alike),
 # builds the node agent with Embedded Swift for
 # x86_64, aarch64 and riscv64 (so the Embedded subset can never silently break), builds the package
 # and runs all Swift tests (end-to-end tests with real processes on loopback included), runs the
@@ -9,7 +10,16 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 
-scripts/install-deps.sh --with-browser
+scripts/install-deps.sh --with-browser --with-postgres
+
+# A PostgreSQL cluster of the test run's own (initdb in a temporary directory, loopback only, a
+# random password in a 0600 passfile), stopped when the tests end however they end.
+postgres_dir=$(mktemp -d /tmp/flotilla-test-postgres.XXXXXX)
+chmod 0755 "$postgres_dir"
+trap 'scripts/postgres.sh stop "$postgres_dir"' EXIT
+echo "==> PostgreSQL for the shared-backend tests ($postgres_dir)"
+FLOTILLA_TEST_POSTGRES_URL=$(scripts/postgres.sh start "$postgres_dir")
+export FLOTILLA_TEST_POSTGRES_URL FLOTILLA_REQUIRE_POSTGRES=1
 
 # The gateway's end-to-end tests call it with the official openai and anthropic Python SDKs, /metrics is
 # parsed by prometheus_client and the dashboard is driven in Debian's chromium through selenium,

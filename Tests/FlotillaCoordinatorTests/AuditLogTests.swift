@@ -13,7 +13,7 @@ import Testing
 
     init() throws {
         fixture = try StoreFixture()
-        log = SQLiteAuditLog(store: fixture.store, headPath: fixture.directory.file("audit.head"))
+        log = SQLiteAuditLog(store: fixture.sqlite, headPath: fixture.directory.file("audit.head"))
     }
 
     /// Five entries: token.create, node.approve, rollout.pause, secret.set, rollout.resume.
@@ -26,7 +26,7 @@ import Testing
     }
 
     private func sql(_ text: String) throws {
-        try fixture.store.pool.write { db in try db.execute(sql: text) }
+        try fixture.sqlite.pool.write { db in try db.execute(sql: text) }
     }
 
     @Test func entriesAreChainedAndAnUntouchedLogVerifies() async throws {

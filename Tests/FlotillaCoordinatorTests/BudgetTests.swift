@@ -60,13 +60,14 @@ import Testing
         let state = try #require(await bed.services.ledger.counters([key])[key])
         #expect(state.spentNanos <= limit)
         #expect(state.reservedNanos == 0)
-        let recorded = try bed.records().reduce(0) { $0 + $1.costNanos }
+        let recorded = try await bed.records().reduce(0) { $0 + $1.costNanos }
         #expect(state.spentNanos == recorded, "settled spend equals the usage records")
     }
 
-    @Test func twoHundredConcurrentCallsNeverOverrunANodeBudget() async throws {
+    @Test(arguments: Backend.available)
+    func twoHundredConcurrentCallsNeverOverrunANodeBudget(_ backend: Backend) async throws {
         let budgets = BudgetSpec(nodes: ["default": BudgetLimit(dailyNanos: 900_000)])
-        try await GatewayTestbed.with(gateway: Self.gateway(budgets: budgets)) { bed in
+        try await GatewayTestbed.with(gateway: Self.gateway(budgets: budgets), backend: backend) { bed in
             let (node, key) = try await bed.addNode("board-01")
             let results = try await Self.fire(bed, keys: [key], calls: 200)
             let day = BudgetCalendar(timeZone: "UTC").period(.daily, at: Date()).key
@@ -74,11 +75,11 @@ import Testing
         }
     }
 
-    @Test(arguments: ["group", "fleet"])
-    func twoHundredConcurrentCallsFromThreeNodesNeverOverrunASharedBudget(scope: String) async throws {
+    @Test(arguments: ["group", "fleet"], Backend.available)
+    func twoHundredConcurrentCallsFromThreeNodesNeverOverrunASharedBudget(scope: String, backend: Backend) async throws {
         let limit = BudgetLimit(monthlyNanos: 900_000)
         let budgets = scope == "group" ? BudgetSpec(groups: ["edge": limit]) : BudgetSpec(fleet: limit)
-        try await GatewayTestbed.with(gateway: Self.gateway(budgets: budgets)) { bed in
+        try await GatewayTestbed.with(gateway: Self.gateway(budgets: budgets), backend: backend) { bed in
             var keys: [String] = []
             for index in 1...3 { keys.append(try await bed.addNode("board-0\(index)").1) }
             let results = try await Self.fire(bed, keys: keys, calls: 200)
@@ -140,7 +141,7 @@ import Testing
         let key = BudgetCounterKey(scope: "node:n-1", period: "daily", periodKey: UTCCalendar.day(Self.counterDay))
         let check = BudgetCheck(key: key, limitNanos: 1_000_000, resetsAt: Date(), label: "node n-1")
         do {
-            let ledger = try SQLiteUsageLedger(store: fixture.store, logger: .init(label: "test"), now: Self.counterDay)
+            let ledger = try SQLiteUsageLedger(store: fixture.sqlite, logger: .init(label: "test"), now: Self.counterDay)
             try await withLedgerRunning(ledger) {
                 let first = try await ledger.reserve(Reservation(requestID: "r-1", at: Date(), nodeID: "n-1", group: "edge", amountNanos: 300_000, checks: [check]))
                 #expect(first == .reserved)
@@ -152,7 +153,7 @@ import Testing
             }
         }
         // The process "died" with r-1 open: the next ledger charges it and lists it.
-        let reopened = try SQLiteUsageLedger(store: fixture.store, logger: .init(label: "test"), now: Self.counterDay)
+        let reopened = try SQLiteUsageLedger(store: fixture.sqlite, logger: .init(label: "test"), now: Self.counterDay)
         #expect(await reopened.counters([key])[key] == CounterState(spentNanos: 300_000, reservedNanos: 0))
         #expect(try await reopened.unsettledReservations().map(\.requestID) == ["r-1"])
         #expect(try await reopened.unsettledReservations().first?.amountNanos == 300_000)
@@ -161,13 +162,13 @@ import Testing
     @Test func aSettlementWhoseWriteFailsChargesTheReservationOnceAndHoldsNothing() async throws {
         let fixture = try StoreFixture()
         // SQLite itself refuses the record (as a full or failing disk would), failing its batch.
-        try fixture.store.write { db in
+        try fixture.sqlite.write { db in
             try db.execute(sql: "CREATE TRIGGER refuse_r1 BEFORE INSERT ON usage WHEN NEW.request_id = 'r-1' BEGIN SELECT RAISE(ABORT, 'disk gone'); END")
         }
         let key = BudgetCounterKey(scope: "node:n-1", period: "daily", periodKey: UTCCalendar.day(Self.counterDay))
         let check = BudgetCheck(key: key, limitNanos: 1_000_000, resetsAt: Date(), label: "node n-1")
         let reservation = Reservation(requestID: "r-1", at: Date(), nodeID: "n-1", group: "edge", amountNanos: 300_000, checks: [check])
-        let ledger = try SQLiteUsageLedger(store: fixture.store, logger: .init(label: "test"), now: Self.counterDay)
+        let ledger = try SQLiteUsageLedger(store: fixture.sqlite, logger: .init(label: "test"), now: Self.counterDay)
         try await withLedgerRunning(ledger) {
             #expect(try await ledger.reserve(reservation) == .reserved)
             var record = UsageRecord(requestID: "r-1", at: Date(), nodeID: "n-1", group: "edge", provider: "openai", model: "m",
@@ -180,8 +181,8 @@ import Testing
             record.requestID = "r-2"
             try await ledger.record(record, settling: nil)
         }
-        #expect(try fixture.store.read { db in try String.fetchAll(db, sql: "SELECT request_id FROM usage") } == ["r-2"])
-        let reopened = try SQLiteUsageLedger(store: fixture.store, logger: .init(label: "test"), now: Self.counterDay)
+        #expect(try fixture.sqlite.read { db in try String.fetchAll(db, sql: "SELECT request_id FROM usage") } == ["r-2"])
+        let reopened = try SQLiteUsageLedger(store: fixture.sqlite, logger: .init(label: "test"), now: Self.counterDay)
         #expect(await reopened.counters([key])[key] == CounterState(spentNanos: 300_000, reservedNanos: 0), "charged once")
         #expect(try await reopened.unsettledReservations().map(\.requestID) == ["r-1"])
     }
@@ -219,7 +220,7 @@ extension BudgetTests {
             let (node, key) = try await bed.addNode("board-01")
             let response = try await bed.post("/v1/chat/completions", key: key, body: #"{"model":"hangs","max_tokens":8,"messages":[]}"#)
             #expect(response.status == .gatewayTimeout)
-            let record = try #require(try bed.records().last)
+            let record = try await #require(try bed.records().last)
             #expect(record.source == .estimated && record.costNanos > 0)
             let dayKey = BudgetCounterKey(scope: "node:\(node.id)", period: "daily", periodKey: BudgetCalendar(timeZone: "UTC").period(.daily, at: Date()).key)
             let state = try #require(await bed.services.ledger.counters([dayKey])[dayKey])

@@ -46,7 +46,7 @@ import Testing
             #expect(received.body == body.replacingOccurrences(of: #""model":"fleet-default""#, with: #""model":"gpt-4o-mini""#))
             #expect(received.headers["authorization"] == nil)
 
-            let record = try #require(try bed.records().last)
+            let record = try await #require(try bed.records().last)
             #expect(record.requestID == requestID)
             #expect(record.nodeID == node.id)
             #expect(record.group == "edge")
@@ -74,7 +74,7 @@ import Testing
             #expect(text.components(separatedBy: #""content":"pong ""#).count == 5)
             let sent = try #require(bed.provider.received.last)
             #expect(sent.body.hasSuffix(#","stream_options":{"include_usage":true}}"#))
-            let record = try #require(try bed.records().last)
+            let record = try await #require(try bed.records().last)
             #expect(record.streamed && record.outcome == .ok && record.source == .reported)
             #expect(record.usage.output == 4)
 
@@ -92,7 +92,7 @@ import Testing
             let response = try await bed.post("/v1/chat/completions", key: key,
                                               body: #"{"model":"cached","messages":[{"role":"user","content":"a"},{"role":"user","content":"b"}],"max_tokens":2}"#)
             #expect(response.status == .ok)
-            let record = try #require(try bed.records().last)
+            let record = try await #require(try bed.records().last)
             // 20 input of which 10 cached, 2 output: 10 × 1 + 10 × 0.5 + 2 × 2 USD/M = 19e-6 USD.
             #expect(record.usage.input == 20 && record.usage.cached == 10 && record.usage.output == 2)
             #expect(record.costNanos == 19_000)
@@ -104,22 +104,22 @@ import Testing
             let (_, key) = try await bed.addNode("board-01")
             let embedded = try await bed.post("/v1/embeddings", key: key, body: #"{"model":"fleet-embed","input":["a","b"]}"#)
             #expect(embedded.status == .ok)
-            #expect(try bed.records().last?.usage.input == 20)
-            #expect(try bed.records().last?.costNanos == 400)
+            await #expect(try bed.records().last?.usage.input == 20)
+            await #expect(try bed.records().last?.costNanos == 400)
 
             let message = try await bed.post("/v1/messages", key: key, body: #"{"model":"claude","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}"#,
                                              anthropic: true)
             #expect(message.status == .ok)
             #expect(try Self.json(message.body)["type"] as? String == "message")
             #expect(bed.provider.received.last?.headers["anthropic-version"] == "2023-06-01")
-            var record = try #require(try bed.records().last)
+            var record = try await #require(try bed.records().last)
             #expect(record.usage.input == 10 && record.usage.output == 5 && record.source == .reported)
 
             let stream = try await bed.post("/v1/messages", key: key, body: #"{"model":"claude","max_tokens":6,"stream":true,"messages":[]}"#,
                                             anthropic: true)
             let text = String(buffer: stream.body)
             #expect(text.hasSuffix("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"))
-            record = try #require(try bed.records().last)
+            record = try await #require(try bed.records().last)
             #expect(record.streamed && record.usage.input == 10 && record.usage.output == 6 && record.outcome == .ok)
             // 10 × 0.8 + 6 × 4 USD/M.
             #expect(record.costNanos == 32_000)
@@ -180,7 +180,7 @@ import Testing
                 #expect(response.status == status, "\(code)")
                 #expect(try Self.openAIError(response).0 == code)
             }
-            let records = try bed.records()
+            let records = try await bed.records()
             #expect(records.count == cases.count)
             #expect(records.allSatisfy { $0.outcome == .refused && $0.costNanos == 0 })
             #expect(records.map(\.errorCode) == cases.map(\.4))
@@ -208,7 +208,7 @@ import Testing
                 let anthropic = try await bed.post("/v1/messages", key: caller, body: body, anthropic: true)
                 #expect(try Self.anthropicError(anthropic).0 == code)
             }
-            #expect(try bed.records().isEmpty)
+            await #expect(try bed.records().isEmpty)
 
             // Rotation: the old key stops working at once; the node has no key until it fetches one.
             #expect(try await bed.post("/v1/chat/completions", key: key, body: body).status == .ok)
@@ -231,7 +231,7 @@ import Testing
             let anthropic = try await bed.post("/v1/messages", key: key, body: big, anthropic: true)
             #expect(try Self.anthropicError(anthropic) == ("body_too_large", "request_too_large"))
             #expect(bed.provider.received.isEmpty)
-            #expect(try bed.records().map(\.errorCode) == ["body_too_large", "body_too_large"])
+            await #expect(try bed.records().map(\.errorCode) == ["body_too_large", "body_too_large"])
         }
     }
 
@@ -241,7 +241,7 @@ import Testing
             let response = try await bed.post("/v1/chat/completions", key: key, body: #"{"model":"fleet-default","messages":[]}"#)
             #expect(response.status == .serviceUnavailable)
             #expect(try Self.openAIError(response).0 == "provider_key_missing")
-            #expect(try bed.records().last?.outcome == .refused)
+            await #expect(try bed.records().last?.outcome == .refused)
         }
     }
 
@@ -276,7 +276,7 @@ import Testing
             #expect(try Self.openAIError(refused).0 == "upstream_auth_failed")
             #expect(!String(buffer: refused.body).contains("abcd"))
 
-            let outcomes = try bed.records().map { ($0.outcome, $0.errorCode) }
+            let outcomes = try await bed.records().map { ($0.outcome, $0.errorCode) }
             #expect(outcomes.map(\.0) == Array(repeating: UsageOutcome.upstreamError, count: 5))
             #expect(outcomes.map(\.1) == ["upstream_timeout", "upstream_error", "upstream_http_500", "upstream_http_400", "upstream_auth_failed"])
         }
@@ -303,7 +303,7 @@ import Testing
             #expect(text.contains(#""content":"pong ""#))
             #expect(!text.contains("[DONE]"))
             #expect(text.contains(#""code":"upstream_error""#))
-            let record = try #require(try bed.records().last)
+            let record = try await #require(try bed.records().last)
             #expect(record.outcome == .upstreamError && record.source == .estimated)
             // What reached the caller is charged at about 4 bytes of text per token.
             let streamed = text.components(separatedBy: "pong ").count - 1
@@ -316,7 +316,7 @@ import Testing
                                                anthropic: true)
             let anthropicText = String(buffer: anthropic.body)
             #expect(anthropicText.contains("event: error"))
-            let cut = try #require(try bed.records().last)
+            let cut = try await #require(try bed.records().last)
             #expect(cut.outcome == .upstreamError && cut.source == .partial)
             #expect(cut.usage.input == 10)
             #expect(cut.usage.output == Int64((5 * (anthropicText.components(separatedBy: "pong ").count - 1) + 3) / 4))

@@ -13,17 +13,17 @@ import Testing
     @Test func nodeKeysAreHashedRotatedAndSurviveARestart() async throws {
         let fixture = try StoreFixture()
         let node = try await fixture.addNode(name: "board-01")
-        let keys = NodeKeyService(store: SQLiteNodeKeyStore(store: fixture.store))
+        let keys = NodeKeyService(store: SQLiteNodeKeyStore(store: fixture.sqlite))
         let first = try await keys.issue(nodeID: node.id)
         #expect(first.key.hasPrefix("flt_gw_"))
         #expect(keys.node(presenting: first.key) == node.id)
         #expect(keys.keyID(nodeID: node.id) == String(Secrets.hex(Secrets.hash(first.key)).prefix(16)))
 
         // Only the hash is stored.
-        let stored = try await fixture.store.pool.read { db in try Data.fetchOne(db, sql: "SELECT key_hash FROM gateway_keys") }
+        let stored = try await fixture.sqlite.pool.read { db in try Data.fetchOne(db, sql: "SELECT key_hash FROM gateway_keys") }
         #expect(stored.map(Array.init) == Secrets.hash(first.key))
         // No column of the table holds the key itself (as text or as bytes).
-        let cells = try await fixture.store.pool.read { db in
+        let cells = try await fixture.sqlite.pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM gateway_keys").flatMap { row in row.databaseValues.map { value -> String in
                 if case .blob(let data) = value.storage { return String(decoding: data, as: UTF8.self) }
                 return value.description
@@ -35,7 +35,7 @@ import Testing
         #expect(keys.node(presenting: first.key) == nil)
         #expect(keys.node(presenting: second.key) == node.id)
 
-        let restarted = NodeKeyService(store: SQLiteNodeKeyStore(store: fixture.store))
+        let restarted = NodeKeyService(store: SQLiteNodeKeyStore(store: fixture.sqlite))
         try await restarted.load()
         #expect(restarted.node(presenting: second.key) == node.id)
         #expect(restarted.node(presenting: first.key) == nil)
@@ -43,7 +43,7 @@ import Testing
         try await restarted.revoke(nodeID: node.id)
         #expect(restarted.node(presenting: second.key) == nil)
         #expect(restarted.keyID(nodeID: node.id) == nil)
-        let again = NodeKeyService(store: SQLiteNodeKeyStore(store: fixture.store))
+        let again = NodeKeyService(store: SQLiteNodeKeyStore(store: fixture.sqlite))
         try await again.load()
         #expect(again.node(presenting: second.key) == nil)
     }
@@ -56,7 +56,7 @@ import Testing
                                      gatewayKey: key.record) { (_: String) throws(CoordinatorError) -> IssuedCertificate in
             IssuedCertificate(pem: "c", expiresAt: Date().addingTimeInterval(60))
         }
-        #expect(try await fixture.store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM gateway_keys") } == 1)
+        #expect(try await fixture.sqlite.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM gateway_keys") } == 1)
 
         // A refused enrollment (name taken) stores no key either.
         let other = try await fixture.addToken()
@@ -67,7 +67,7 @@ import Testing
                 IssuedCertificate(pem: "c", expiresAt: Date().addingTimeInterval(60))
             }
         }
-        #expect(try await fixture.store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM gateway_keys") } == 1)
+        #expect(try await fixture.sqlite.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM gateway_keys") } == 1)
     }
 
     // MARK: Configuration
@@ -81,7 +81,7 @@ import Testing
 
     @Test func planShowsChangesAndWarnsOfMissingKeysAndPrices() async throws {
         let fixture = try StoreFixture()
-        let service = try await GatewayConfigService.open(store: fixture.store)
+        let service = try await GatewayConfigService.open(store: fixture.sqlite)
         let (plan, change) = try await service.plan(Self.spec, keysSet: [])
         #expect(plan.changed)
         #expect(plan.providersAdded == ["openai"])
@@ -95,7 +95,7 @@ import Testing
 
         // The same spec again: nothing to do; a restart reads the stored one back.
         #expect(try await service.plan(Self.spec, keysSet: ["openai"]).1 == nil)
-        #expect(try await GatewayConfigService.open(store: fixture.store).catalog.spec == Self.spec)
+        #expect(try await GatewayConfigService.open(store: fixture.sqlite).catalog.spec == Self.spec)
 
         var moved = Self.spec
         moved.providers[0].models[0].upstream = "gpt-4o"
@@ -108,7 +108,7 @@ import Testing
 
     @Test func aPriceVersionNamesOneTableForever() async throws {
         let fixture = try StoreFixture()
-        let service = try await GatewayConfigService.open(store: fixture.store)
+        let service = try await GatewayConfigService.open(store: fixture.sqlite)
         try await service.commit(try #require(service.plan(Self.spec, keysSet: []).1))
         var changed = Self.spec
         changed.prices?.models["gpt-4o-mini"]?.outputMicros = 700_000
@@ -135,7 +135,7 @@ import Testing
     ])
     func invalidConfigurationsAreRefusedAndNothingIsStored(spec: GatewaySpec) async throws {
         let fixture = try StoreFixture()
-        let service = try await GatewayConfigService.open(store: fixture.store)
+        let service = try await GatewayConfigService.open(store: fixture.sqlite)
         let error = await #expect(throws: CoordinatorError.self) { try await service.plan(spec, keysSet: []) }
         #expect(error?.code == .invalidSpec)
         #expect(try await fixture.store.latestGatewayConfig() == nil)
@@ -167,7 +167,7 @@ import Testing
 
     @Test func ledgerCommitsConcurrentRecordsAndSumsThem() async throws {
         let fixture = try StoreFixture()
-        let ledger = try SQLiteUsageLedger(store: fixture.store, logger: Logger(label: "test"))
+        let ledger = try SQLiteUsageLedger(store: fixture.sqlite, logger: Logger(label: "test"))
         let now = Date(timeIntervalSince1970: 1_796_000_000)  // 2026-11-30T00:53:20Z
         let yesterday = now.addingTimeInterval(-86_400)
         let lastMonth = now.addingTimeInterval(-40 * 86_400)
@@ -202,7 +202,7 @@ import Testing
     /// sums equal those of the records themselves for every cut of the range.
     @Test func reportsMatchTheRecordsForEveryCutOfTheRange() async throws {
         let fixture = try StoreFixture()
-        let ledger = try SQLiteUsageLedger(store: fixture.store, logger: Logger(label: "test"))
+        let ledger = try SQLiteUsageLedger(store: fixture.sqlite, logger: Logger(label: "test"))
         let midnight = Date(timeIntervalSince1970: 1_795_910_400)  // 2026-11-29T00:00:00Z
         let start = midnight.addingTimeInterval(-3 * 86_400 + 3_600)
         try await withLedgerRunning(ledger) {
@@ -214,7 +214,7 @@ import Testing
                 try await ledger.record(record)
             }
         }
-        let records = try fixture.store.read { db in try Row.fetchAll(db, sql: "SELECT * FROM usage").map(UsageRecord.init(row:)) }
+        let records = try fixture.sqlite.read { db in try Row.fetchAll(db, sql: "SELECT * FROM usage").map(UsageRecord.init(row:)) }
         let ranges: [(Double, Double)] = [
             (-4 * 86_400, 2 * 86_400),                  // everything, partial days at both ends
             (-2 * 86_400, 0),                           // two whole days

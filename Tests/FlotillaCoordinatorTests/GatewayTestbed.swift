@@ -8,6 +8,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import NIOPosix
+import PostgresNIO
 import ServiceLifecycle
 import Testing
 
@@ -32,8 +33,22 @@ struct GatewayTestbed {
     /// `base_url` of `"fake"` replaced by the fake provider's URL), with the provider key set.
     static func with(
         gateway: GatewaySpec = Self.defaultGateway, settings: GatewaySettings = GatewaySettings(), setKey: Bool = true,
-        upstreamCAFiles: [String] = [], configure: @Sendable (inout CoordinatorConfiguration) -> Void = { _ in },
+        upstreamCAFiles: [String] = [], backend: Backend = .fromEnvironment, configure: @Sendable (inout CoordinatorConfiguration) -> Void = { _ in },
         _ body: @Sendable (GatewayTestbed) async throws -> Void
+    ) async throws {
+        guard backend == .postgres else {
+            return try await run(gateway: gateway, settings: settings, setKey: setKey, upstreamCAFiles: upstreamCAFiles, storage: nil,
+                                 configure: configure, body)
+        }
+        try await PostgresTestDatabase.with { database in
+            try await run(gateway: gateway, settings: settings, setKey: setKey, upstreamCAFiles: upstreamCAFiles, storage: database,
+                          configure: configure, body)
+        }
+    }
+
+    private static func run(
+        gateway: GatewaySpec, settings: GatewaySettings, setKey: Bool, upstreamCAFiles: [String], storage database: PostgresPool?,
+        configure: @Sendable (inout CoordinatorConfiguration) -> Void, _ body: @Sendable (GatewayTestbed) async throws -> Void
     ) async throws {
         let directory = try TemporaryDirectory("flotilla-gateway")
         defer { directory.remove() }
@@ -48,8 +63,16 @@ struct GatewayTestbed {
             try SecureFile.write("admin\n", to: configuration.dataDirectory.adminToken)
             var logger = Logger(label: "test")
             logger.logLevel = .warning
-            let parts = try await Coordinator(configuration: configuration, logger: logger)
-                .assemble(eventLoops: MultiThreadedEventLoopGroup.singleton)
+            let coordinator = Coordinator(configuration: configuration, logger: logger)
+            let parts: Coordinator.Parts
+            if let database {
+                try SecureFile.ensureDirectory(configuration.dataDirectory.path)
+                let (masterKey, _) = try MasterKey.load(path: configuration.dataDirectory.masterKey)
+                let storage = try await PostgresStorage.open(database: database, directory: configuration.dataDirectory, masterKey: masterKey, logger: logger)
+                parts = try await coordinator.assemble(eventLoops: MultiThreadedEventLoopGroup.singleton, storage: storage)
+            } else {
+                parts = try await coordinator.assemble(eventLoops: MultiThreadedEventLoopGroup.singleton)
+            }
             var spec = gateway
             for index in spec.providers.indices where spec.providers[index].baseURL == "fake" {
                 spec.providers[index].baseURL = providerURL
@@ -149,7 +172,27 @@ struct GatewayTestbed {
     }
 
     /// Every usage record, oldest first.
-    func records() throws -> [UsageRecord] {
-        try sqlite.pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM usage ORDER BY id").map(UsageRecord.init(row:)) }
+    func records() async throws -> [UsageRecord] {
+        if let postgres = parts.services.store as? PostgresStore {
+            return try await postgres.database.rows("SELECT * FROM usage ORDER BY id").map(UsageRecord.init(postgresRow:))
+        }
+        return try await sqlite.pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM usage ORDER BY id").map(UsageRecord.init(row:)) }
+    }
+}
+
+extension UsageRecord {
+    /// A record as `PostgresUsageLedger` stored it.
+    init(postgresRow row: PostgresRandomAccessRow) throws {
+        self.init(
+            requestID: try row.get("request_id"), at: Date(timeIntervalSince1970: try row.get("at")), nodeID: try row.get("node_id"),
+            group: try row.get("group_name"), provider: try row.get("provider"), model: try row.get("model"),
+            upstreamModel: try row.get("upstream_model"), endpoint: GatewayEndpoint(rawValue: try row.get("endpoint")) ?? .chatCompletions,
+            streamed: try row.get("streamed"),
+            usage: TokenUsage(input: try row.get("input_tokens"), output: try row.get("output_tokens"), cached: try row.get("cached_tokens"),
+                              cacheWrite: try row.get("cache_write_tokens")),
+            costNanos: try row.get("cost_nanos"), priceVersion: try row.get("price_version"), latencyMs: try row.get("latency_ms"),
+            ttfbMs: try row.get("ttfb_ms"), status: Int(try row.get("status", as: Int64.self)),
+            outcome: UsageOutcome(rawValue: try row.get("outcome")) ?? .upstreamError, source: UsageSource(rawValue: try row.get("usage_source")) ?? .estimated,
+            errorCode: try row.get("error_code"))
     }
 }

@@ -21,7 +21,7 @@ import Testing
         let fixture = try StoreFixture()
         var nodes: [NodeRecord] = []
         for index in 0..<5 { nodes.append(try await fixture.addNode(name: "board-\(index)")) }
-        let writer = HeartbeatWriter(store: fixture.store, logger: Logger(label: "test"))
+        let writer = HeartbeatWriter(store: fixture.sqlite, logger: Logger(label: "test"))
         let runner = Task { try await writer.run() }
 
         let results = await withTaskGroup(of: Bool.self, returning: [Bool].self) { group in
@@ -42,7 +42,7 @@ import Testing
         #expect(results.count == 500)
         #expect(results.allSatisfy { $0 })
         // Acknowledged means committed: every row is there as soon as the submissions return.
-        #expect(try fixture.store.totalHeartbeats() == 500)
+        #expect(try fixture.sqlite.totalHeartbeats() == 500)
         for node in nodes {
             #expect(try await fixture.store.heartbeatCount(nodeID: node.id) == 100)
         }
@@ -50,7 +50,7 @@ import Testing
         // and the time series is in time order (rowid order never goes back in time).
         let views = try await fixture.store.nodeViews(group: nil, now: Date(), interval: 15)
         #expect(views.allSatisfy { $0.status == .online })
-        let outOfOrder = try await fixture.store.pool.read { db in
+        let outOfOrder = try await fixture.sqlite.pool.read { db in
             try Int.fetchOne(db, sql: """
                 SELECT COUNT(*) FROM heartbeats a JOIN heartbeats b ON b.rowid = a.rowid + 1 WHERE b.received_at < a.received_at
                 """)
@@ -64,7 +64,7 @@ import Testing
     @Test func submissionsAfterShutdownAreRefused() async throws {
         let fixture = try StoreFixture()
         let node = try await fixture.addNode(name: "board-01")
-        let writer = HeartbeatWriter(store: fixture.store, logger: Logger(label: "test"))
+        let writer = HeartbeatWriter(store: fixture.sqlite, logger: Logger(label: "test"))
         let runner = Task { try await writer.run() }
         try await writer.submit(nodeID: node.id, readings: Self.entry(node.id, 1).readings)
 
@@ -75,7 +75,7 @@ import Testing
             try await writer.submit(nodeID: node.id, readings: Self.entry(node.id, 2).readings)
         }
         #expect(error?.code == .internal)
-        #expect(try fixture.store.totalHeartbeats() == 1)
+        #expect(try fixture.sqlite.totalHeartbeats() == 1)
     }
 
     @Test func aFailedBatchFailsItsSubmissionsWithoutStoppingTheWriter() async throws {
@@ -83,7 +83,7 @@ import Testing
         let node = try await fixture.addNode(name: "board-01")
         var quiet = Logger(label: "test")
         quiet.logLevel = .critical  // the failed batch is logged as an error, which is expected here
-        let writer = HeartbeatWriter(store: fixture.store, logger: quiet)
+        let writer = HeartbeatWriter(store: fixture.sqlite, logger: quiet)
         let runner = Task { try await writer.run() }
 
         // node_state references nodes(id): a heartbeat for an unknown node makes its batch fail.
@@ -91,9 +91,9 @@ import Testing
             try await writer.submit(nodeID: "no-such-node", readings: Self.entry("no-such-node", 1).readings)
         }
         // Nothing of the failed batch was stored, and the writer keeps going.
-        #expect(try fixture.store.totalHeartbeats() == 0)
+        #expect(try fixture.sqlite.totalHeartbeats() == 0)
         try await writer.submit(nodeID: node.id, readings: Self.entry(node.id, 2).readings)
-        #expect(try fixture.store.totalHeartbeats() == 1)
+        #expect(try fixture.sqlite.totalHeartbeats() == 1)
 
         runner.cancel()
         try await runner.value
@@ -104,7 +104,7 @@ import Testing
         let node = try await fixture.addNode(name: "board-01")
         var quiet = Logger(label: "test")
         quiet.logLevel = .critical
-        let writer = HeartbeatWriter(store: fixture.store, logger: quiet)
+        let writer = HeartbeatWriter(store: fixture.sqlite, logger: quiet)
         let runner = Task { try await writer.run() }
 
         let acknowledged = await withTaskGroup(of: Int?.self, returning: [Int].self) { group in
@@ -125,7 +125,7 @@ import Testing
         try await runner.value
 
         // Every submission returned (none hangs); every acknowledged heartbeat is on disk.
-        let stored = try await fixture.store.pool.read { db in
+        let stored = try await fixture.sqlite.pool.read { db in
             try Double.fetchAll(db, sql: "SELECT uptime_seconds FROM heartbeats")
         }
         let storedSequences = Set(stored.map { Int($0) })

@@ -55,7 +55,7 @@ import Testing
             #expect(Self.retryMilliseconds(early) == 100)
             clock.advance(0.1)
             #expect(try await Self.call(bed, key).status == .ok, "a retry at Retry-After passes")
-            #expect(try bed.records().filter { $0.errorCode == "rate_limited" }.count == 2)
+            await #expect(try bed.records().filter { $0.errorCode == "rate_limited" }.count == 2)
             // Answers that took nothing carry the figures too.
             let unknown = try await bed.post("/v1/chat/completions", key: key, body: #"{"model":"nope","messages":[]}"#)
             #expect(unknown.status == .notFound)

@@ -7,19 +7,33 @@ import Testing
 @testable import FlotillaCoordinator
 
 /// A store, trust root and release service on a temporary data directory.
-final class ReleaseFixture {
+final class ReleaseFixture: Sendable {
     let base: StoreFixture
     let trust: TrustRoot
     let releases: ReleaseService
     let engine: RolloutEngine
-    var store: SQLiteStore { base.store }
+    var store: any FleetStore { base.store }
 
-    init(onlineWindow: TimeInterval = 30, gatewayURL: @escaping @Sendable () -> String = { "https://coordinator.test:8443/v1" }) async throws {
-        base = try StoreFixture()
+    convenience init(onlineWindow: TimeInterval = 30, gatewayURL: @escaping @Sendable () -> String = { "https://coordinator.test:8443/v1" }) async throws {
+        try await self.init(base: try StoreFixture(), onlineWindow: onlineWindow, gatewayURL: gatewayURL)
+    }
+
+    init(base: StoreFixture, onlineWindow: TimeInterval = 30,
+         gatewayURL: @escaping @Sendable () -> String = { "https://coordinator.test:8443/v1" }) async throws {
+        self.base = base
         trust = try await TrustRoot.open(directory: DataDirectory(base.directory.path), store: base.store, masterKey: base.masterKey)
         releases = ReleaseService(store: base.store, trust: trust, board: ReleaseBoard(), logger: Logger(label: "test"), onlineWindow: onlineWindow,
                                   gatewayURL: gatewayURL)
         engine = RolloutEngine(store: base.store, releases: releases, logger: Logger(label: "test"), onlineWindow: onlineWindow)
+    }
+
+    /// Runs `body` with a fixture on `backend`.
+    static func with(_ backend: Backend, onlineWindow: TimeInterval = 30,
+                     gatewayURL: @escaping @Sendable () -> String = { "https://coordinator.test:8443/v1" },
+                     _ body: @Sendable (ReleaseFixture) async throws -> Void) async throws {
+        try await StoreFixture.with(backend) { base in
+            try await body(try await ReleaseFixture(base: base, onlineWindow: onlineWindow, gatewayURL: gatewayURL))
+        }
     }
 
     /// Adds nodes to `group` and marks them seen at `seen` (nil: never seen, so offline).
@@ -29,7 +43,7 @@ final class ReleaseFixture {
         for name in names {
             let node = try await base.addNode(name: name, group: group)
             if let seen {
-                try store.writeHeartbeats([HeartbeatEntry(nodeID: node.id, receivedAt: seen, readings: HeartbeatStoreTests.readings())])
+                try await base.writeHeartbeats([HeartbeatEntry(nodeID: node.id, receivedAt: seen, readings: HeartbeatStoreTests.readings())])
             }
             nodes.append(node)
         }
@@ -37,12 +51,9 @@ final class ReleaseFixture {
     }
 
     /// Records a node's report as the report writer would.
-    func report(_ node: NodeRecord, _ version: Int64, _ status: ReleaseStatus, code: ReleaseErrorCode? = nil) throws {
-        try store.pool.write { db in
-            try store.recordReportsInTransaction(db, [QueuedReport(nodeID: node.id, group: node.group,
-                                                                    report: ReleaseReport(version: version, status: status, errorCode: code?.rawValue),
-                                                                    at: Date())])
-        }
+    func report(_ node: NodeRecord, _ version: Int64, _ status: ReleaseStatus, code: ReleaseErrorCode? = nil) async throws {
+        try await base.recordReports([QueuedReport(nodeID: node.id, group: node.group,
+                                                   report: ReleaseReport(version: version, status: status, errorCode: code?.rawValue), at: Date())])
     }
 }
 

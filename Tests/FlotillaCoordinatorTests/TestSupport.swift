@@ -2,6 +2,8 @@ import Crypto
 import FlotillaProtocol
 import Foundation
 import GRDB
+import Logging
+import ServiceLifecycle
 import SwiftASN1
 import Testing
 import X509
@@ -64,19 +66,60 @@ func expectCoordinatorError(
     #expect(error?.code == code, "expected \(code.rawValue), got \(String(describing: error))", sourceLocation: sourceLocation)
 }
 
-/// A store in a fresh temporary directory plus helpers to create tokens and nodes.
-final class StoreFixture {
+/// A store in a fresh temporary directory (and, on PostgreSQL, a fresh database) plus helpers
+/// to create tokens and nodes. `StoreFixture()` is the embedded store alone; `with(_:_:)` opens
+/// every seam of a backend and runs its services while the test runs.
+final class StoreFixture: Sendable {
     let directory: TemporaryDirectory
-    let store: SQLiteStore
+    let store: any FleetStore
+    let backend: Backend
     /// The key the fleet's sealed secrets and signing keys are sealed with.
-    let masterKey = MasterKey.generate()
+    let masterKey: MasterKey
+    /// Every seam on the backend (`with(_:_:)` only).
+    let storage: CoordinatorStorage?
+
+    /// The embedded store, for tests of its own tables.
+    var sqlite: SQLiteStore { store as! SQLiteStore }
 
     init() throws {
         directory = try TemporaryDirectory("flotilla-store")
         store = try SQLiteStore(path: directory.file("flotilla.sqlite"))
+        backend = .sqlite
+        masterKey = MasterKey.generate()
+        storage = nil
+    }
+
+    private init(directory: TemporaryDirectory, storage: CoordinatorStorage, masterKey: MasterKey) {
+        self.directory = directory
+        self.store = storage.store
+        self.backend = Backend(storage.backend)
+        self.masterKey = masterKey
+        self.storage = storage
     }
 
     deinit { directory.remove() }
+
+    /// Runs `body` with a fixture on `backend`: its storage opened and its services (group
+    /// commits, the bus) running until `body` returns.
+    static func with(_ backend: Backend, _ body: @Sendable (StoreFixture) async throws -> Void) async throws {
+        let directory = try TemporaryDirectory("flotilla-store")
+        let masterKey = MasterKey.generate()
+        var quiet = Logger(label: "test")
+        quiet.logLevel = .warning
+        let logger = quiet
+        switch backend {
+        case .sqlite:
+            let store = try SQLiteStore(path: directory.file("flotilla.sqlite"))
+            let storage = try CoordinatorStorage.sqlite(store: store, directory: DataDirectory(directory.path), logger: logger)
+            try await running(storage.services) { try await body(StoreFixture(directory: directory, storage: storage, masterKey: masterKey)) }
+        case .postgres:
+            try await PostgresTestDatabase.with { database in
+                let storage = try await PostgresStorage.open(database: database, directory: DataDirectory(directory.path), masterKey: masterKey,
+                                                             logger: logger)
+                try await running(storage.services) { try await body(StoreFixture(directory: directory, storage: storage, masterKey: masterKey)) }
+            }
+        }
+    }
 
     /// Inserts a token and returns its secret.
     @discardableResult
@@ -112,7 +155,23 @@ final class StoreFixture {
         return try await enroll(secret: token.secret, name: name, now: now)
     }
 
-    func nodeCount() throws -> Int {
-        try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM nodes") ?? 0 }
+    /// Commits heartbeats as the heartbeat writer does.
+    func writeHeartbeats(_ batch: [HeartbeatEntry]) async throws {
+        switch store.heartbeatCommit {
+        case .blocking(let write): try write(batch)
+        case .async(let write): try await write(batch)
+        }
+    }
+
+    /// Records node reports as the report writer does.
+    func recordReports(_ reports: [QueuedReport]) async throws {
+        switch store.reportCommit {
+        case .blocking(let write): try write(reports)
+        case .async(let write): try await write(reports)
+        }
+    }
+
+    func nodeCount() async throws -> Int {
+        try await store.nodes().count
     }
 }

@@ -17,7 +17,7 @@ import Testing
 
     @Test func prunedDaysAreReportedWholeFromTheRollUp() async throws {
         let fixture = try StoreFixture()
-        let ledger = try SQLiteUsageLedger(store: fixture.store, logger: Logger(label: "test"))
+        let ledger = try SQLiteUsageLedger(store: fixture.sqlite, logger: Logger(label: "test"))
         let start = Self.midnight.addingTimeInterval(-4 * 86_400 + 1_800)
         // 3,000 calls over a little more than four days: more than one pruning batch goes.
         try await withLedgerRunning(ledger) {
@@ -31,7 +31,7 @@ import Testing
                 try await calls.waitForAll()
             }
         }
-        let records = try fixture.store.read { db in try Row.fetchAll(db, sql: "SELECT * FROM usage").map(UsageRecord.init(row:)) }
+        let records = try fixture.sqlite.read { db in try Row.fetchAll(db, sql: "SELECT * FROM usage").map(UsageRecord.init(row:)) }
         let query = UsageQuery(by: .node, from: Self.midnight.addingTimeInterval(-3 * 86_400 + 7_200), to: Self.midnight.addingTimeInterval(3_600))
         let unpruned = try await ledger.report(query)
         #expect(unpruned.range.from == query.from && unpruned.range.to == query.to, "nothing pruned: the range as asked")
@@ -42,7 +42,7 @@ import Testing
         let removed = try await ledger.pruneRecords(before: keptFrom.addingTimeInterval(5_000))
         #expect(removed == records.filter { $0.at < keptFrom }.count)
         #expect(removed > 2_000)
-        #expect(try fixture.store.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM usage WHERE at < ?", arguments: [keptFrom.timeIntervalSince1970]) } == 0)
+        #expect(try fixture.sqlite.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM usage WHERE at < ?", arguments: [keptFrom.timeIntervalSince1970]) } == 0)
         #expect(try await ledger.recordsKeptFrom() == keptFrom)
 
         // The range's start (2026-11-26 02:00) is in a pruned day: the report covers that day whole.
@@ -104,7 +104,7 @@ import Testing
 
     @Test func theServicePrunesWhatItsRetentionLeavesBehind() async throws {
         let fixture = try StoreFixture()
-        let ledger = try SQLiteUsageLedger(store: fixture.store, logger: Logger(label: "test"))
+        let ledger = try SQLiteUsageLedger(store: fixture.sqlite, logger: Logger(label: "test"))
         try await withLedgerRunning(ledger) {
             for (index, daysAgo) in [40.5, 30.2, 29.9, 1.0].enumerated() {
                 try await ledger.record(GatewayStateTests.record("a", at: Self.midnight.addingTimeInterval(-daysAgo * 86_400), cost: 1, id: "r\(index)"))
@@ -114,7 +114,7 @@ import Testing
                                             clock: { Self.midnight.addingTimeInterval(3_600) })
         await service.pruneOnce()
         // Today is 2026-11-29: records before 2026-10-30 00:00 go; 29.9 days ago is 2026-10-30.
-        #expect(try fixture.store.read { db in try String.fetchAll(db, sql: "SELECT request_id FROM usage ORDER BY at") } == ["r2", "r3"])
-        #expect(try fixture.store.read { db in try Int.fetchOne(db, sql: "SELECT SUM(calls) FROM usage_daily") } == 4, "the roll-up keeps every day")
+        #expect(try fixture.sqlite.read { db in try String.fetchAll(db, sql: "SELECT request_id FROM usage ORDER BY at") } == ["r2", "r3"])
+        #expect(try fixture.sqlite.read { db in try Int.fetchOne(db, sql: "SELECT SUM(calls) FROM usage_daily") } == 4, "the roll-up keeps every day")
     }
 }

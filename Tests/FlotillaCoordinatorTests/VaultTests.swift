@@ -48,7 +48,7 @@ import Testing
 
     @Test func vaultStoresListsReplacesAndDeletes() async throws {
         let fixture = try StoreFixture()
-        let vault = try await SealingVault.open(rows: SQLiteSealedSecrets(store: fixture.store), settings: fixture.store, masterKey: MasterKey.generate())
+        let vault = try await SealingVault.open(rows: SQLiteSealedSecrets(store: fixture.sqlite), settings: fixture.store, masterKey: MasterKey.generate())
         #expect(try await vault.secret(provider: "openai") == nil)
         try await vault.setSecret(provider: "openai", value: "sk-one", now: Date(timeIntervalSince1970: 1_800_000_000))
         #expect(try await vault.secret(provider: "openai") == "sk-one")
@@ -63,10 +63,10 @@ import Testing
     @Test func aCopiedDatabaseRevealsNoKeyAndAnotherMasterKeyCannotOpenIt() async throws {
         let fixture = try StoreFixture()
         let master = MasterKey.generate()
-        let vault = try await SealingVault.open(rows: SQLiteSealedSecrets(store: fixture.store), settings: fixture.store, masterKey: master)
+        let vault = try await SealingVault.open(rows: SQLiteSealedSecrets(store: fixture.sqlite), settings: fixture.store, masterKey: master)
         let secret = "sk-proj-VeryRecognisableSecretValue1234567890"
         try await vault.setSecret(provider: "openai", value: secret, now: Date())
-        try await fixture.store.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        try await fixture.sqlite.pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
 
         let copy = fixture.directory.file("copy.sqlite")
         try FileManager.default.copyItem(atPath: fixture.directory.file("flotilla.sqlite"), toPath: copy)
@@ -83,12 +83,12 @@ import Testing
     @Test func aSealedKeyMovedToAnotherProviderDoesNotOpen() async throws {
         let fixture = try StoreFixture()
         let master = MasterKey.generate()
-        let vault = try await SealingVault.open(rows: SQLiteSealedSecrets(store: fixture.store), settings: fixture.store, masterKey: master)
+        let vault = try await SealingVault.open(rows: SQLiteSealedSecrets(store: fixture.sqlite), settings: fixture.store, masterKey: master)
         try await vault.setSecret(provider: "openai", value: "sk-openai", now: Date())
-        try await fixture.store.pool.write { db in
+        try await fixture.sqlite.pool.write { db in
             try db.execute(sql: "INSERT INTO provider_secrets (provider, sealed, set_at) SELECT 'other', sealed, set_at FROM provider_secrets")
         }
-        let reopened = try await SealingVault.open(rows: SQLiteSealedSecrets(store: fixture.store), settings: fixture.store, masterKey: master)
+        let reopened = try await SealingVault.open(rows: SQLiteSealedSecrets(store: fixture.sqlite), settings: fixture.store, masterKey: master)
         await #expect(throws: CoordinatorError.self) { try await reopened.secret(provider: "other") }
         #expect(try await reopened.secret(provider: "openai") == "sk-openai")
     }

@@ -14,6 +14,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Data directory (created 0700 on first start). Default: $FLOTILLA_DATA_DIR or ~/.local/share/flotilla.")
     var dataDir: String?
 
+    @Option(help: "A PostgreSQL database shared with other coordinators instead of DATA/flotilla.sqlite: postgres://USER@HOST:PORT/DB (also $FLOTILLA_DATABASE_URL). Its password comes from the URL's passfile=PATH (libpq format) or --database-password-file, never the URL itself.")
+    var database: String?
+
+    @Option(help: "A file (0600) whose first line is the database password (also $FLOTILLA_DATABASE_PASSWORD_FILE).")
+    var databasePasswordFile: String?
+
     @Option(help: "Address to listen on, HOST:PORT.")
     var listen: String = "127.0.0.1:7443"
 
@@ -135,6 +141,13 @@ struct ServeCommand: AsyncParsableCommand {
         if let eventLoopThreads {
             guard (1...256).contains(eventLoopThreads) else { throw ValidationError("--event-loop-threads must be 1...256") }
             configuration.eventLoopThreads = eventLoopThreads
+        }
+        let environment = ProcessInfo.processInfo.environment
+        if let text = database ?? environment["FLOTILLA_DATABASE_URL"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            do { configuration.database = try DatabaseURL(text) } catch { throw ValidationError("--database: \(error.message)") }
+            configuration.databasePasswordFile = databasePasswordFile ?? environment["FLOTILLA_DATABASE_PASSWORD_FILE"]
+        } else if databasePasswordFile != nil {
+            throw ValidationError("--database-password-file needs --database")
         }
         let coordinator = Coordinator(configuration: configuration, logger: Logger(label: "flotilla.coordinator"))
         do {

@@ -136,13 +136,39 @@ public struct Coordinator {
         // cooperative pool. Half the cores each keeps them from fighting over a small board-class
         // machine (measured: +6% heartbeats/s on 2 cores against two loops).
         let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopThreads)
-        let parts: Parts
         do {
-            parts = try await assemble(eventLoops: eventLoops)
+            try await withStorage { storage in
+                try await run(storage: storage, eventLoops: eventLoops, onInitialised: onInitialised, onReady: onReady)
+            }
         } catch {
             try? await eventLoops.shutdownGracefully()
             throw error
         }
+        try await eventLoops.shutdownGracefully()
+        logger.info("coordinator stopped")
+    }
+
+    /// Runs `body` with the configured storage open: the embedded SQLite file, or the shared
+    /// PostgreSQL database with its connection pool running until `body` returns.
+    func withStorage(_ body: (CoordinatorStorage) async throws -> Void) async throws {
+        let directory = configuration.dataDirectory
+        try SecureFile.ensureDirectory(directory.path)
+        guard let url = configuration.database else {
+            return try await body(try CoordinatorStorage.sqlite(directory: directory, logger: logger))
+        }
+        let database = try PostgresPool(url: url, passwordFile: configuration.databasePasswordFile, logger: logger)
+        let (masterKey, _) = try MasterKey.load(path: directory.masterKey)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await database.run() }
+            defer { group.cancelAll() }
+            logger.info("using the shared database", metadata: ["database": "\(url)"])
+            try await body(try await PostgresStorage.open(database: database, directory: directory, masterKey: masterKey, logger: logger))
+        }
+    }
+
+    private func run(storage: CoordinatorStorage, eventLoops: MultiThreadedEventLoopGroup, onInitialised: (Bootstrap) -> Void,
+                     onReady: @escaping @Sendable (Int) async -> Void) async throws {
+        let parts = try await assemble(eventLoops: eventLoops, storage: storage)
         onInitialised(parts.bootstrap)
         let directory = configuration.dataDirectory
         let port = parts.port
@@ -190,12 +216,9 @@ public struct Coordinator {
             try await group.run()
         } catch {
             await upstream.shutdown()
-            try? await eventLoops.shutdownGracefully()
             throw error
         }
         await upstream.shutdown()
-        try await eventLoops.shutdownGracefully()
-        logger.info("coordinator stopped")
     }
 
     /// The plain-HTTP listener that serves only `/metrics` (`serve --metrics-listen`); its URL goes

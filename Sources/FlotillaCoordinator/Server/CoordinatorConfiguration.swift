@@ -42,6 +42,11 @@ public struct CoordinatorConfiguration: Sendable {
     /// on a trusted network (`serve --metrics-listen`); nil: none. Port 0 picks one, written to
     /// `metrics.url`.
     public var metricsListen: (host: String, port: Int)?
+    /// A PostgreSQL database shared with other coordinators (`serve --database`); nil: the
+    /// embedded `DATA/flotilla.sqlite`.
+    public var database: DatabaseURL?
+    /// A 0600 file holding the database password (`--database-password-file`).
+    public var databasePasswordFile: String?
 
     public init(
         dataDirectory: DataDirectory, listenHost: String = "127.0.0.1", listenPort: Int = 7443, hostnames: [String] = [],

@@ -34,6 +34,11 @@ struct CoordinatorStorage: Sendable {
         do { store = try SQLiteStore(path: directory.database) } catch {
             throw .internal("cannot open the database \(directory.database): \(error)")
         }
+        return try sqlite(store: store, directory: directory, logger: logger, now: now)
+    }
+
+    /// The embedded backend on a store already open.
+    static func sqlite(store: SQLiteStore, directory: DataDirectory, logger: Logger, now: Date = Date()) throws(CoordinatorError) -> CoordinatorStorage {
         let ledger = try SQLiteUsageLedger(store: store, logger: logger, now: now)
         return CoordinatorStorage(
             backend: .sqlite, store: store, ledger: ledger, events: SQLiteEventLog(store: store),
