@@ -57,6 +57,7 @@ for i in 1 2 3; do
 p = sys.argv[1]
 n = json.load(open(p))
 n["coordinator_url"] = sys.argv[2]
+n["coordinators"] = [sys.argv[2]]
 with open(p + ".tmp", "w") as f:
     json.dump(n, f)
 os.replace(p + ".tmp", p)' "$state/node.json" "$ADMIN_URL"; then

@@ -43,7 +43,7 @@ extension Agent {
     /// a 204 that took the whole wait, or an envelope settled (reported and stored as `seen`).
     func checkReleases(waitSeconds: Int) -> Bool {
         guard let store = releases?.store else { return false }
-        let source = CoordinatorReleaseSource(client: client, baseURL: identity.coordinatorURL)
+        let source = CoordinatorReleaseSource(client: client, baseURL: coordinators.current)
         let started = flotilla_monotonic_ms()
         let body: [UInt8]?
         do {

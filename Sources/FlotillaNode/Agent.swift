@@ -8,6 +8,8 @@ import CFlotillaSystem
 final class Agent {
     let state: NodeState
     var identity: NodeIdentity
+    /// The fleet's coordinators and the one in use.
+    var coordinators: CoordinatorList
     var client: HTTPClient
     var sequence: Int64 = 0
     var cpu: CPUSample?
@@ -26,6 +28,7 @@ final class Agent {
             Log.warn("finished an interrupted certificate renewal")
         }
         identity = try state.loadIdentity()
+        coordinators = CoordinatorList(urls: identity.coordinators)
         client = try Agent.makeClient(state)
         if case .picoclaw(let runtime)? = runtime {
             try runtime.validate()
@@ -41,9 +44,10 @@ final class Agent {
     func run(once: Bool) -> Int32 {
         flotilla_install_stop_handlers()
         Log.info("agent started", [("node_id", identity.nodeID), ("name", identity.name),
-                                   ("coordinator", identity.coordinatorURL), ("version", AgentInfo.version)])
+                                   ("coordinator", coordinators.current), ("version", AgentInfo.version)])
         while flotilla_stop_requested() == 0 {
             var delay: Int64
+            _ = coordinators.returnToPreferredIfDue(nowMilliseconds: flotilla_monotonic_ms())
             do {
                 let response = try heartbeat()
                 backoff.reset()
@@ -59,7 +63,11 @@ final class Agent {
             } catch {
                 Log.error("heartbeat failed", error, [("seq", Text.number(sequence))])
                 if once { return error.exitStatus }
-                delay = backoff.nextDelay(random: flotilla_random_u64())
+                // Another coordinator may well answer: it is tried soon (jittered, so a fleet that
+                // lost one does not move to the next in lockstep); a whole round failing backs off.
+                delay = failOver(error)
+                    ? Backoff.jittered(600, fraction: 0.6, random: flotilla_random_u64())
+                    : backoff.nextDelay(random: flotilla_random_u64())
                 Log.info("retrying", [("in_ms", Text.number(delay)), ("failures", Text.number(Int64(backoff.failures)))])
                 Agent.sleep(milliseconds: delay)
             }
@@ -73,7 +81,7 @@ final class Agent {
         sequence += 1
         var request = HeartbeatRequest(sequence: sequence, agentVersion: AgentInfo.version)
         request.apply(SystemReadings.collect(diskPath: state.directory, cpu: &cpu))
-        let json = try client.postJSON(identity.coordinatorURL + "/v1/heartbeat", request.json(), expected: 200)
+        let json = try client.postJSON(coordinators.current + "/v1/heartbeat", request.json(), expected: 200)
         let response = try HeartbeatResponse(json: json)
         var fields: [(String, String)] = [("seq", Text.number(sequence)), ("status", response.status),
                                           ("interval_s", Text.number(response.heartbeatIntervalSeconds))]
@@ -90,7 +98,7 @@ final class Agent {
         guard response.hasGateway else { return }
         do throws(NodeError) {
             if let expected = response.gatewayKeyID, let local = try state.gatewayKeyID(), Hex.equal(local, expected) { return }
-            let json = try client.postJSON(identity.coordinatorURL + "/v1/gateway-key", .object([]), expected: 200)
+            let json = try client.postJSON(coordinators.current + "/v1/gateway-key", .object([]), expected: 200)
             guard let key = GatewayKey.validated(try json.requiredString("gateway_key")) else {
                 throw NodeError.invalidField("gateway_key is not a printable key")
             }
@@ -127,7 +135,7 @@ final class Agent {
     func renew() throws(NodeError) {
         let key = try NodeKey.generate()
         let csr = try CertificateSigningRequest.pem(key: key, commonName: identity.name)
-        let json = try client.postJSON(identity.coordinatorURL + "/v1/renew",
+        let json = try client.postJSON(coordinators.current + "/v1/renew",
                                        RenewRequest(csrPEM: csr).json(), expected: 200)
         let response = try RenewResponse(json: json)
         let certificatePEM = Array(response.certificatePEM.utf8)
@@ -143,6 +151,14 @@ final class Agent {
         try state.installRenewal(keyPEM: try key.pkcs8PEM(), certificatePEM: certificatePEM)
         client = try Agent.makeClient(state)
         Log.info("certificate renewed", [("expires_at", response.certificateExpiresAt)])
+    }
+
+    /// Moves on to the next coordinator when `error` is the current one's fault; returns true
+    /// when the next one should be tried at once (the round is not over).
+    func failOver(_ error: NodeError) -> Bool {
+        let next = coordinators.failed(error, nowMilliseconds: flotilla_monotonic_ms())
+        if next { Log.warn("failing over", [("to", coordinators.current)]) }
+        return next
     }
 
     static func makeClient(_ state: NodeState) throws(NodeError) -> HTTPClient {

@@ -22,6 +22,9 @@ enum Enrollment {
                                     arch: SystemIdentity.current().machine ?? "unknown")
         let caPEM = Array(config.caPEM.utf8)
         let client = try HTTPClient(tls: HTTPClient.TLS(caPEM: caPEM))
+        // Enrollment is a one-off an operator watches: it goes to `coordinator_url` (the
+        // coordinator that made the token, `flotilla provision` puts it first); the running
+        // agent fails over.
         Log.info("enrolling", [("name", name), ("coordinator", config.coordinatorURL)])
         let json = try client.postJSON(config.coordinatorURL + "/v1/enroll", request.json(), expected: 201)
         let response = try EnrollResponse(json: json)
@@ -34,8 +37,8 @@ enum Enrollment {
         guard Hex.equal(returnedCA, config.caSHA256) else {
             throw .caFingerprintMismatch(expected: config.caSHA256, actual: returnedCA)
         }
-        let identity = NodeIdentity(nodeID: response.nodeID, name: response.name,
-                                    group: response.group, coordinatorURL: config.coordinatorURL)
+        let identity = NodeIdentity(nodeID: response.nodeID, name: response.name, group: response.group,
+                                    coordinatorURL: config.coordinatorURL, coordinators: config.coordinators)
         try state.storeEnrollment(keyPEM: try key.pkcs8PEM(), certificatePEM: certificatePEM,
                                   caPEM: caPEM, identity: identity, rootPublicKey: config.rootPublicKey,
                                   gatewayKey: response.gatewayKey.flatMap(GatewayKey.validated))

@@ -1,8 +1,12 @@
 /// The provisioning bundle's `node.conf`: where the coordinator is, which CA to trust (pinned by
 /// SHA-256), and the enrollment token. Unknown keys are ignored.
 final class NodeConfig {
-    /// Base URL without a trailing slash, always `https://`.
+    /// Base URL without a trailing slash, always `https://`: the preferred coordinator.
     var coordinatorURL: String
+    /// Every coordinator of the fleet in the order the node prefers them (`coordinators`,
+    /// optional; `flotilla provision` puts `coordinator_url` first), tried in turn when the one
+    /// in use stops answering.
+    var coordinators: [String] = []
     var caPEM: String
     /// Lowercase hex SHA-256 of the CA certificate's DER.
     var caSHA256: String
@@ -23,6 +27,7 @@ final class NodeConfig {
         }
         do throws(NodeError) {
             coordinatorURL = try NodeConfig.normalizedURL(try json.requiredString("coordinator_url"))
+            coordinators = try NodeConfig.urlList(json["coordinators"])
             caPEM = try json.requiredString("ca_pem")
             caSHA256 = try json.requiredString("ca_sha256")
             token = try json.requiredString("token")
@@ -48,6 +53,14 @@ final class NodeConfig {
         guard Hex.equal(actual, caSHA256) else {
             throw .caFingerprintMismatch(expected: caSHA256, actual: actual)
         }
+    }
+
+    /// The URLs of a `coordinators` array (none when absent), each checked like `coordinator_url`.
+    static func urlList(_ value: JSONValue?) throws(NodeError) -> [String] {
+        var urls: [String] = []
+        // Anything but an https:// URL string (a number, an object) is refused by normalizedURL.
+        for item in value?.arrayValue ?? [] { urls.append(try normalizedURL(item.stringValue ?? "")) }
+        return urls
     }
 
     /// Checks the scheme is https and drops trailing slashes so paths can be appended.

@@ -120,14 +120,19 @@ struct NodeIdentity {
     var nodeID: String
     var name: String
     var group: String
+    /// The preferred coordinator.
     var coordinatorURL: String
+    /// The fleet's coordinators in the order the node prefers them, `coordinatorURL` first when
+    /// node.json lists none (a node enrolled before there were several).
+    var coordinators: [String]
 
     /// Creates an identity from the enrollment answer.
-    init(nodeID: String, name: String, group: String, coordinatorURL: String) {
+    init(nodeID: String, name: String, group: String, coordinatorURL: String, coordinators: [String] = []) {
         self.nodeID = nodeID
         self.name = name
         self.group = group
         self.coordinatorURL = coordinatorURL
+        self.coordinators = coordinators.isEmpty ? [coordinatorURL] : coordinators
     }
 
     /// Decodes node.json.
@@ -136,6 +141,8 @@ struct NodeIdentity {
         name = try json.requiredString("name")
         group = try json.requiredString("group")
         coordinatorURL = try NodeConfig.normalizedURL(try json.requiredString("coordinator_url"))
+        coordinators = try NodeConfig.urlList(json["coordinators"])
+        if coordinators.isEmpty { coordinators = [coordinatorURL] }
     }
 
     /// The node.json document.
@@ -145,6 +152,7 @@ struct NodeIdentity {
             JSONMember("name", .string(name)),
             JSONMember("group", .string(group)),
             JSONMember("coordinator_url", .string(coordinatorURL)),
+            JSONMember("coordinators", .array(coordinators.map(JSONValue.string))),
         ])
     }
 }

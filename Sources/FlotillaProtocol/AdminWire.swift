@@ -33,12 +33,15 @@ public struct CreatedToken: Codable, Sendable, Equatable {
     public var caSHA256: String
     /// The fleet's root public key for `node.conf` (base64 raw Ed25519).
     public var rootPublicKey: String?
+    /// The URLs of every running coordinator of the fleet, the one that answered first.
+    public var coordinators: [String]?
 
     public init(
         id: String, token: String, group: String, uses: Int, expiresAt: String, requireApproval: Bool,
-        coordinatorURL: String, caPEM: String, caSHA256: String, rootPublicKey: String? = nil
+        coordinatorURL: String, caPEM: String, caSHA256: String, rootPublicKey: String? = nil, coordinators: [String]? = nil
     ) {
         self.rootPublicKey = rootPublicKey
+        self.coordinators = coordinators
         self.id = id
         self.token = token
         self.group = group
@@ -51,7 +54,7 @@ public struct CreatedToken: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, token, group, uses
+        case id, token, group, uses, coordinators
         case expiresAt = "expires_at"
         case requireApproval = "require_approval"
         case coordinatorURL = "coordinator_url"

@@ -195,9 +195,14 @@ public struct NodeConf: Codable, Sendable, Equatable {
     /// The fleet's root public key (base64 of the raw 32-byte Ed25519 key) that every release
     /// must chain to. Optional so bundles made before signed releases still parse.
     public var rootPublicKey: String?
+    /// Every coordinator of the fleet, `coordinatorURL` first: the node fails over to the next
+    /// when the one it uses stops answering. Absent from bundles of a single coordinator's day.
+    public var coordinators: [String]?
 
-    public init(coordinatorURL: String, caPEM: String, caSHA256: String, token: String, group: String, rootPublicKey: String? = nil) {
+    public init(coordinatorURL: String, caPEM: String, caSHA256: String, token: String, group: String, rootPublicKey: String? = nil,
+                coordinators: [String]? = nil) {
         self.coordinatorURL = coordinatorURL
+        self.coordinators = coordinators
         self.caPEM = caPEM
         self.caSHA256 = caSHA256
         self.token = token
@@ -206,7 +211,7 @@ public struct NodeConf: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case token, group
+        case token, group, coordinators
         case coordinatorURL = "coordinator_url"
         case caPEM = "ca_pem"
         case caSHA256 = "ca_sha256"

@@ -165,6 +165,7 @@ struct WireFixtureTests {
         #expect(config.caSHA256 == "3f0c5e8a9b1d2c4e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6")
         #expect(config.token == "flt_Zm9vYmFyYmF6cXV4Zm9vYmFyYmF6cXV4Zm9vYmFyYmE")
         #expect(config.group == "edge")
+        #expect(config.coordinators == ["https://coordinator.lan:7443", "https://coordinator-2.lan:7443"])
     }
 
     @Test func missingFieldIsATypedError() throws {

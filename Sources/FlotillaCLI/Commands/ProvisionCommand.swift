@@ -25,7 +25,7 @@ struct ProvisionCommand: AsyncParsableCommand {
     @Option(help: "Bundle directory to write (created 0700).")
     var out: String
 
-    @Option(help: "Coordinator URL written into node.conf (default: the coordinator's advertised URL).")
+    @Option(help: "The coordinator URL boards prefer (default: the coordinator's advertised URL). node.conf also lists every other running coordinator of the fleet, which boards fail over to.")
     var coordinatorURL: String?
 
     @Option(help: "Directory holding install.sh and flotilla-node.service (default: found next to the binary or in the source checkout).")
@@ -46,14 +46,20 @@ struct ProvisionCommand: AsyncParsableCommand {
                 as: CreatedToken.self
             )
         }
+        let preferred = coordinatorURL ?? created.coordinatorURL
+        var coordinators = [preferred]
+        // `--coordinator-url` stands for the answering coordinator's own URL; the others follow.
+        for url in created.coordinators ?? [] where url != created.coordinatorURL && !coordinators.contains(url) {
+            coordinators.append(url)
+        }
         let conf = NodeConf(
-            coordinatorURL: coordinatorURL ?? created.coordinatorURL, caPEM: created.caPEM, caSHA256: created.caSHA256,
-            token: created.token, group: created.group, rootPublicKey: created.rootPublicKey
+            coordinatorURL: preferred, caPEM: created.caPEM, caSHA256: created.caSHA256,
+            token: created.token, group: created.group, rootPublicKey: created.rootPublicKey, coordinators: coordinators
         )
         let files = try bundle.write(conf)
         print("Provisioning bundle for group \(created.group) written to \(out)")
         print("  token \(created.id): \(created.uses) use(s), expires \(created.expiresAt)\(created.requireApproval ? ", nodes need approval" : "")")
-        print("  coordinator \(conf.coordinatorURL), CA SHA-256 \(conf.caSHA256)")
+        print("  coordinator \(conf.coordinatorURL)\(coordinators.count > 1 ? " (then \(coordinators.dropFirst().joined(separator: ", ")))" : ""), CA SHA-256 \(conf.caSHA256)")
         for file in files { print("  \(file)") }
     }
 }

@@ -51,9 +51,17 @@ struct AdminAPI {
             id: record.id, token: secret, group: record.group, uses: record.uses,
             expiresAt: Timestamps.rfc3339(record.expiresAt), requireApproval: record.requireApproval,
             coordinatorURL: services.advertisedURL(), caPEM: services.ca.certificatePEM, caSHA256: services.ca.fingerprint,
-            rootPublicKey: services.releases.trust.rootPublicKey
+            rootPublicKey: services.releases.trust.rootPublicKey, coordinators: await coordinatorURLs()
         )
         return try JSONBody.encoded(created, status: .created)
+    }
+
+    /// This coordinator's URL, then every other running coordinator's, oldest first.
+    func coordinatorURLs() async -> [String] {
+        var urls = [services.advertisedURL()]
+        let members = (try? await services.members.members(seenSince: Date().addingTimeInterval(-CoordinatorMember.deadAfter))) ?? []
+        for member in members where !urls.contains(member.url) { urls.append(member.url) }
+        return urls
     }
 
     func listTokens() async throws(CoordinatorError) -> Response {
