@@ -10,7 +10,7 @@ public struct FlotillaCommand: AsyncParsableCommand {
             ServeCommand.self, ProvisionCommand.self, TokenCommand.self, NodesCommand.self, NodeCommand.self,
             PlanCommand.self, ApplyCommand.self, RolloutCommand.self, KeysCommand.self, SecretCommand.self, UsageCommand.self,
             BudgetsCommand.self, EventsCommand.self, AdminTokenCommand.self, AuditCommand.self,
-            BenchCommand.self,
+            MigrateCommand.self, BenchCommand.self,
         ]
     )
 

@@ -9,8 +9,30 @@ struct KeysCommand: AsyncParsableCommand {
         commandName: "keys",
         abstract: "The fleet's signing keys: show, rotate, take the root key offline.",
         discussion: "Nodes pin the root key from their provisioning bundle and follow rotations through the signed root documents, so no board needs re-provisioning.",
-        subcommands: [Show.self, RotateSigning.self, RotateRoot.self, ExportRoot.self]
+        subcommands: [Show.self, RotateSigning.self, RotateRoot.self, ExportRoot.self, ExportCoordinator.self]
     )
+
+    struct ExportCoordinator: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "export-coordinator",
+            abstract: "Write the key files a peer coordinator needs into a new directory (0700, files 0600).",
+            discussion: """
+                Copies, from this coordinator's data directory, the CA key and certificate, the signing and root keys, the master key \
+                and the admin token's hash. On the peer's host: `flotilla serve --data-dir DIR --database URL --hostname NAME` joins \
+                the fleet on the same database. Move DIR over a secure channel and keep it as private as the data directory.
+                """
+        )
+        @Option(help: "Directory to create (it must not exist, or be empty).") var out: String
+        @Option(help: "This coordinator's data directory. Default: $FLOTILLA_DATA_DIR or ~/.local/share/flotilla.") var dataDir: String?
+
+        func run() throws {
+            let directory = DataDirectory(dataDir ?? DataDirectory.defaultPath)
+            let written: [String]
+            do { written = try PeerKeys.export(from: directory, to: out) } catch { throw CLIError(error.message) }
+            Swift.print("Wrote \(written.joined(separator: ", ")) to \(out).")
+            Swift.print("On the peer: flotilla serve --data-dir \(out) --database postgres://USER@HOST:PORT/DB --hostname NAME")
+        }
+    }
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show the current root document.")

@@ -112,7 +112,7 @@ public struct Coordinator {
             PeriodicFlushService { [services] in await services.flushSignInFailures() },
             ClusterSync(services: services, vault: vault, logger: logger),
             MembershipService(members: storage.members, id: storage.bus.origin, logger: logger,
-                              url: { [configuration] in configuration.advertisedURL(port: port.value) }),
+                              url: { [configuration] in port.value == 0 ? nil : configuration.advertisedURL(port: port.value) }),
         ]
         if storage.backend != .sqlite { background.append(RateLimitShare(limiter: metering.limiter, bus: storage.bus)) }
         if let usageRetention = configuration.usageRetention {
@@ -154,6 +154,12 @@ public struct Coordinator {
         let directory = configuration.dataDirectory
         try SecureFile.ensureDirectory(directory.path)
         guard let url = configuration.database else {
+            if let moved = try? SecureFile.read(directory.migratedMarker) {
+                throw CoordinatorError.invalidRequest("""
+                    this fleet was \(moved.trimmingCharacters(in: .whitespacesAndNewlines)). To go back to the embedded file \
+                    instead (without what changed in the database since), delete \(directory.migratedMarker).
+                    """)
+            }
             return try await body(try CoordinatorStorage.sqlite(directory: directory, logger: logger))
         }
         let database = try PostgresPool(url: url, passwordFile: configuration.databasePasswordFile, logger: logger)

@@ -42,4 +42,7 @@ public struct DataDirectory: Sendable {
     public var metricsURL: String { path + "/metrics.url" }
     /// The loopback URL of the running coordinator's admin API, rewritten at every start.
     public var adminURL: String { path + "/admin.url" }
+    /// Written by `flotilla migrate` (0600): the fleet moved to that PostgreSQL database, so
+    /// `serve` without `--database` refuses to carry on with the stale embedded file.
+    public var migratedMarker: String { path + "/migrated-to-postgres" }
 }

@@ -25,17 +25,19 @@ struct MembershipService: Service {
     let members: any ClusterMembership
     let id: String
     let logger: Logger
-    /// The URL nodes reach this coordinator at (known once the listener is bound).
-    let url: @Sendable () -> String
+    /// The URL nodes reach this coordinator at, nil until the listener is bound (a coordinator
+    /// listening on port 0 must not advertise it).
+    let url: @Sendable () -> String?
 
     func run() async throws {
         let startedAt = Date()
         await cancelWhenGracefulShutdown {
             repeat {
-                do throws(CoordinatorError) { try await members.announce(id: id, url: url(), startedAt: startedAt, now: Date()) } catch {
+                guard let url = url() else { continue }
+                do throws(CoordinatorError) { try await members.announce(id: id, url: url, startedAt: startedAt, now: Date()) } catch {
                     logger.warning("cannot announce this coordinator", metadata: ["error": "\(error.message)"])
                 }
-            } while (try? await Task.sleep(for: CoordinatorMember.announceEvery)) != nil
+            } while (try? await Task.sleep(for: url() == nil ? .milliseconds(100) : CoordinatorMember.announceEvery)) != nil
         }
         await members.leave(id: id)
     }

@@ -65,6 +65,24 @@ public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
         return text
     }
 
+    /// The URL with every parameter, as `serve --database` takes it (to start another
+    /// coordinator on the same database); like `description`, it never holds the password.
+    public var argument: String {
+        var components = URLComponents()
+        components.scheme = "postgres"
+        components.user = user
+        components.host = host.isEmpty ? nil : host
+        components.port = port
+        components.path = "/" + database
+        var items: [URLQueryItem] = []
+        if let passfile { items.append(URLQueryItem(name: "passfile", value: passfile)) }
+        if let socketDirectory { items.append(URLQueryItem(name: "host", value: socketDirectory)) }
+        if tls != .prefer { items.append(URLQueryItem(name: "sslmode", value: tls.rawValue)) }
+        if let rootCertificate { items.append(URLQueryItem(name: "sslrootcert", value: rootCertificate)) }
+        components.queryItems = items.isEmpty ? nil : items
+        return components.string ?? description
+    }
+
     /// The password: from `passwordFile` (its first line), else from the passfile's first entry
     /// matching host, port, database and user (`*` matches anything, libpq's format); nil when
     /// neither gives one (trust or peer authentication). A file readable by others is refused.
@@ -107,9 +125,10 @@ public struct DatabaseURL: Sendable, Equatable, CustomStringConvertible {
     }
 
     private static func readPrivate(_ path: String, what: String) throws(CoordinatorError) -> String {
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw .invalidRequest("\(what) \(path) cannot be read") }
-        guard info.st_mode & 0o077 == 0 else { throw .invalidRequest("\(what) \(path) is readable by others: chmod 600 it") }
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue
+        else { throw .invalidRequest("\(what) \(path) cannot be read") }
+        guard mode & 0o077 == 0 else { throw .invalidRequest("\(what) \(path) is readable by others: chmod 600 it") }
         do { return try String(contentsOfFile: path, encoding: .utf8) } catch { throw .invalidRequest("\(what) \(path) cannot be read") }
     }
 }

@@ -31,9 +31,9 @@ final class TestFleet: @unchecked Sendable {
         caPEM = try String(contentsOfFile: dataDirectory + "/ca.pem", encoding: .utf8)
     }
 
-    /// Starts `flotilla serve` and waits until it wrote a fresh `admin.url`.
-    private static func startCoordinator(serveArguments: [String], root: String, label: String) throws -> (ChildProcess, String) {
-        let urlFile = root + "/data/admin.url"
+    /// Starts `flotilla serve` and waits until it wrote a fresh `admin.url` in `dataDirectory`.
+    static func startCoordinator(serveArguments: [String], root: String, label: String, dataDirectory: String? = nil) throws -> (ChildProcess, String) {
+        let urlFile = (dataDirectory ?? root + "/data") + "/admin.url"
         try? FileManager.default.removeItem(atPath: urlFile)
         let coordinator = try ChildProcess(Binaries.flotilla, serveArguments, logDirectory: root + "/logs", label: label)
         let deadline = Date().addingTimeInterval(60)
@@ -52,10 +52,18 @@ final class TestFleet: @unchecked Sendable {
         coordinator.kill9()
     }
 
-    /// Starts the coordinator again after `killCoordinator` (on a new port).
-    func startCoordinatorAgain() throws {
+    /// Starts the coordinator again after `killCoordinator` or `stopCoordinator` (on a new port
+    /// unless `extraArguments` name one), with `extraArguments` after the fleet's own.
+    func startCoordinatorAgain(extraArguments: [String] = []) throws {
         starts += 1
-        (coordinator, serverURL) = try Self.startCoordinator(serveArguments: serveArguments, root: root, label: "coordinator-\(starts)")
+        (coordinator, serverURL) = try Self.startCoordinator(serveArguments: serveArguments + extraArguments, root: root,
+                                                             label: "coordinator-\(starts)")
+    }
+
+    /// Stops the coordinator as an operator would (SIGTERM, graceful shutdown); its exit status.
+    @discardableResult
+    func stopCoordinator() -> Int32 {
+        coordinator.stop()
     }
 
     /// Kills the coordinator with SIGKILL (no graceful shutdown) and starts it again on the same
@@ -90,6 +98,11 @@ final class TestFleet: @unchecked Sendable {
             fleet.tearDown()
             throw error
         }
+    }
+
+    /// Adopts `process` (a peer coordinator) so it is torn down with the fleet.
+    func adopt(_ process: ChildProcess) {
+        helpers.append(process)
     }
 
     private func tearDown() {
@@ -181,7 +194,7 @@ final class TestFleet: @unchecked Sendable {
 
     /// Sends one request (JSON unless `headers` name another Content-Type); redirects are returned, not followed.
     func send(_ method: HTTPMethod, _ path: String, body: Data?, certificatePEM: String?, keyPEM: String?,
-              headers: [(String, String)]) async throws -> Reply {
+              headers: [(String, String)], base: String? = nil) async throws -> Reply {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)))
         if let certificatePEM, let keyPEM {
@@ -195,7 +208,7 @@ final class TestFleet: @unchecked Sendable {
         configuration.redirectConfiguration = .disallow
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         do {
-            var request = HTTPClientRequest(url: serverURL + path)
+            var request = HTTPClientRequest(url: (base ?? serverURL) + path)
             request.method = method
             if body != nil, !headers.contains(where: { $0.0.lowercased() == "content-type" }) {
                 request.headers.add(name: "Content-Type", value: "application/json")

@@ -55,10 +55,7 @@ final class PostgresAuditLog: AuditLog {
                 VALUES (\(sequence), \(at), \(date.timeIntervalSince1970), \(actor.name), \(actor.source), \(record.action), \(record.target),
                         \(details), \(previous), \(hash))
                 """, logger)
-            try await connection.execute("""
-                INSERT INTO audit_head (id, sequence, hash, mac) VALUES (1, \(sequence), \(hash), \(ByteBuffer(bytes: mac(sequence: sequence, hash: hash))))
-                ON CONFLICT (id) DO UPDATE SET sequence = excluded.sequence, hash = excluded.hash, mac = excluded.mac
-                """, logger)
+            try await sealHead(sequence: sequence, hash: hash, on: connection)
             return AuditEntry(sequence: sequence, at: at, actor: actor.name, source: actor.source, action: record.action,
                               target: record.target, detailsJSON: details, previousHash: previous, hash: hash)
         }
@@ -68,6 +65,15 @@ final class PostgresAuditLog: AuditLog {
             throw .internal("audit head not written: \(error)")
         }
         return entry
+    }
+
+    /// Records `sequence` and `hash` as the chain's newest entry, sealed, in `connection`'s
+    /// transaction (an append, or `flotilla migrate` carrying a chain over).
+    func sealHead(sequence: Int64, hash: String, on connection: PostgresConnection) async throws {
+        try await connection.execute("""
+            INSERT INTO audit_head (id, sequence, hash, mac) VALUES (1, \(sequence), \(hash), \(ByteBuffer(bytes: mac(sequence: sequence, hash: hash))))
+            ON CONFLICT (id) DO UPDATE SET sequence = excluded.sequence, hash = excluded.hash, mac = excluded.mac
+            """, database.logger)
     }
 
     private static func head(_ connection: PostgresConnection, _ logger: Logger) async throws -> (sequence: Int64, hash: String, mac: [UInt8])? {
@@ -85,11 +91,16 @@ final class PostgresAuditLog: AuditLog {
     }
 
     func verify() async throws(CoordinatorError) -> AuditVerification {
+        try await database.transaction { connection in try await verify(on: connection) }
+    }
+
+    /// `verify` inside `connection`'s transaction (`flotilla migrate` checks the chain it copied
+    /// before committing it).
+    func verify(on connection: PostgresConnection) async throws -> AuditVerification {
         let logger = database.logger
-        let (rows, head) = try await database.transaction { connection in
-            (try await connection.rows("SELECT * FROM audit_log ORDER BY sequence", logger), try await Self.head(connection, logger))
-        }
-        let entries = try PostgresStore.decoded { () throws -> [AuditEntry] in try rows.map(Self.entry) }
+        let rows = try await connection.rows("SELECT * FROM audit_log ORDER BY sequence", logger)
+        let head = try await Self.head(connection, logger)
+        let entries = try rows.map(Self.entry)
         var problems: [String] = []
         var trusted: (sequence: Int64, hash: String)?
         if let head {

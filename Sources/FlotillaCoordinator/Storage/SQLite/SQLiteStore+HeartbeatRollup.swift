@@ -25,7 +25,7 @@ extension SQLiteStore {
         CREATE INDEX heartbeat_minutes_minute ON heartbeat_minutes(minute);
         """
 
-    private static let rollupCursorKey = "heartbeat_rollup_rowid"
+    static let rollupCursorKey = "heartbeat_rollup_rowid"
 
     /// Folds heartbeats received since the last roll-up into `heartbeat_minutes`; returns the
     /// rows read. Safe to call at any time (one transaction; a partly filled minute is merged).
@@ -62,7 +62,7 @@ extension SQLiteStore {
         }
     }
 
-    private static func rollupCursor(_ db: Database) throws -> Int64 {
+    static func rollupCursor(_ db: Database) throws -> Int64 {
         try Int64.fetchOne(db, sql: "SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?", arguments: [rollupCursorKey]) ?? 0
     }
 
