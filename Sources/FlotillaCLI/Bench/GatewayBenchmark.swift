@@ -88,7 +88,7 @@ struct GatewayBenchmark {
         let direct = try Self.target(url: provider.url, path: "/v1/chat/completions", authorization: "Bearer " + Self.providerKey,
                                      body: Self.chatBody(model: "gpt-4o-mini"), tls: nil)
         let caPEM = connection.caPEM ?? ""
-        let gatewayTLS: (Int) throws -> NIOSSLContext = { [auth] _ in
+        let gatewayTLS: @Sendable (Int) throws -> NIOSSLContext = { [auth] _ in
             auth == .mtls ? try node.tlsContext(caPEM: caPEM) : try Self.serverOnlyTLS(caPEM: caPEM)
         }
         let gateway = try Self.target(url: connection.serverURL, path: "/v1/chat/completions",
@@ -185,7 +185,7 @@ struct GatewayBenchmark {
 
     /// Publishes `spec`, sets the provider key, and enrolls one node (which gets its gateway key
     /// at enrollment).
-    private func setUp(connection: AdminConnection, spec: GatewaySpec) async throws -> SimulatedNode {
+    func setUp(connection: AdminConnection, spec: GatewaySpec) async throws -> SimulatedNode {
         return try await AdminClient.with(connection) { client in
             _ = try await client.post("/admin/v1/releases", body: PublishRequest(dryRun: false, groups: [], gateway: spec), as: PublishResponse.self)
             _ = try await client.put("/admin/v1/secrets/bench", body: SetSecretRequest(value: Self.providerKey), as: SecretInfo.self)
@@ -211,11 +211,11 @@ struct GatewayBenchmark {
     }
 
     /// One side of the comparison: where to send the same small chat completion.
-    struct Target {
+    struct Target: Sendable {
         var host: String
         var port: Int
         var request: ByteBuffer
-        var tls: ((Int) throws -> NIOSSLContext)?
+        var tls: (@Sendable (Int) throws -> NIOSSLContext)?
         var isGateway: Bool { tls != nil }
 
         func drive(group: any EventLoopGroup, connections: Int, seconds: Double) async throws -> ConnectionResult {
@@ -229,7 +229,7 @@ struct GatewayBenchmark {
     }
 
     static func target(url: String, method: String = "POST", path: String, authorization: String?, body: String,
-                       tls: ((Int) throws -> NIOSSLContext)?) throws -> Target {
+                       tls: (@Sendable (Int) throws -> NIOSSLContext)?) throws -> Target {
         guard let parsed = URL(string: url), let host = parsed.host, let port = parsed.port else { throw CLIError("cannot parse \(url)") }
         let headers = authorization.map { [("Authorization", $0)] } ?? []
         return Target(host: host, port: port, request: KeepAliveLoad.request(method: method, path: path, host: host, headers: headers, body: ByteBuffer(string: body)), tls: tls)
@@ -268,6 +268,9 @@ final class FakeProviderProcess {
         }
         self.url = String(url)
     }
+
+    /// The process id (for the CPU split).
+    var pid: Int32 { process.processIdentifier }
 
     func stop() {
         guard process.isRunning else { return }

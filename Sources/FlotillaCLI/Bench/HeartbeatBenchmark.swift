@@ -15,7 +15,10 @@ struct HeartbeatBenchmark {
     var duration: TimeInterval
     var clientThreads: Int
     var connection: AdminConnection
-    var dataDirectory: String?
+    /// Opens the counts of what the coordinator stored (nil: stored heartbeats are not counted).
+    var probe: (() throws -> any StorageProbe)?
+    /// Further coordinators of the same fleet: the nodes are spread over `connection`'s and these.
+    var peers: [String] = []
     /// With `--kill-after`: when to kill the coordinator during the load, and what to do once
     /// the load has ended, before the database is counted (start it again).
     var crash: (after: TimeInterval, kill: @Sendable () -> Void, restart: () throws -> Void)?
@@ -81,22 +84,34 @@ struct HeartbeatBenchmark {
             return enrolled
         }
 
-        guard let url = URL(string: connection.serverURL), let host = url.host, let port = url.port else {
-            throw CLIError("cannot parse coordinator URL \(connection.serverURL)")
+        let servers = try ([connection.serverURL] + peers).map { text in
+            guard let url = URL(string: text), let host = url.host, let port = url.port else { throw CLIError("cannot parse coordinator URL \(text)") }
+            return (host: host, port: port)
         }
         let body = ByteBuffer(bytes: try JSONEncoder().encode(Self.sampleHeartbeat()))
-        let baseline = try dataDirectory.map { try Self.storedHeartbeats(in: $0) }
+        var baseline: Int?
+        if let probe { baseline = try await probe().totalHeartbeats() }
         progress("driving \(identities.count) mTLS connections for \(Int(duration))s...")
         let started = Date()
-        let request = KeepAliveLoad.request(path: "/v1/heartbeat", host: host, body: body)
-        // Connection i presents node i's certificate.
+        // Node i goes to coordinator i mod N and presents its own certificate.
         let caPEM = created.caPEM
         let seconds = duration
-        async let load = KeepAliveLoad.drive(
-            group: group, connections: identities.count, host: host, port: port,
-            tls: { [identities] index in try identities[index].tlsContext(caPEM: caPEM) },
-            request: request, duration: seconds
-        )
+        let shares = servers.indices.map { server in Array(stride(from: server, to: identities.count, by: servers.count)) }
+        async let load = withThrowingTaskGroup(of: (Int, ConnectionResult).self) { tasks in
+            for (server, share) in shares.enumerated() where !share.isEmpty {
+                let (host, port) = servers[server]
+                let request = KeepAliveLoad.request(path: "/v1/heartbeat", host: host, body: body)
+                let nodes = share.map { identities[$0] }
+                tasks.addTask {
+                    (server, try await KeepAliveLoad.drive(group: group, connections: nodes.count, host: host, port: port,
+                                                           tls: { index in try nodes[index].tlsContext(caPEM: caPEM) },
+                                                           request: request, duration: seconds))
+                }
+            }
+            var byServer: [Int: ConnectionResult] = [:]
+            for try await (server, result) in tasks { byServer[server] = result }
+            return Self.merge(byServer, shares: shares, nodes: identities.count)
+        }
         if let crash {
             try await Task.sleep(for: .milliseconds(Int64(crash.after * 1000)))
             progress("kill -9 of the coordinator under load...")
@@ -108,12 +123,15 @@ struct HeartbeatBenchmark {
             progress("starting the coordinator again on the same data directory...")
             try crash.restart()
         }
-        let stored = try dataDirectory.map { try Self.storedHeartbeats(in: $0) - (baseline ?? 0) }
-        let missing = try dataDirectory.map { directory in
-            let counts = try SQLiteStore(path: DataDirectory(directory).database).heartbeatCountsByNodeName()
-            return zip(identities, total.acknowledgedByConnection).reduce(0) { sum, pair in
-                sum + max(0, pair.1 - (counts[pair.0.name] ?? 0))
-            }
+        var stored: Int?
+        var counts: [String: Int]?
+        if let probe {
+            let opened = try probe()
+            stored = try await opened.totalHeartbeats() - (baseline ?? 0)
+            counts = try await opened.heartbeatCountsByNodeName()
+        }
+        let missing = counts.map { counts in
+            zip(identities, total.acknowledgedByConnection).reduce(0) { sum, pair in sum + max(0, pair.1 - (counts[pair.0.name] ?? 0)) }
         }
         return Report(
             nodes: identities.count, duration: elapsed, acknowledged: total.acknowledged, failed: total.failed,
@@ -121,9 +139,21 @@ struct HeartbeatBenchmark {
         )
     }
 
-    /// Rows in the heartbeat time series: every acknowledged heartbeat must be there.
-    static func storedHeartbeats(in dataDirectory: String) throws -> Int {
-        try SQLiteStore(path: DataDirectory(dataDirectory).database).totalHeartbeats()
+    /// The coordinators' results as one, `acknowledgedByConnection` back in node order.
+    static func merge(_ byServer: [Int: ConnectionResult], shares: [[Int]], nodes: Int) -> ConnectionResult {
+        var total = ConnectionResult()
+        var byNode = [Int](repeating: 0, count: nodes)
+        for (server, result) in byServer {
+            total.acknowledged += result.acknowledged
+            total.failed += result.failed
+            total.latenciesMicros += result.latenciesMicros
+            for (slot, node) in shares[server].enumerated() where slot < result.acknowledgedByConnection.count {
+                byNode[node] = result.acknowledgedByConnection[slot]
+            }
+        }
+        total.latenciesMicros.sort()
+        total.acknowledgedByConnection = byNode
+        return total
     }
 
     static func sampleHeartbeat() -> HeartbeatRequest {

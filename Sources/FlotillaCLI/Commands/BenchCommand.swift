@@ -32,11 +32,22 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Kill the benchmark's own coordinator with SIGKILL this long into the load, start it again, and count acknowledged heartbeats missing from the database (must be 0), e.g. 5s.")
         var killAfter: String?
 
+        @OptionGroup var backends: BackendOptions
+
         @OptionGroup var connection: ConnectionOptions
 
         func run() async throws {
             guard let seconds = DurationParser.seconds(duration), seconds >= 1 else {
                 throw ValidationError("--duration must be at least 1s")
+            }
+            if let server = try backends.server() {
+                guard killAfter == nil, connection.server == nil, connection.dataDir == nil else {
+                    throw ValidationError("--database compares coordinators of the benchmark's own: leave out --kill-after, --server and --data-dir")
+                }
+                let rows = try await BackendBenchmark.heartbeats(server: server, passwordFile: backends.databasePasswordFile, coordinators: backends.coordinators,
+                                                                 nodes: nodes, seconds: seconds, clientThreads: clientThreads) { print($0) }
+                BackendBenchmark.print(rows, unit: "durable heartbeats/s", stored: "stored")
+                return
             }
             let killSeconds = try killAfter.map { text -> Double in
                 guard let value = DurationParser.seconds(text), value > 0, value < seconds else {
@@ -67,7 +78,7 @@ struct BenchCommand: AsyncParsableCommand {
             }
             var bench = HeartbeatBenchmark(
                 nodes: nodes, duration: seconds, clientThreads: clientThreads, connection: resolved,
-                dataDirectory: dataDirectory
+                probe: dataDirectory.map { directory in { try SQLiteStorageProbe(dataDirectory: directory) } }
             )
             if let killSeconds, let running = server {
                 let pid = running.pid
@@ -155,9 +166,18 @@ struct BenchCommand: AsyncParsableCommand {
         @Flag(help: "Also measure the gateway with budgets and rate limits on every scope (set far above the load).")
         var budgets = false
 
+        @OptionGroup var backends: BackendOptions
+
         func run() async throws {
             guard let seconds = DurationParser.seconds(duration), seconds >= 2 else { throw ValidationError("--duration must be at least 2s") }
             guard (1...4096).contains(concurrency) else { throw ValidationError("--concurrency must be 1...4096") }
+            if let server = try backends.server() {
+                guard auth == "key", !budgets else { throw ValidationError("--database compares backends with key authentication, without --budgets") }
+                let rows = try await BackendBenchmark.gateway(server: server, passwordFile: backends.databasePasswordFile, coordinators: backends.coordinators,
+                                                              concurrency: concurrency, seconds: seconds) { print($0) }
+                BackendBenchmark.print(rows, unit: "metered calls/s", stored: "usage rows")
+                return
+            }
             guard let mode = GatewayBenchmark.Auth(rawValue: auth) else { throw ValidationError("--auth must be key or mtls") }
             let report = try await GatewayBenchmark(concurrency: concurrency, seconds: seconds, auth: mode, budgets: budgets).run { print($0) }
             func ms(_ micros: UInt32) -> String { String(format: "%.3f ms", Double(micros) / 1000) }
@@ -197,5 +217,27 @@ struct BenchCommand: AsyncParsableCommand {
                 throw CLIError("only \(report.stored) of \(report.acknowledged) acknowledged gateway calls have a usage row")
             }
         }
+    }
+}
+
+/// `--database URL [--coordinators N]` of the heartbeat and gateway benchmarks: compare the
+/// embedded store with PostgreSQL in the same run.
+struct BackendOptions: ParsableArguments {
+    @Option(help: "Also run on PostgreSQL: a server (postgres://USER@HOST:PORT/DB, the password from the URL's passfile=PATH or --database-password-file) where the benchmark creates and drops scratch databases (the user needs CREATEDB). Prints the PostgreSQL figures beside SQLite's, measured in the same run.")
+    var database: String?
+
+    @Option(help: "A file (0600) whose first line is the database password.")
+    var databasePasswordFile: String?
+
+    @Option(help: "With --database: also measure this many coordinators sharing one database (2 or more).")
+    var coordinators: Int = 1
+
+    func server() throws -> DatabaseURL? {
+        guard let database else {
+            if coordinators != 1 { throw ValidationError("--coordinators needs --database") }
+            return nil
+        }
+        guard (1...8).contains(coordinators) else { throw ValidationError("--coordinators must be 1...8") }
+        do { return try DatabaseURL(database) } catch { throw ValidationError("--database: \(error.message)") }
     }
 }
