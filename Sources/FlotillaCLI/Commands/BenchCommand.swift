@@ -7,7 +7,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print the figures recorded in docs/benchmarks.md.",
-        subcommands: [Heartbeats.self, Rollout.self, Gateway.self, Dashboard.self, FakeProviderCommand.self]
+        subcommands: [Heartbeats.self, Rollout.self, Gateway.self, Failover.self, Dashboard.self, FakeProviderCommand.self]
     )
 
     struct Heartbeats: AsyncParsableCommand {
@@ -215,6 +215,45 @@ struct BenchCommand: AsyncParsableCommand {
             print("gateway calls acknowledged: \(report.acknowledged) (failed: \(report.failed)); usage rows stored: \(report.stored)")
             if report.stored < report.acknowledged {
                 throw CLIError("only \(report.stored) of \(report.acknowledged) acknowledged gateway calls have a usage row")
+            }
+        }
+    }
+}
+
+extension BenchCommand {
+    struct Failover: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "failover",
+            abstract: "Time from kill -9 of the coordinator nodes use to their heartbeats and gateway calls answered by the other.",
+            discussion: "Two coordinators (this binary) on a scratch database of the PostgreSQL server --database names (dropped afterwards)."
+        )
+
+        @Option(help: "A PostgreSQL server: postgres://USER@HOST:PORT/DB (its user needs CREATEDB; the password from passfile=PATH or --database-password-file).")
+        var database: String
+
+        @Option(help: "A file (0600) whose first line is the database password.")
+        var databasePasswordFile: String?
+
+        @Option(help: "Simulated nodes.")
+        var nodes: Int = 50
+
+        func run() async throws {
+            guard (1...1000).contains(nodes) else { throw ValidationError("--nodes must be 1...1000") }
+            let server: DatabaseURL
+            do { server = try DatabaseURL(database) } catch { throw ValidationError("--database: \(error.message)") }
+            let report = try await FailoverBenchmark(nodes: nodes, server: server, passwordFile: databasePasswordFile).run { print($0) }
+            func figures(_ times: [Double]) -> [String] {
+                guard let first = times.first, let last = times.last else { return ["-", "-", "-"] }
+                return [String(format: "%.2f s", first), String(format: "%.2f s", times[times.count / 2]), String(format: "%.2f s", last)]
+            }
+            var table = TextTable(headers: ["after the kill", "first node", "median", "last node", "nodes"])
+            table.add(["heartbeat acknowledged by the survivor"] + figures(report.heartbeat) + ["\(report.heartbeat.count)/\(report.nodes)"])
+            table.add(["gateway call answered 200 by the survivor"] + figures(report.gateway) + ["\(report.gateway.count)/\(report.nodes)"])
+            print("")
+            print(table.render())
+            print("the survivor's admin API lists every node online: " + (report.allOnline.map { String(format: "%.2f s after the kill", $0) } ?? "not within 30 s"))
+            if report.heartbeat.count < report.nodes || report.gateway.count < report.nodes {
+                throw CLIError("not every node reached the survivor within 30 s")
             }
         }
     }

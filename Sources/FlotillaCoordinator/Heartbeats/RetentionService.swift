@@ -28,7 +28,8 @@ struct RetentionService: Service {
                 // Roll up every minute; prune every `period`.
                 let rounds = max(1, Int(period.components.seconds / 60))
                 for _ in 0..<rounds where !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(60))
+                    // Shutting down (or leadership lost): no roll-up on a cancelled task.
+                    guard (try? await Task.sleep(for: .seconds(60))) != nil else { break }
                     do { try await rollUp() } catch { logger.error("heartbeat roll-up failed", metadata: ["error": "\(error)"]) }
                 }
             }
