@@ -46,13 +46,15 @@ enum BackendBenchmark {
 
     // MARK: Gateway
 
-    static func gateway(server: DatabaseURL, passwordFile: String?, coordinators: Int, concurrency: Int, seconds: Double,
+    /// With `budgets`, every call also reserves and settles on node, group and fleet budgets
+    /// and passes the rate limits (all far above the load).
+    static func gateway(server: DatabaseURL, passwordFile: String?, coordinators: Int, concurrency: Int, seconds: Double, budgets: Bool,
                         progress: (String) -> Void) async throws -> [Row] {
         let provider = try FakeProviderProcess(key: GatewayBenchmark.providerKey)
         defer { provider.stop() }
         return try await BenchFleet.withComparison(server: server, passwordFile: passwordFile, coordinators: coordinators) { fleets in
             let setup = GatewayBenchmark(concurrency: concurrency, seconds: seconds, auth: .key, budgets: false)
-            let spec = GatewayBenchmark.spec(providerURL: provider.url)
+            let spec = GatewayBenchmark.spec(providerURL: provider.url, withBudgets: budgets)
             var targets: [[GatewayBenchmark.Target]] = []
             var storedBefore: [Int] = []
             for fleet in fleets {

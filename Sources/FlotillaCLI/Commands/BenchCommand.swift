@@ -172,9 +172,9 @@ struct BenchCommand: AsyncParsableCommand {
             guard let seconds = DurationParser.seconds(duration), seconds >= 2 else { throw ValidationError("--duration must be at least 2s") }
             guard (1...4096).contains(concurrency) else { throw ValidationError("--concurrency must be 1...4096") }
             if let server = try backends.server() {
-                guard auth == "key", !budgets else { throw ValidationError("--database compares backends with key authentication, without --budgets") }
+                guard auth == "key" else { throw ValidationError("--database compares backends with key authentication") }
                 let rows = try await BackendBenchmark.gateway(server: server, passwordFile: backends.databasePasswordFile, coordinators: backends.coordinators,
-                                                              concurrency: concurrency, seconds: seconds) { print($0) }
+                                                              concurrency: concurrency, seconds: seconds, budgets: budgets) { print($0) }
                 BackendBenchmark.print(rows, unit: "metered calls/s", stored: "usage rows")
                 return
             }

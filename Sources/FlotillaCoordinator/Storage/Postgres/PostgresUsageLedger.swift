@@ -227,8 +227,13 @@ final class PostgresUsageLedger: UsageLedger, Service {
         }
         // In key order, as every writer of the roll-up takes its rows.
         let days = daily.sorted { $0.key.lexicographicallyPrecedes($1.key) }
+        let keys = (0..<5).map { index in days.map { $0.key[index] } }
+        let sums = (0..<7).map { index in days.map { $0.value[index] } }
         let document = ByteBuffer(bytes: try JSONEncoder().encode(rows))
+        let settling = entries.compactMap { entry in entry.settling.map { (entry.record, $0) } }
         let logger = database.logger
+        // (The body stays in small functions: Swift 6.3's release build crashed splitting one
+        // large coroutine here.)
         return try await database.transaction { connection -> [BudgetCounterKey: CounterState] in
             try await connection.execute("""
                 INSERT INTO usage (request_id, at, node_id, group_name, provider, model, upstream_model, endpoint, streamed,
@@ -236,38 +241,50 @@ final class PostgresUsageLedger: UsageLedger, Service {
                     ttfb_ms, status, outcome, usage_source, error_code)
                 SELECT * FROM jsonb_to_recordset(convert_from(\(document), 'UTF8')::jsonb) AS x(\(unescaped: recordColumns))
                 """, logger)
-            var settledDeltas: [BudgetCounterKey: CounterState] = [:]
-            let settling = entries.compactMap { entry in entry.settling.map { (entry.record, $0) } }
-            if !settling.isEmpty {
-                let open = Set(try await connection.rows("""
-                    DELETE FROM budget_reservations WHERE request_id = ANY(\(settling.map(\.1.requestID))::text[]) AND state = 'open'
-                    RETURNING request_id
-                    """, logger).map { try $0.get("request_id", as: String.self) })
-                for (record, reservation) in settling where open.contains(reservation.requestID) {
-                    for check in reservation.checks {
-                        settledDeltas[check.key, default: CounterState()].reservedNanos -= reservation.amountNanos
-                        settledDeltas[check.key, default: CounterState()].spentNanos += record.costNanos
-                    }
-                }
-            }
-            let figures = try await addToCounters(connection, settledDeltas, logger)
-            func column(_ index: Int) -> [String] { days.map { $0.key[index] } }
-            func sum(_ index: Int) -> [Int64] { days.map { $0.value[index] } }
-            try await connection.execute("""
-                INSERT INTO usage_daily (day, node_id, group_name, provider, model, calls, refused, failed, input_tokens, output_tokens,
-                    cached_tokens, cost_nanos)
-                SELECT * FROM unnest(\(column(0))::text[], \(column(1))::text[], \(column(2))::text[], \(column(3))::text[], \(column(4))::text[],
-                    \(sum(0))::bigint[], \(sum(1))::bigint[], \(sum(2))::bigint[], \(sum(3))::bigint[], \(sum(4))::bigint[], \(sum(5))::bigint[],
-                    \(sum(6))::bigint[])
-                ORDER BY 1, 2, 3, 4, 5
-                ON CONFLICT (day, node_id, group_name, provider, model) DO UPDATE SET
-                    calls = usage_daily.calls + excluded.calls, refused = usage_daily.refused + excluded.refused,
-                    failed = usage_daily.failed + excluded.failed, input_tokens = usage_daily.input_tokens + excluded.input_tokens,
-                    output_tokens = usage_daily.output_tokens + excluded.output_tokens,
-                    cached_tokens = usage_daily.cached_tokens + excluded.cached_tokens, cost_nanos = usage_daily.cost_nanos + excluded.cost_nanos
-                """, logger)
+            let deltas = try await settledDeltas(connection, settling, logger)
+            let figures = try await addToCounters(connection, deltas, logger)
+            try await addDaily(connection, keys: keys, sums: sums, logger)
             return figures
         }
+    }
+
+    /// What settling `settling` changes on each counter: only reservations still open (one the
+    /// sweeper charged meanwhile is not charged twice).
+    private static func settledDeltas(_ connection: PostgresConnection, _ settling: [(UsageRecord, Reservation)],
+                                      _ logger: Logger) async throws -> [BudgetCounterKey: CounterState] {
+        guard !settling.isEmpty else { return [:] }
+        let returned = try await connection.rows("""
+            DELETE FROM budget_reservations WHERE request_id = ANY(\(settling.map(\.1.requestID))::text[]) AND state = 'open'
+            RETURNING request_id
+            """, logger)
+        let open = Set(try returned.map { try $0.get("request_id", as: String.self) })
+        var deltas: [BudgetCounterKey: CounterState] = [:]
+        for (record, reservation) in settling where open.contains(reservation.requestID) {
+            for check in reservation.checks {
+                deltas[check.key, default: CounterState()].reservedNanos -= reservation.amountNanos
+                deltas[check.key, default: CounterState()].spentNanos += record.costNanos
+            }
+        }
+        return deltas
+    }
+
+    /// Adds a batch's calls to the per-day roll-up (`keys`: day, node, group, provider, model;
+    /// `sums`: calls, refused, failed, input, output, cached tokens, cost).
+    private static func addDaily(_ connection: PostgresConnection, keys: [[String]], sums: [[Int64]], _ logger: Logger) async throws {
+        guard let first = keys.first, !first.isEmpty else { return }
+        try await connection.execute("""
+            INSERT INTO usage_daily (day, node_id, group_name, provider, model, calls, refused, failed, input_tokens, output_tokens,
+                cached_tokens, cost_nanos)
+            SELECT * FROM unnest(\(keys[0])::text[], \(keys[1])::text[], \(keys[2])::text[], \(keys[3])::text[], \(keys[4])::text[],
+                \(sums[0])::bigint[], \(sums[1])::bigint[], \(sums[2])::bigint[], \(sums[3])::bigint[], \(sums[4])::bigint[], \(sums[5])::bigint[],
+                \(sums[6])::bigint[])
+            ORDER BY 1, 2, 3, 4, 5
+            ON CONFLICT (day, node_id, group_name, provider, model) DO UPDATE SET
+                calls = usage_daily.calls + excluded.calls, refused = usage_daily.refused + excluded.refused,
+                failed = usage_daily.failed + excluded.failed, input_tokens = usage_daily.input_tokens + excluded.input_tokens,
+                output_tokens = usage_daily.output_tokens + excluded.output_tokens,
+                cached_tokens = usage_daily.cached_tokens + excluded.cached_tokens, cost_nanos = usage_daily.cost_nanos + excluded.cost_nanos
+            """, logger)
     }
 
     func count(requestIDs: [String]) async throws(CoordinatorError) -> Int {
