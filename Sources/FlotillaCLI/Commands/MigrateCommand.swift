@@ -47,6 +47,6 @@ struct MigrateCommand: AsyncParsableCommand {
         print(table.render())
         print("Copied \(report.tables.reduce(0) { $0 + $1.rows }) rows in \(String(format: "%.1f", Date().timeIntervalSince(started))) s; "
               + "counts match and the audit chain (\(report.auditEntries) entries) verifies in \(url).")
-        print("Next: flotilla serve --data-dir \(directory.path) --database '\(url)'")
+        print("Next: flotilla serve --data-dir \(directory.path) --database '\(url.argument)'")
     }
 }
