@@ -47,13 +47,7 @@ enum PostgresTestDatabase {
         var url = adminURL
         url.database = name
         let database = try PostgresPool(url: url, maxConnections: 20, logger: logger)
-        let result = await Result { () async throws -> T in
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await database.run() }
-                defer { group.cancelAll() }
-                return try await body(database)
-            }
-        }
+        let result = await Result { () async throws -> T in try await database.whileRunning { try await body(database) } }
         try await withAdmin(adminURL, logger) { admin in try await admin.execute("DROP DATABASE \(unescaped: name) WITH (FORCE)") }
         return try result.get()
     }
@@ -61,11 +55,7 @@ enum PostgresTestDatabase {
     /// Runs `body` against the server's own database.
     static func withAdmin(_ url: DatabaseURL, _ logger: Logger, _ body: @Sendable (PostgresPool) async throws -> Void) async throws {
         let admin = try PostgresPool(url: url, maxConnections: 2, logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await admin.run() }
-            defer { group.cancelAll() }
-            try await body(admin)
-        }
+        try await admin.whileRunning { try await body(admin) }
     }
 }
 

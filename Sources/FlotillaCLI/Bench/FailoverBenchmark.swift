@@ -4,7 +4,6 @@ import FlotillaProtocol
 import Foundation
 import NIOCore
 import NIOHTTP1
-import NIOSSL
 import Synchronization
 
 /// `flotilla bench failover --database URL`: two coordinators on a scratch PostgreSQL database,
@@ -84,12 +83,7 @@ struct FailoverBenchmark {
     /// One node: a heartbeat and a gateway call a second to its current coordinator, moving on
     /// to the next after a failure; returns its two times after the kill (nil: never, in 30 s).
     private static func follow(_ node: SimulatedNode, urls: [String], caPEM: String, killedAt: Clock) async throws -> (Double?, Double?) {
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(node.certificatePEM.utf8)).map { .certificate($0) }
-        tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(node.keyPEM.utf8), format: .pem))
-        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)))
-        tls.certificateVerification = .noHostnameVerification
-        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
+        var configuration = HTTPClient.Configuration(tlsConfiguration: try node.tlsConfiguration(caPEM: caPEM))
         // AsyncHTTPClient retries a refused connect until this timeout where the agent's libcurl
         // gives up at once: the figures here are that much above a real board's.
         configuration.timeout = .init(connect: .seconds(1), read: .seconds(5))

@@ -48,12 +48,17 @@ struct SimulatedNode: Sendable {
 
     /// A TLS client context presenting this node's certificate and trusting `caPEM`.
     func tlsContext(caPEM: String) throws -> NIOSSLContext {
+        try NIOSSLContext(configuration: tlsConfiguration(caPEM: caPEM))
+    }
+
+    /// The TLS client configuration of `tlsContext` (for an AsyncHTTPClient of the node's own).
+    func tlsConfiguration(caPEM: String) throws -> TLSConfiguration {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(certificatePEM.utf8)).map { .certificate($0) }
         tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(keyPEM.utf8), format: .pem))
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)))
         // The bench talks to 127.0.0.1: the CA is pinned, the name check adds nothing here.
         tls.certificateVerification = .noHostnameVerification
-        return try NIOSSLContext(configuration: tls)
+        return tls
     }
 }

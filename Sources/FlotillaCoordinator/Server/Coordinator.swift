@@ -164,9 +164,7 @@ public struct Coordinator {
         }
         let database = try PostgresPool(url: url, passwordFile: configuration.databasePasswordFile, logger: logger)
         let (masterKey, _) = try MasterKey.load(path: directory.masterKey)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await database.run() }
-            defer { group.cancelAll() }
+        try await database.whileRunning {
             logger.info("using the shared database", metadata: ["database": "\(url)"])
             try await body(try await PostgresStorage.open(database: database, directory: directory, masterKey: masterKey, logger: logger))
         }

@@ -60,11 +60,7 @@ package struct PostgresStorageProbe: StorageProbe {
     private static func withPool<T: Sendable>(_ url: DatabaseURL, _ passwordFile: String?, _ logger: Logger,
                                               _ body: (PostgresPool) async throws -> T) async throws -> T {
         let pool = try PostgresPool(url: url, passwordFile: passwordFile, maxConnections: 2, logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await pool.run() }
-            defer { group.cancelAll() }
-            return try await body(pool)
-        }
+        return try await pool.whileRunning { try await body(pool) }
     }
 
     package func totalHeartbeats() async throws -> Int { try await count("SELECT count(*) AS n FROM heartbeats") }

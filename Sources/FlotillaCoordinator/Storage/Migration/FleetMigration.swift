@@ -30,11 +30,7 @@ package enum FleetMigration {
     {
         let pool = try PostgresPool(url: url, passwordFile: passwordFile, maxConnections: 2, logger: logger)
         return try await PostgresPool.mapped {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await pool.run() }
-                defer { group.cancelAll() }
-                return try await run(directory: directory, into: pool, logger: logger)
-            }
+            try await pool.whileRunning { try await run(directory: directory, into: pool, logger: logger) }
         }
     }
 

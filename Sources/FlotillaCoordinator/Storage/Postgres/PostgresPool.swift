@@ -60,6 +60,15 @@ final class PostgresPool: Sendable {
         await client.run()
     }
 
+    /// `body`'s result, with the pool's connections kept (`run`) while it runs and closed after.
+    func whileRunning<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await self.run() }
+            defer { group.cancelAll() }
+            return try await body()
+        }
+    }
+
     // MARK: Queries
 
     /// The rows of `query`.
