@@ -59,11 +59,13 @@ func commonName(of name: DistinguishedName) -> String? {
 }
 
 /// Runs `body` and checks that it throws a `CoordinatorError` with `code`.
+@discardableResult
 func expectCoordinatorError(
     _ code: APIErrorCode, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void
-) async {
+) async -> CoordinatorError? {
     let error = await #expect(throws: CoordinatorError.self, sourceLocation: sourceLocation) { try await body() }
     #expect(error?.code == code, "expected \(code.rawValue), got \(String(describing: error))", sourceLocation: sourceLocation)
+    return error
 }
 
 /// A store in a fresh temporary directory (and, on PostgreSQL, a fresh database) plus helpers

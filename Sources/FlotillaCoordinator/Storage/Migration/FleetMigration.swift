@@ -1,5 +1,6 @@
 import FlotillaProtocol
 import Foundation
+import GRDB
 import Logging
 import NIOCore
 import NIOPosix
@@ -13,8 +14,10 @@ import PostgresNIO
 /// Every table is copied row for row in one PostgreSQL transaction (the two schemas share their
 /// tables and columns; times are epoch seconds in both), the counts are compared and the audit
 /// chain is verified inside that transaction before it commits: a failed migration leaves the
-/// database as it was. The SQLite file is only read, and stays as the fallback; a marker in the
-/// data directory stops `serve` from carrying on with it unnoticed.
+/// database as it was. The SQLite file keeps its data and stays as the fallback: it is opened as
+/// `serve` opens it (its schema brought up to date, reservations left open by a stop charged) and
+/// its heartbeat roll-up finished, nothing else is written; a marker in the data directory stops
+/// `serve` from carrying on with it unnoticed.
 package enum FleetMigration {
     /// What was copied.
     package struct Report: Sendable {
@@ -87,6 +90,8 @@ package enum FleetMigration {
         for table in MigrationTable.order where try await !connection.rows(PostgresQuery(unsafeSQL: "SELECT 1 FROM \(table) LIMIT 1"), logger).isEmpty {
             throw CoordinatorError.invalidRequest("the database already holds a fleet (table \(table) has rows): migrate into an empty database")
         }
+        try refuseCaseCollisions(store)
+        let rolledUpTo = try await MigrationTable.finishRollup(store)
         var report = Report(tables: [], auditEntries: 0)
         for table in MigrationTable.order where sourceTables.contains(table) {
             let copied = try await MigrationTable(name: table, target: target).copy(from: store, into: connection, logger: logger)
@@ -96,7 +101,7 @@ package enum FleetMigration {
             }
             report.tables.append((table, stored))
         }
-        try await carryOverBookkeeping(from: store, into: connection, logger: logger)
+        try await carryOverBookkeeping(rolledUpTo: rolledUpTo, into: connection, logger: logger)
         let last = try await connection.rows("SELECT sequence, hash FROM audit_log ORDER BY sequence DESC LIMIT 1", logger).first
         if let last {
             try await audit.sealHead(sequence: try last.get("sequence"), hash: try last.get("hash"), on: connection)
@@ -109,10 +114,30 @@ package enum FleetMigration {
         return report
     }
 
+    /// Names that differ only in case: an embedded fleet older than v5 may hold such a pair, which
+    /// PostgreSQL's store (like enrollment since) refuses. Named here rather than failing on the
+    /// unique index with the database's own words.
+    static func refuseCaseCollisions(_ store: SQLiteStore) throws {
+        let pairs = try store.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT a.name AS first, a.id AS first_id, b.name AS second, b.id AS second_id FROM nodes a JOIN nodes b
+                ON lower(a.name) = lower(b.name) AND a.id < b.id ORDER BY a.name
+                """)
+        }
+        guard !pairs.isEmpty else { return }
+        let named = pairs.map { row -> String in
+            let first: String = row["first"], second: String = row["second"], secondID: String = row["second_id"]
+            return "\"\(first)\" and \"\(second)\" (node \(secondID))"
+        }
+        throw CoordinatorError.invalidRequest("""
+            node names that differ only in case cannot move (names are case-insensitive on PostgreSQL): \(named.joined(separator: ", ")); \
+            rename one of each pair in the embedded fleet (sqlite3 flotilla.sqlite "UPDATE nodes SET name = 'NEW' WHERE id = 'ID'") and migrate again
+            """)
+    }
+
     /// What the two backends keep differently: the heartbeat roll-up's cursor (a rowid in
     /// SQLite, a time in PostgreSQL) and the id sequences PostgreSQL hands out next.
-    private static func carryOverBookkeeping(from store: SQLiteStore, into connection: PostgresConnection, logger: Logger) async throws {
-        let rolledUpTo = try store.read { db in try MigrationTable.rolledUpUntil(db) }
+    private static func carryOverBookkeeping(rolledUpTo: Double?, into connection: PostgresConnection, logger: Logger) async throws {
         if let rolledUpTo {
             try await connection.execute("""
                 INSERT INTO settings (key, value) VALUES (\(PostgresStore.rollupCursorKey), convert_to(\(String(rolledUpTo)), 'UTF8'))

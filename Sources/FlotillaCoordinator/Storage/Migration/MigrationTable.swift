@@ -24,16 +24,23 @@ struct MigrationTable {
     static let fills: [String: [String: String]] = ["budget_reservations": ["coordinator_id": migratedOwner]]
     /// Rows that are SQLite bookkeeping, not fleet data (carried over in PostgreSQL's own form).
     static let skippedRows: [String: String] = ["settings": "key <> '\(SQLiteStore.rollupCursorKey)'"]
-    /// Rows per page read from SQLite.
+    /// Rows per page read from SQLite, and per INSERT at most.
     static let pageRows = 2000
+    /// Bytes of values per INSERT at most (a statement is flushed once its rows pass this).
+    static let statementBytes = 4 * 1024 * 1024
+    /// Smaller pages for tables whose rows are large: a blob row holds a whole release file
+    /// (up to `WireLimits.maxReleaseFileBytes`), so a page of them stays a few files in memory.
+    static let pageRowsByTable = ["blobs": 8]
 
     let name: String
     let target: [TargetSchema.Column]
+    let pageRows: Int
 
-    init(name: String, target schema: TargetSchema) throws {
+    init(name: String, target schema: TargetSchema, pageRows: Int? = nil) throws {
         guard let columns = schema.tables[name] else { throw CoordinatorError.internal("the database has no table \(name): is its schema older?") }
         self.name = name
         target = columns
+        self.pageRows = pageRows ?? Self.pageRowsByTable[name] ?? Self.pageRows
     }
 
     /// The embedded database's tables (its migration bookkeeping left out).
@@ -48,13 +55,12 @@ struct MigrationTable {
         return !sql.uppercased().contains("WITHOUT ROWID")
     }
 
-    /// The newest `received_at` the SQLite roll-up already summarised (its cursor is a rowid),
-    /// or nil when it summarised none of the raw rows kept.
-    static func rolledUpUntil(_ db: Database) throws -> Double? {
-        var cursor = try SQLiteStore.rollupCursor(db)
-        guard let newest = try Int64.fetchOne(db, sql: "SELECT MAX(rowid) FROM heartbeats") else { return nil }
-        if newest < cursor { cursor = try Int64.fetchOne(db, sql: "SELECT MIN(rowid) - 1 FROM heartbeats") ?? 0 }
-        return try Double.fetchOne(db, sql: "SELECT MAX(received_at) FROM heartbeats WHERE rowid <= ?", arguments: [cursor])
+    /// Finishes the SQLite roll-up, so every raw heartbeat kept is summarised, and returns the
+    /// newest `received_at` among them (nil when there are none): PostgreSQL's roll-up cursor is
+    /// a time, and with nothing left unsummarised it can start exactly there.
+    static func finishRollup(_ store: SQLiteStore) async throws -> Double? {
+        while try await store.rollUpHeartbeats(maxRows: 100_000) > 0 {}
+        return try store.read { db in try Double.fetchOne(db, sql: "SELECT MAX(received_at) FROM heartbeats") }
     }
 
     /// Copies the table; returns how many rows the source holds (to compare with the target).
@@ -75,30 +81,50 @@ struct MigrationTable {
         let filled = target.filter { !sourceColumns.contains($0.name) && fills[$0.name] != nil }
         let columnList = (copied + filled).map(\.name).joined(separator: ", ")
         let selected = copied.map { "\"\($0.name)\"" }.joined(separator: ", ")
-        let order = try store.read { db in try db.primaryKey(name).columns }.map { "\"\($0)\"" }.joined(separator: ", ")
-        let perStatement = max(1, 20_000 / max(1, copied.count + filled.count))
-        var lastRowID = Int64.min
-        var offset = 0
+        // Pages follow the key (rowid, or a WITHOUT ROWID table's primary key as a row value), so
+        // each page is an index seek rather than an OFFSET that rereads every earlier row.
+        let key = byRowID ? ["rowid"] : try store.read { db in try db.primaryKey(name).columns }.map { "\"\($0)\"" }
+        let keyList = key.joined(separator: ", ")
+        let keySelect = key.indices.map { "\(key[$0]) AS migration_key\($0)" }.joined(separator: ", ")
+        let after = "(\(keyList)) > (\(key.map { _ in "?" }.joined(separator: ", ")))"
+        let perStatement = max(1, min(Self.pageRows, 20_000 / max(1, copied.count + filled.count)))
+        var last: [DatabaseValue]?
         var total: Int64 = 0
         while true {
-            let page: [Row] = try store.read { db in
-                if byRowID {
-                    let keyed = filter.isEmpty ? " WHERE rowid > ?" : filter + " AND rowid > ?"
-                    return try Row.fetchAll(db, sql: "SELECT rowid AS migration_rowid, \(selected) FROM \(name)\(keyed) ORDER BY rowid LIMIT \(Self.pageRows)",
-                                            arguments: [lastRowID])
-                }
-                return try Row.fetchAll(db, sql: "SELECT \(selected) FROM \(name)\(filter) ORDER BY \(order) LIMIT \(Self.pageRows) OFFSET \(offset)")
+            let page: [Row] = try store.read { [last] db in
+                var conditions = Self.skippedRows[name].map { [$0] } ?? []
+                if last != nil { conditions.append(after) }
+                let condition = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+                return try Row.fetchAll(db, sql: "SELECT \(keySelect), \(selected) FROM \(name)\(condition) ORDER BY \(keyList) LIMIT \(pageRows)",
+                                        arguments: StatementArguments(last ?? []))
             }
-            if page.isEmpty { break }
-            if byRowID, let last = page.last { lastRowID = last["migration_rowid"] }
-            offset += page.count
-            for start in stride(from: 0, to: page.count, by: perStatement) {
-                let rows = page[start..<min(page.count, start + perStatement)]
-                try await insert(rows, columns: copied, filled: filled.map { fills[$0.name] ?? "" }, columnList: columnList, connection, logger)
+            guard let final = page.last else { break }
+            last = key.indices.map { final["migration_key\($0)"] as DatabaseValue }
+            var start = page.startIndex
+            var bytes = 0
+            for index in page.indices {
+                bytes += Self.size(of: page[index], columns: copied)
+                if index + 1 == page.endIndex || index + 1 - start == perStatement || bytes >= Self.statementBytes {
+                    try await insert(page[start...index], columns: copied, filled: filled.map { fills[$0.name] ?? "" },
+                                     columnList: columnList, connection, logger)
+                    start = index + 1
+                    bytes = 0
+                }
             }
             total += Int64(page.count)
         }
         return (sourceCount, total)
+    }
+
+    /// About how many bytes `row`'s values take in a statement.
+    static func size(of row: Row, columns: [TargetSchema.Column]) -> Int {
+        columns.reduce(0) { sum, column in
+            switch (row[column.name] as DatabaseValue).storage {
+            case .blob(let data): sum + data.count
+            case .string(let text): sum + text.utf8.count
+            default: sum + 8
+            }
+        }
     }
 
     private func insert(_ rows: ArraySlice<Row>, columns: [TargetSchema.Column], filled: [String], columnList: String,
@@ -125,7 +151,8 @@ struct MigrationTable {
     }
 
     /// Appends `value` converted to `column`'s PostgreSQL type (SQLite's booleans are integers,
-    /// its REAL columns may hold integers, its blobs are bytea).
+    /// its REAL columns may hold integers, its blobs are bytea; a number kept in a bytea column,
+    /// as a setting, becomes the decimal text PostgreSQL's store reads back with `convert_from`).
     static func bind(_ value: DatabaseValue, as column: TargetSchema.Column, table: String, into bindings: inout PostgresBindings) throws {
         let mismatch = CoordinatorError.internal("\(table).\(column.name) holds a value that is not \(column.type)")
         switch (value.storage, column.type) {
@@ -137,6 +164,8 @@ struct MigrationTable {
         case (.string(let text), "text"): bindings.append(text)
         case (.blob(let data), "bytea"): bindings.append(ByteBuffer(bytes: data))
         case (.string(let text), "bytea"): bindings.append(ByteBuffer(bytes: Array(text.utf8)))
+        case (.int64(let number), "bytea"): bindings.append(ByteBuffer(bytes: Array(String(number).utf8)))
+        case (.double(let number), "bytea"): bindings.append(ByteBuffer(bytes: Array(String(number).utf8)))
         case (.blob(let data), "text"):
             guard let text = String(validating: data, as: UTF8.self) else { throw mismatch }
             bindings.append(text)
@@ -144,7 +173,6 @@ struct MigrationTable {
         }
     }
 }
-
 /// The PostgreSQL tables' columns and types, as the server reports them.
 struct TargetSchema {
     struct Column {
