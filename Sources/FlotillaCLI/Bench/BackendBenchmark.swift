@@ -29,16 +29,16 @@ enum BackendBenchmark {
             for fleet in fleets {
                 progress("== \(fleet.name)")
                 let probe = fleet.probe
+                let pids = fleet.pids
                 let bench = HeartbeatBenchmark(nodes: nodes, duration: seconds, clientThreads: clientThreads, connection: fleet.connection,
-                                               probe: { probe }, peers: Array(fleet.serverURLs.dropFirst()))
-                let before = CPUSplit.sample(coordinators: fleet.pids, provider: nil)
+                                               probe: { probe }, peers: Array(fleet.serverURLs.dropFirst()),
+                                               sampleCPU: { CPUSplit.sample(coordinators: pids, provider: nil) })
                 let report = try await bench.run(progress: progress)
-                let cpu = before.until(CPUSplit.sample(coordinators: fleet.pids, provider: nil))
                 if let missing = report.missing, missing > 0 {
                     throw CLIError("\(fleet.name): \(missing) of \(report.acknowledged) acknowledged heartbeats are not in the database")
                 }
                 rows.append(Row(fleet: fleet.name, perSecond: report.perSecond, p50Micros: report.p50Micros, p99Micros: report.p99Micros,
-                                acknowledged: report.acknowledged, stored: report.stored ?? 0, cpu: cpu, wall: report.duration))
+                                acknowledged: report.acknowledged, stored: report.stored ?? 0, cpu: report.cpu ?? CPUSplit(), wall: report.duration))
             }
             return rows
         }
@@ -66,7 +66,7 @@ enum BackendBenchmark {
                                                 body: GatewayBenchmark.chatBody(model: "fleet-default"),
                                                 tls: { _ in try GatewayBenchmark.serverOnlyTLS(caPEM: caPEM) })
                 })
-                storedBefore.append(try await fleet.probe.totalUsageRecords())
+                storedBefore.append(try await fleet.probe.answeredUsageRecords())
             }
             // A fleet's coordinators carry its connections in equal shares.
             func drive(_ index: Int, connections: Int, for seconds: Double) async throws -> ConnectionResult {
@@ -111,7 +111,7 @@ enum BackendBenchmark {
             for index in fleets.indices {
                 latency[index].latenciesMicros.sort()
                 let acknowledged = latency[index].acknowledged + throughput[index].acknowledged
-                let stored = try await fleets[index].probe.totalUsageRecords() - storedBefore[index]
+                let stored = try await fleets[index].probe.answeredUsageRecords() - storedBefore[index]
                 guard stored >= acknowledged else {
                     throw CLIError("\(fleets[index].name): only \(stored) of \(acknowledged) acknowledged gateway calls have a usage row")
                 }

@@ -22,26 +22,36 @@ final class BenchFleet {
         if let database {
             arguments = ["--database", database.argument] + (passwordFile.map { ["--database-password-file", $0] } ?? [])
         }
-        let first = try CoordinatorProcess(dataDirectory: base + "-1", extraArguments: arguments)
-        var coordinators = [first]
-        for index in (1..<max(1, count)).map({ $0 + 1 }) {
-            let directory = base + "-\(index)"
-            do { _ = try PeerKeys.export(from: DataDirectory(first.dataDirectory), to: directory) } catch { throw CLIError(error.message) }
-            coordinators.append(try CoordinatorProcess(dataDirectory: directory, extraArguments: arguments))
+        var coordinators: [CoordinatorProcess] = []
+        do {
+            let first = try CoordinatorProcess(dataDirectory: base + "-1", extraArguments: arguments)
+            coordinators.append(first)
+            for index in (1..<max(1, count)).map({ $0 + 1 }) {
+                let directory = base + "-\(index)"
+                do { _ = try PeerKeys.export(from: DataDirectory(first.dataDirectory), to: directory) } catch { throw CLIError(error.message) }
+                coordinators.append(try CoordinatorProcess(dataDirectory: directory, extraArguments: arguments))
+            }
+            connection = try AdminConnection.resolve(server: nil, token: nil, caFile: nil, dataDir: first.dataDirectory, defaultDataDir: first.dataDirectory)
+            serverURLs = try coordinators.map { coordinator in
+                try String(contentsOfFile: coordinator.dataDirectory + "/admin.url", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            self.probe = try probe(first.dataDirectory)
+        } catch {
+            // Nothing of a fleet that did not start is left running or on disk.
+            Self.stop(coordinators)
+            for index in 1...max(1, count) { try? FileManager.default.removeItem(atPath: base + "-\(index)") }
+            throw error
         }
         self.coordinators = coordinators
-        connection = try AdminConnection.resolve(server: nil, token: nil, caFile: nil, dataDir: first.dataDirectory, defaultDataDir: first.dataDirectory)
-        serverURLs = try coordinators.map { coordinator in
-            try String(contentsOfFile: coordinator.dataDirectory + "/admin.url", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        self.probe = try probe(first.dataDirectory)
     }
 
     /// The coordinators' process ids (for the CPU split).
     var pids: [Int32] { coordinators.map(\.pid) }
 
     /// Stops every coordinator and removes their data directories.
-    func stop() {
+    func stop() { Self.stop(coordinators) }
+
+    private static func stop(_ coordinators: [CoordinatorProcess]) {
         for coordinator in coordinators {
             coordinator.stop()
             try? FileManager.default.removeItem(atPath: coordinator.dataDirectory)

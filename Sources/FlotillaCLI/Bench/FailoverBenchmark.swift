@@ -48,7 +48,10 @@ struct FailoverBenchmark {
                     tasks.addTask { try await Self.follow(node, urls: urls, caPEM: caPEM, killedAt: killedAt) }
                 }
                 progress("all nodes on the first coordinator for 3 s, then kill -9 of it...")
-                try await Task.sleep(for: .seconds(3))
+                // The kill lands just after a whole second: `lastSeen` has whole seconds, so any
+                // heartbeat stamped with the kill's second came after it.
+                let now = Date().timeIntervalSince1970
+                try await Task.sleep(for: .seconds(3 + (now.rounded(.up) - now)))
                 kill(fleet.coordinators[0].pid, SIGKILL)
                 killedAt.set(Date())
                 var survivor = fleet.connection
@@ -123,10 +126,11 @@ struct FailoverBenchmark {
 
     private static func waitForAllOnline(_ survivor: AdminConnection, nodes: Int, killedAt: Clock) async throws -> Double? {
         guard let killed = killedAt.value else { return nil }
+        let killedSecond = Date(timeIntervalSince1970: killed.timeIntervalSince1970.rounded(.down))
         while Date().timeIntervalSince(killed) < 30 {
             let views = try? await AdminClient.with(survivor) { client in try await client.get("/admin/v1/nodes", as: [NodeView].self) }
             let online = views?.filter { view in
-                view.status == .online && (view.lastSeen.flatMap(Timestamps.parse) ?? .distantPast) > killed
+                view.status == .online && (view.lastSeen.flatMap(Timestamps.parse) ?? .distantPast) >= killedSecond
             }.count ?? 0
             if online >= nodes { return Date().timeIntervalSince(killed) }
             try await Task.sleep(for: .milliseconds(100))

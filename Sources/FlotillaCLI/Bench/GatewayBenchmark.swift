@@ -106,7 +106,7 @@ struct GatewayBenchmark {
         }
         var report = Report(sides: names.map { Side(name: $0) }, concurrency: concurrency, acknowledged: 0, stored: 0, failed: 0)
         let store = try SQLiteStore(path: DataDirectory(temp).database)
-        let storedBefore = try store.totalUsageRecords()
+        let storedBefore = try store.answeredUsageRecords()
 
         func publish(_ spec: GatewaySpec?) async throws {
             guard let spec else { return }
@@ -159,7 +159,7 @@ struct GatewayBenchmark {
         // Records are durable before their answers; give the queue a moment for calls whose
         // answers were still in flight at a round's deadline, then count.
         try await Task.sleep(for: .milliseconds(500))
-        report.stored = try store.totalUsageRecords() - storedBefore
+        report.stored = try store.answeredUsageRecords() - storedBefore
         let timings = try gatewayWindows.flatMap { try store.usageTimings(from: $0.from, to: $0.to) }
         report.gatewayFirstByteMs = timings.compactMap(\.ttfbMs).sorted()
         report.gatewayCompleteMs = timings.map(\.latencyMs).sorted()

@@ -19,6 +19,8 @@ struct HeartbeatBenchmark {
     var probe: (() throws -> any StorageProbe)?
     /// Further coordinators of the same fleet: the nodes are spread over `connection`'s and these.
     var peers: [String] = []
+    /// Samples the processes' CPU time; taken just before and after the load.
+    var sampleCPU: (() -> CPUSplit)?
     /// With `--kill-after`: when to kill the coordinator during the load, and what to do once
     /// the load has ended, before the database is counted (start it again).
     var crash: (after: TimeInterval, kill: @Sendable () -> Void, restart: () throws -> Void)?
@@ -34,6 +36,8 @@ struct HeartbeatBenchmark {
         var missing: Int?
         var p50Micros: UInt32
         var p99Micros: UInt32
+        /// Where the CPU went while the load ran (with `sampleCPU`), enrollment left out.
+        var cpu: CPUSplit?
 
         var perSecond: Double { Double(acknowledged) / duration }
     }
@@ -92,6 +96,7 @@ struct HeartbeatBenchmark {
         var baseline: Int?
         if let probe { baseline = try await probe().totalHeartbeats() }
         progress("driving \(identities.count) mTLS connections for \(Int(duration))s...")
+        let cpuBefore = sampleCPU?()
         let started = Date()
         // Node i goes to coordinator i mod N and presents its own certificate.
         let caPEM = created.caPEM
@@ -119,6 +124,7 @@ struct HeartbeatBenchmark {
         }
         let total = try await load
         let elapsed = Date().timeIntervalSince(started)
+        let cpu = sampleCPU.flatMap { sample in cpuBefore?.until(sample()) }
         if let crash {
             progress("starting the coordinator again on the same data directory...")
             try crash.restart()
@@ -135,7 +141,7 @@ struct HeartbeatBenchmark {
         }
         return Report(
             nodes: identities.count, duration: elapsed, acknowledged: total.acknowledged, failed: total.failed,
-            stored: stored, missing: missing, p50Micros: total.percentile(0.5), p99Micros: total.percentile(0.99)
+            stored: stored, missing: missing, p50Micros: total.percentile(0.5), p99Micros: total.percentile(0.99), cpu: cpu
         )
     }
 

@@ -11,8 +11,9 @@ package protocol StorageProbe: Sendable {
     func totalHeartbeats() async throws -> Int
     /// Heartbeat rows per node name.
     func heartbeatCountsByNodeName() async throws -> [String: Int]
-    /// Per-call usage records.
-    func totalUsageRecords() async throws -> Int
+    /// Usage records of calls answered 200 (failed calls have records too, which must not make
+    /// up for an answered call whose record is missing).
+    func answeredUsageRecords() async throws -> Int
 }
 
 /// The embedded store's counts (read from the coordinator's file while it runs).
@@ -25,7 +26,7 @@ package struct SQLiteStorageProbe: StorageProbe {
 
     package func totalHeartbeats() async throws -> Int { try store.totalHeartbeats() }
     package func heartbeatCountsByNodeName() async throws -> [String: Int] { try store.heartbeatCountsByNodeName() }
-    package func totalUsageRecords() async throws -> Int { try store.totalUsageRecords() }
+    package func answeredUsageRecords() async throws -> Int { try store.answeredUsageRecords() }
 }
 
 /// A PostgreSQL database of the benchmark's own, created on the server the operator names and
@@ -64,7 +65,7 @@ package struct PostgresStorageProbe: StorageProbe {
     }
 
     package func totalHeartbeats() async throws -> Int { try await count("SELECT count(*) AS n FROM heartbeats") }
-    package func totalUsageRecords() async throws -> Int { try await count("SELECT count(*) AS n FROM usage") }
+    package func answeredUsageRecords() async throws -> Int { try await count("SELECT count(*) AS n FROM usage WHERE status = 200") }
 
     package func heartbeatCountsByNodeName() async throws -> [String: Int] {
         let rows = try await database.rows("SELECT n.name AS name, count(*) AS c FROM heartbeats h JOIN nodes n ON n.id = h.node_id GROUP BY n.name")
