@@ -42,6 +42,18 @@ public enum JSONDocument: Sendable, Equatable, Codable {
         return members.first { $0.key == key }?.value
     }
 
+    /// This object with `key` set to `value` (replaced in place, or appended); a non-object is
+    /// returned as it is.
+    public func setting(_ key: String, to value: JSONDocument) -> JSONDocument {
+        guard case .object(var members) = self else { return self }
+        if let index = members.firstIndex(where: { $0.key == key }) {
+            members[index].value = value
+        } else {
+            members.append(Member(key, value))
+        }
+        return .object(members)
+    }
+
     /// Every leaf path of an object as dotted keys (`agents.defaults.model`); arrays and scalars
     /// are leaves. Used to show which config keys a release adds, changes or removes.
     public func leafPaths(prefix: String = "") -> [String: JSONDocument] {

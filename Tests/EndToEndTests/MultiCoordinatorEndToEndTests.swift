@@ -131,6 +131,55 @@ extension EndToEnd {
         }
     }
 
+    /// PicoClaw's LLM path has no single coordinator either: the release lists each gateway model
+    /// once per coordinator with the copies as PicoClaw model fallbacks, so with the one PicoClaw
+    /// calls killed, its next turn is answered by the other (the stand-in follows PicoClaw's
+    /// fallback chain, Tests/Python/picoclaw_standin.py).
+    @Test func picoClawFallsOverToTheOtherCoordinatorWhenTheOneItCallsIsKilled() async throws {
+        guard SharedDatabase.available else { return }
+        let database = try SharedDatabase.create("picoclaw")
+        defer { database.drop() }
+        try await TestFleet.with(heartbeatInterval: PicoClawEndToEndTests.heartbeat, serveArguments: ["--database", database.url]) { fleet in
+            let peer = try PeerCoordinator(fleet, database: database, label: "coordinator-b", heartbeatInterval: PicoClawEndToEndTests.heartbeat)
+            let providerURL = try GatewaySetup.startProvider(fleet)
+            let spec = try PicoClawEndToEndTests.exampleFleet(fleet, providerURL: providerURL)
+            let boards = try PicoClawEndToEndTests.boards(fleet, count: 1)
+            defer { boards.forEach { $0.stop() } }
+            try #require(try fleet.eventually { try fleet.nodes().first?.status == .online })
+            let apply = try fleet.cli(["apply", spec, "--yes"])
+            try #require(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
+            #expect(try fleet.cli(["secret", "set", "openai"], stdin: GatewaySetup.providerKey + "\n").status == 0)
+            try #require(try fleet.eventually(timeout: 30) { try fleet.nodes().first?.releaseStatus == "applied" })
+
+            // Both coordinators in the order every release lists them (sorted), copies as fallbacks.
+            let bases = [fleet.serverURL, peer.url].sorted().map { $0 + "/v1" }
+            let config = try boards[0].json()
+            let models = (config["model_list"] as? [[String: Any]] ?? []).filter { ($0["model_name"] as? String ?? "").hasPrefix("fleet-default") }
+            #expect(models.map { $0["model_name"] as? String } == ["fleet-default", "fleet-default@2"])
+            #expect(models.map { $0["api_base"] as? String } == bases)
+            let fallbacks = ((config["agents"] as? [String: Any])?["defaults"] as? [String: Any])?["model_fallbacks"] as? [String]
+            #expect(fallbacks?.first == "fleet-default@2", "\(fallbacks ?? [])")
+
+            let first = try boards[0].ask("hello", fleet: fleet)
+            #expect(first["status"] as? Int == 200 && first["api_base"] as? String == bases[0], "\(first)")
+
+            // Kill the coordinator PicoClaw calls first; its next turn falls over to the other.
+            let killedFirst = bases[0] == fleet.serverURL + "/v1"
+            if killedFirst { fleet.killCoordinator() } else { peer.process.kill9() }
+            let after = try boards[0].ask("still there?", fleet: fleet)
+            #expect(after["status"] as? Int == 200, "\(after)")
+            #expect(after["api_base"] as? String == bases[1] && after["model"] as? String == "fleet-default@2", "\(after)")
+            let attempts = after["attempts"] as? [[String: Any]] ?? []
+            #expect(attempts.count == 2 && attempts.first?["status"] is NSNull, "the first attempt could not connect: \(attempts)")
+
+            // Both turns metered as the node's, under the fleet model.
+            let survivor = killedFirst ? try peer.cli(["usage", "--by", "model", "--since", "1h", "--json"])
+                                       : try fleet.cli(["usage", "--by", "model", "--since", "1h", "--json"])
+            let usage = try JSONDecoder().decode(UsageReport.self, from: Data(survivor.stdout.utf8))
+            #expect(usage.rows.map(\.key) == ["fleet-default"] && usage.rows.first?.calls == 2, "\(usage.rows)")
+        }
+    }
+
     /// The load's finished calls so far, one JSON object each.
     static func results(_ load: ChildProcess) -> [[String: Any]] {
         load.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }

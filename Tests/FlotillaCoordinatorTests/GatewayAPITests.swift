@@ -162,6 +162,28 @@ import Testing
         }
     }
 
+    /// PicoClaw calls the other coordinators through copies named `MODEL@N` (PicoClawModelList):
+    /// each is its model, metered as it, under the same group rules.
+    @Test func aCoordinatorCopyOfAModelIsRoutedAndMeteredAsTheModel() async throws {
+        try await GatewayTestbed.with { bed in
+            let (_, key) = try await bed.addNode("board-01")
+            let (_, restrictedKey) = try await bed.addNode("board-02", group: "restricted")
+            let body = #"{"model":"fleet-default@2","messages":[{"role":"user","content":"hi"}],"max_tokens":3}"#
+            let response = try await bed.post("/v1/chat/completions", key: key, body: body)
+            #expect(response.status == .ok)
+            let received = try #require(bed.provider.received.last)
+            #expect(received.body == body.replacingOccurrences(of: #""model":"fleet-default@2""#, with: #""model":"gpt-4o-mini""#))
+            let record = try await #require(try bed.records().last)
+            #expect(record.model == "fleet-default" && record.outcome == .ok && record.costNanos == 3300)
+
+            let notACopy = try await bed.post("/v1/chat/completions", key: key, body: #"{"model":"fleet-default@1","messages":[]}"#)
+            #expect(notACopy.status == .notFound)
+            #expect(try Self.openAIError(notACopy).0 == "model_not_found")
+            let restricted = try await bed.post("/v1/chat/completions", key: restrictedKey, body: #"{"model":"fleet-embed@2","messages":[]}"#)
+            #expect(try Self.openAIError(restricted).0 == "model_not_allowed")
+        }
+    }
+
     @Test func refusalsHaveTypedErrorsInTheCallersShapeAndAreRecorded() async throws {
         try await GatewayTestbed.with { bed in
             let (_, key) = try await bed.addNode("board-01")

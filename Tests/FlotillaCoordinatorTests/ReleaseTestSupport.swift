@@ -14,25 +14,26 @@ final class ReleaseFixture: Sendable {
     let engine: RolloutEngine
     var store: any FleetStore { base.store }
 
-    convenience init(onlineWindow: TimeInterval = 30, gatewayURL: @escaping @Sendable () -> String = { "https://coordinator.test:8443/v1" }) async throws {
-        try await self.init(base: try StoreFixture(), onlineWindow: onlineWindow, gatewayURL: gatewayURL)
+    convenience init(onlineWindow: TimeInterval = 30,
+                     gatewayURLs: @escaping @Sendable () -> [String] = { ["https://coordinator.test:8443/v1"] }) async throws {
+        try await self.init(base: try StoreFixture(), onlineWindow: onlineWindow, gatewayURLs: gatewayURLs)
     }
 
     init(base: StoreFixture, onlineWindow: TimeInterval = 30,
-         gatewayURL: @escaping @Sendable () -> String = { "https://coordinator.test:8443/v1" }) async throws {
+         gatewayURLs: @escaping @Sendable () -> [String] = { ["https://coordinator.test:8443/v1"] }) async throws {
         self.base = base
         trust = try await TrustRoot.open(directory: DataDirectory(base.directory.path), store: base.store, masterKey: base.masterKey)
         releases = ReleaseService(store: base.store, trust: trust, board: ReleaseBoard(), logger: Logger(label: "test"), onlineWindow: onlineWindow,
-                                  gatewayURL: gatewayURL)
+                                  gatewayURLs: { gatewayURLs() })
         engine = RolloutEngine(store: base.store, releases: releases, logger: Logger(label: "test"), onlineWindow: onlineWindow)
     }
 
     /// Runs `body` with a fixture on `backend`.
     static func with(_ backend: Backend, onlineWindow: TimeInterval = 30,
-                     gatewayURL: @escaping @Sendable () -> String = { "https://coordinator.test:8443/v1" },
+                     gatewayURLs: @escaping @Sendable () -> [String] = { ["https://coordinator.test:8443/v1"] },
                      _ body: @Sendable (ReleaseFixture) async throws -> Void) async throws {
         try await StoreFixture.with(backend) { base in
-            try await body(try await ReleaseFixture(base: base, onlineWindow: onlineWindow, gatewayURL: gatewayURL))
+            try await body(try await ReleaseFixture(base: base, onlineWindow: onlineWindow, gatewayURLs: gatewayURLs))
         }
     }
 

@@ -105,7 +105,7 @@ import Testing
             var command = sampleGroup("lab")
             command.runtime = "command"
             command.gatewayModels = group.gatewayModels
-            let (commandManifest, _) = try ReleaseService.manifest(for: command, version: 2, now: Date(), expiresAfter: 86_400, gatewayURL: "https://x/v1")
+            let (commandManifest, _) = try ReleaseService.manifest(for: command, version: 2, now: Date(), expiresAfter: 86_400, gatewayURLs: ["https://x/v1"])
             #expect(commandManifest.runtimeConfig == command.config)
         }
     }
@@ -113,7 +113,7 @@ import Testing
     /// A coordinator that moved republishes the groups whose PicoClaw entries call it, and only those.
     @Test func aGatewayURLChangeRepublishesTheGroupsWithGatewayModels() async throws {
         let url = Mutex("https://coordinator.test:8443/v1")
-        let fixture = try await ReleaseFixture(gatewayURL: { url.withLock { $0 } })
+        let fixture = try await ReleaseFixture(gatewayURLs: { [url.withLock { $0 }] })
         try await fixture.addNodes(["a"])
         // The group's own entry goes through a tunnel with the gateway's key file: not one of ours.
         // (Its members are in written order; the stored spec has them sorted.)
@@ -136,8 +136,49 @@ import Testing
         #expect(!moved.groups[1].changed, "a group without gateway models calls nothing")
         let release = try #require(try await fixture.store.latestReleases()["edge"])
         #expect(release.version == 2)
-        #expect(release.manifest().map { PicoClawModelList.gatewayURLs(in: $0.runtimeConfig, for: group.gatewayModels!) } == ["fleet-default": "https://fleet.example:9443/v1"])
+        #expect(release.manifest().map { PicoClawModelList.gatewayURLs(in: $0.runtimeConfig, for: group.gatewayModels!) } == ["fleet-default": ["https://fleet.example:9443/v1"]])
         #expect(try await fixture.releases.publish(dryRun).groups.allSatisfy { !$0.changed })
+    }
+
+    /// With two coordinators each gateway model has an entry per coordinator, and PicoClaw's
+    /// fallbacks list the copies after the model they copy, so its LLM calls survive either one.
+    @Test func everyCoordinatorIsAPicoClawFallbackAndAJoiningOneRepublishes() async throws {
+        let urls = Mutex(["https://a.fleet.lan:8443/v1"])
+        let fixture = try await ReleaseFixture(gatewayURLs: { urls.withLock { $0 } })
+        try await fixture.addNodes(["a"])
+        var group = sampleGroup(config: .object([.init("version", .int(3)), .init("agents", .object([
+            .init("defaults", .object([.init("model_name", .string("fleet-default")),
+                                       .init("model_fallbacks", .array([.string("mine"), .string("fleet-claude")]))])),
+        ]))]))
+        group.gatewayModels = [GatewayModelEntry(name: "fleet-default", api: .openai), GatewayModelEntry(name: "fleet-claude", api: .anthropic)]
+        let request = PublishRequest(dryRun: false, groups: [group])
+        _ = try await fixture.releases.publish(request)
+        let single = try #require(try await fixture.store.latestReleases()["edge"]?.manifest())
+        #expect(single.runtimeConfig["agents"]?["defaults"]?["model_fallbacks"] == .array([.string("mine"), .string("fleet-claude")]),
+                "one coordinator: the group's own fallbacks as written")
+
+        urls.withLock { $0 = ["https://a.fleet.lan:8443/v1", "https://b.fleet.lan:8443/v1"] }
+        let joined = try await fixture.releases.publish(request)
+        #expect(joined.groups[0].configChanged == ["model_list[fleet-claude]", "model_list[fleet-default]"])
+        let manifest = try #require(try await fixture.store.latestReleases()["edge"]?.manifest())
+        guard case .array(let entries)? = manifest.runtimeConfig["model_list"] else { Issue.record("no model_list"); return }
+        let calls = entries.map { entry -> [String] in
+            ["model_name", "model", "api_base"].map { key in if case .string(let text)? = entry[key] { text } else { "-" } }
+        }
+        #expect(calls == [
+            ["fleet-default", "fleet-default", "https://a.fleet.lan:8443/v1"],
+            ["fleet-default@2", "fleet-default@2", "https://b.fleet.lan:8443/v1"],
+            ["fleet-claude", "fleet-claude", "https://a.fleet.lan:8443/v1"],
+            ["fleet-claude@2", "fleet-claude@2", "https://b.fleet.lan:8443/v1"],
+        ])
+        #expect(manifest.runtimeConfig["agents"]?["defaults"]?["model_fallbacks"]
+            == .array(["fleet-default@2", "mine", "fleet-claude", "fleet-claude@2"].map(JSONDocument.string)))
+        #expect(PicoClawModelList.gatewayURLs(in: manifest.runtimeConfig, for: group.gatewayModels!)
+            == ["fleet-default": ["https://a.fleet.lan:8443/v1", "https://b.fleet.lan:8443/v1"],
+                "fleet-claude": ["https://a.fleet.lan:8443/v1", "https://b.fleet.lan:8443/v1"]])
+        var dryRun = request
+        dryRun.dryRun = true
+        #expect(try await fixture.releases.publish(dryRun).groups.allSatisfy { !$0.changed }, "the same coordinators: nothing to publish")
     }
 
     @Test(arguments: Backend.available)

@@ -6,9 +6,9 @@ depends on. Each rule names the PicoClaw source file it comes from.
     picoclaw_standin.py gateway            like `picoclaw gateway`: load config, serve /health,
                                            /ready and /reload, write the pid file, log to
                                            $PICOCLAW_HOME/logs/gateway.log
-    picoclaw_standin.py agent -m TEXT      like `picoclaw agent -m`: one LLM call through the
-                                           default model's model_list entry; prints JSON
-                                           {"api_base", "model", "status", "content"}
+    picoclaw_standin.py agent -m TEXT      like `picoclaw agent -m`: one turn through the default
+                                           model and its fallbacks; prints JSON {"api_base",
+                                           "model", "status", "content", "attempts"}
     picoclaw_standin.py restart            what a service manager's restart does: stop the
                                            gateway in the pid file, start a new one detached
 
@@ -384,30 +384,66 @@ def go_root_pool():
     return context
 
 
-def agent(message):
-    """`picoclaw agent -m`: the default model's entry decides the call (factory_provider.go):
-    provider openai → POST {api_base}/chat/completions with Authorization: Bearer; provider
-    anthropic-messages → base normalised to end in /v1 (common/anthropic_common.go), POST
-    {base}/messages with X-API-Key. The model string is sent unchanged when provider is set."""
-    log = Logger(os.path.join(home_path(), "logs", "agent.log"))
-    try:
-        config = load_config(config_path(), log)
-        entry = default_model(config)
-    except ConfigError as error:
-        sys.stderr.write("Error: error creating provider: %s\n" % error)
-        return 1
+# pkg/providers/error_classifier.go classifyByStatus: what each HTTP status means for the
+# fallback chain (408 and the transient 5xx are timeouts); types.go IsRetriable: every reason but
+# format and context overflow moves on to the next candidate.
+STATUS_REASONS = {401: "auth", 403: "auth", 402: "billing", 408: "timeout", 429: "rate_limit", 400: "format"}
+STATUS_REASONS.update({code: "timeout" for code in (500, 502, 503, 521, 522, 523, 524, 529)})
+
+
+def candidates(config):
+    """The agent's candidates, primary first (pkg/agent/instance.go resolveAgentFallbacks,
+    model_resolution.go resolveModelCandidates): agents.defaults.model_name then
+    model_fallbacks, each found in model_list by model_name (lookupModelConfigByRef; one entry
+    per name here, so GetModelConfig's round-robin between same-named entries never applies),
+    deduplicated by the entry's identity "model_name:NAME" (StableKey). Each candidate's call
+    goes through the provider kept for its "provider/model" key, which only the fallbacks'
+    entries fill, the first of a key winning (instance.go populateCandidateProvidersFromNames,
+    model_ref.go ModelKey lower-cases the model); a key with none uses the primary's provider
+    (pipeline_llm.go providerForFallbackCandidate). So two entries sending the same model share
+    one api_base."""
+    defaults = (config.get("agents") or {}).get("defaults") or {}
+    primary = default_model(config)
+    entries = config.get("model_list") or []
+
+    def entry_named(name):
+        return next((entry for entry in entries if entry.get("model_name") == name), None)
+
+    def key(entry):
+        return (entry.get("provider") or "openai").lower() + "/" + entry["model"].strip().lower()
+
+    providers = {}
+    for name in defaults.get("model_fallbacks") or []:
+        entry = entry_named(name)
+        if entry is not None and key(entry) not in providers:
+            providers[key(entry)] = entry
+    chosen, seen = [], set()
+    for name in [primary["model_name"]] + list(defaults.get("model_fallbacks") or []):
+        entry = entry_named(name)
+        if entry is None or ("model_name:" + name) in seen:
+            continue
+        seen.add("model_name:" + name)
+        chosen.append((entry["model"], providers.get(key(entry), primary)))
+    return chosen
+
+
+def call(model, entry, message):
+    """One provider call (factory_provider.go): provider openai → POST {api_base}/chat/completions
+    with Authorization: Bearer; provider anthropic-messages → base normalised to end in /v1
+    (common/anthropic_common.go), POST {base}/messages with X-API-Key. The model string is sent
+    unchanged when provider is set."""
     key = (entry.get("api_keys") or [""])[0]
     base = entry.get("api_base", "").rstrip("/")
     if entry.get("provider") == "anthropic-messages":
         base = (base[:-3] if base.endswith("/v1") else base) + "/v1"
         url, headers = base + "/messages", {"X-API-Key": key, "Anthropic-Version": "2023-06-01"}
-        body = {"model": entry["model"], "max_tokens": 64, "messages": [{"role": "user", "content": message}]}
+        body = {"model": model, "max_tokens": 64, "messages": [{"role": "user", "content": message}]}
     else:
         url, headers = base + "/chat/completions", {"Authorization": "Bearer " + key}
-        body = {"model": entry["model"], "messages": [{"role": "user", "content": message}]}
+        body = {"model": model, "messages": [{"role": "user", "content": message}]}
     headers["Content-Type"] = "application/json"
     request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
-    result = {"api_base": entry.get("api_base"), "model": entry["model"], "status": None, "content": None, "error": None}
+    result = {"api_base": entry.get("api_base"), "model": model, "status": None, "content": None, "error": None}
     try:
         with urllib.request.urlopen(request, context=go_root_pool(), timeout=30) as response:
             result["status"] = response.status
@@ -417,6 +453,33 @@ def agent(message):
         result["status"], result["error"] = error.code, error.read().decode(errors="replace")
     except (urllib.error.URLError, ssl.SSLError, OSError) as error:
         result["error"] = str(error)
+    return result
+
+
+def agent(message):
+    """`picoclaw agent -m`: one turn through the fallback chain (pkg/providers/fallback.go
+    ExecuteCandidate, used when there is more than one candidate: pipeline_llm.go). A transport
+    error is "network" (error_classifier.go classifyByErrorType), a status is classified as
+    above; a retriable reason moves on to the next candidate, a format error or an unclassified
+    status ends the turn. Cooldowns live in the process, so a one-shot call starts with none.
+    Prints the last attempt's JSON with every attempt under "attempts"."""
+    log = Logger(os.path.join(home_path(), "logs", "agent.log"))
+    try:
+        config = load_config(config_path(), log)
+        chain = candidates(config)
+    except ConfigError as error:
+        sys.stderr.write("Error: error creating provider: %s\n" % error)
+        return 1
+    attempts = []
+    for model, entry in chain:
+        result = call(model, entry, message)
+        attempts.append(dict(result))
+        if result["status"] == 200:
+            break
+        reason = "network" if result["status"] is None else STATUS_REASONS.get(result["status"])
+        if reason is None or reason == "format" or len(chain) == 1:
+            break
+    result["attempts"] = attempts
     print(json.dumps(result))
     return 0 if result["status"] == 200 else 1
 

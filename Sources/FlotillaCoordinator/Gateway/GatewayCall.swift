@@ -33,13 +33,14 @@ struct GatewayCall: Sendable {
     /// What the call holds once admitted (rate-limit ticket, budget reservation).
     var admission: Admission?
 
-    /// The usage record of the call ending now with `status` and `outcome`.
+    /// The usage record of the call ending now with `status` and `outcome`, under the fleet
+    /// model it routed to (a coordinator copy's name is its model's), else the name asked for.
     func record(status: Int, outcome: UsageOutcome, usage: TokenUsage = TokenUsage(), source: UsageSource = .none,
                 ttfb: Duration? = nil, errorCode: String? = nil) -> UsageRecord {
         let cost = route?.price.map { usage.costNanos(at: $0) } ?? 0
         return UsageRecord(
             requestID: requestID, at: at, nodeID: node.id, group: node.group, provider: route?.provider ?? "",
-            model: request?.model ?? "", upstreamModel: route?.upstream ?? "", endpoint: endpoint,
+            model: route?.model ?? request?.model ?? "", upstreamModel: route?.upstream ?? "", endpoint: endpoint,
             streamed: request?.stream ?? false, usage: usage, costNanos: cost, priceVersion: route?.priceVersion,
             latencyMs: Self.milliseconds(ContinuousClock.now - started), ttfbMs: ttfb.map(Self.milliseconds),
             status: status, outcome: outcome, source: source, errorCode: errorCode

@@ -42,9 +42,11 @@ struct GatewayCatalog: Sendable {
 
     /// The route of `model` for a caller in `group` calling the `api` endpoints, or the refusal:
     /// `model_not_found`, `model_not_allowed`, `model_wrong_api`, `model_not_priced`.
-    func route(model: String, group: String, api: ProviderKind) throws(CoordinatorError) -> Route {
-        guard let route = routes[model] else {
-            throw CoordinatorError(.modelNotFound, "the model '\(model)' does not exist (see GET /v1/models for the models you may use)")
+    /// A coordinator copy's name (`MODEL@2`, which PicoClaw's fallbacks need: PicoClawModelList)
+    /// routes as its model, and is metered as it.
+    func route(model requested: String, group: String, api: ProviderKind) throws(CoordinatorError) -> Route {
+        guard let model = PicoClawModelList.fleetModel(requested: requested), let route = routes[model] else {
+            throw CoordinatorError(.modelNotFound, "the model '\(requested)' does not exist (see GET /v1/models for the models you may use)")
         }
         if let allowed = allowed[group], !allowed.contains(model) {
             throw CoordinatorError(.modelNotAllowed, "the model '\(model)' is not allowed for group '\(group)'")

@@ -12,15 +12,16 @@ final class ReleaseService: Sendable {
     let logger: Logger
     /// Nodes seen within this many seconds count as online (2 heartbeat intervals).
     let onlineWindow: TimeInterval
-    /// The gateway's URL as nodes reach it (`<advertised URL>/v1`), for runtime model entries.
-    let gatewayURL: @Sendable () -> String
+    /// The gateway's URLs as nodes reach them (`<advertised URL>/v1` of every running
+    /// coordinator, in a fixed order), for runtime model entries.
+    let gatewayURLs: @Sendable () async -> [String]
 
     /// Tells the other coordinators which assignments changed, so their boards follow.
     let bus: any ClusterBus
 
     init(store: any FleetStore, trust: TrustRoot, board: ReleaseBoard, logger: Logger, onlineWindow: TimeInterval,
-         bus: any ClusterBus = LocalClusterBus(), gatewayURL: @escaping @Sendable () -> String) {
-        self.gatewayURL = gatewayURL
+         bus: any ClusterBus = LocalClusterBus(), gatewayURLs: @escaping @Sendable () async -> [String]) {
+        self.gatewayURLs = gatewayURLs
         self.bus = bus
         self.store = store
         self.trust = trust
@@ -50,6 +51,7 @@ final class ReleaseService: Sendable {
         var changedGroups: [PublishGroup] = []
         var claimed = Set<String>()
         var members: [String: [NodeRecord]] = [:]
+        let gatewayURLs = await gatewayURLs()
         // A node belongs to the group it enrolled into, else to the first group listing it.
         for group in request.groups {
             members[group.name] = nodes.filter { $0.group == group.name }
@@ -61,7 +63,7 @@ final class ReleaseService: Sendable {
             members[group.name]!.append(contentsOf: extra)
         }
         for group in request.groups {
-            let plan = Self.plan(group, previous: latest[group.name], nodes: members[group.name]!.map(\.name).sorted(), gatewayURL: gatewayURL())
+            let plan = Self.plan(group, previous: latest[group.name], nodes: members[group.name]!.map(\.name).sorted(), gatewayURLs: gatewayURLs)
             plans.append(plan)
             if plan.changed { changedGroups.append(group) }
         }
@@ -81,7 +83,7 @@ final class ReleaseService: Sendable {
             // other groups its `members` claimed (a node refuses a manifest not meant for it).
             let claimedIDs = members[group.name]!.filter { $0.group != group.name }.map(\.id)
             let (manifest, blobs) = try Self.manifest(for: group, version: version, now: now, expiresAfter: request.expiresAfterSeconds,
-                                                      gatewayURL: gatewayURL(), memberNodeIDs: claimedIDs)
+                                                      gatewayURLs: gatewayURLs, memberNodeIDs: claimedIDs)
             let envelope = try trust.sealRelease(manifest)
             let groupNodes = members[group.name]!.sorted { a, b in
                 let (ao, bo) = (online.contains(a.id), online.contains(b.id))
@@ -133,18 +135,18 @@ final class ReleaseService: Sendable {
     // MARK: Planning
 
     /// What publishing `group` changes against its `previous` release. A gateway model entry
-    /// changes with the URL it calls, so a coordinator that moved (`--advertise-url`, another
-    /// port) republishes the groups whose PicoClaw entries still call it at the old address.
-    static func plan(_ group: PublishGroup, previous: StoredRelease?, nodes: [String], gatewayURL: String) -> GroupPlan {
+    /// changes with the URLs it calls, so a coordinator that moved (`--advertise-url`, another
+    /// port), joined or left republishes the groups whose PicoClaw entries call the old set.
+    static func plan(_ group: PublishGroup, previous: StoredRelease?, nodes: [String], gatewayURLs: [String]) -> GroupPlan {
         let new = skillDigests(group.skills)
         let old = previous.map { skillDigests($0.spec.skills) } ?? [:]
-        let newConfig = configPaths(group) { _ in gatewayURL }
+        let newConfig = configPaths(group) { _ in gatewayURLs.joined(separator: ", ") }
         // Each gateway entry of the current release with the URL its signed manifest calls; one
         // the manifest does not show (unreadable, or written otherwise) counts as changed, so the
         // group is republished calling the current URL.
         let oldConfig: [String: JSONDocument] = previous.map { previous -> [String: JSONDocument] in
             let urls = previous.manifest().map { PicoClawModelList.gatewayURLs(in: $0.runtimeConfig, for: previous.spec.gatewayModels ?? []) } ?? [:]
-            return configPaths(previous.spec) { urls[$0] ?? "(unknown)" }
+            return configPaths(previous.spec) { urls[$0]?.joined(separator: ", ") ?? "(unknown)" }
         } ?? [:]
         let plan = GroupPlan(
             group: group.name, changed: false,
@@ -164,11 +166,11 @@ final class ReleaseService: Sendable {
     }
 
     /// The config's leaf paths plus one `model_list[NAME]` per gateway model, the entries the
-    /// node agent writes for them (calling `gatewayURL(NAME)`).
-    static func configPaths(_ group: PublishGroup, gatewayURL: (String) -> String) -> [String: JSONDocument] {
+    /// node agent writes for it and its coordinator copies (calling `gatewayURLs(NAME)`).
+    static func configPaths(_ group: PublishGroup, gatewayURLs: (String) -> String) -> [String: JSONDocument] {
         var paths = group.config.leafPaths()
         for model in group.gatewayModels ?? [] {
-            paths["model_list[\(model.name)]"] = .string("gateway model (\(model.api.rawValue)) at \(gatewayURL(model.name))")
+            paths["model_list[\(model.name)]"] = .string("gateway model (\(model.api.rawValue)) at \(gatewayURLs(model.name))")
         }
         return paths
     }
@@ -189,8 +191,9 @@ final class ReleaseService: Sendable {
     // MARK: Manifests
 
     /// The signed description of `group`'s release. A PicoClaw group's gateway models become
-    /// `model_list` entries calling `gatewayURL` (PicoClawModelList).
-    static func manifest(for group: PublishGroup, version: Int64, now: Date, expiresAfter: Int64, gatewayURL: String,
+    /// `model_list` entries calling `gatewayURLs`, the first one and the others as fallbacks
+    /// (PicoClawModelList).
+    static func manifest(for group: PublishGroup, version: Int64, now: Date, expiresAfter: Int64, gatewayURLs: [String],
                          memberNodeIDs: [String] = [])
         throws(CoordinatorError) -> (ReleaseManifest, [(sha256: String, data: Data)])
     {
@@ -211,7 +214,7 @@ final class ReleaseService: Sendable {
             version: version, group: group.name, createdAt: Timestamps.rfc3339(now),
             expiresAt: Timestamps.rfc3339(now.addingTimeInterval(TimeInterval(expiresAfter))),
             runtimeConfig: group.runtime == "picoclaw"
-                ? PicoClawModelList.adding(group.gatewayModels ?? [], gatewayURL: gatewayURL, to: group.config) : group.config,
+                ? PicoClawModelList.adding(group.gatewayModels ?? [], gatewayURLs: gatewayURLs, to: group.config) : group.config,
             files: files, gatewayModels: group.gatewayModels, memberNodeIDs: memberNodeIDs.isEmpty ? nil : memberNodeIDs.sorted()
         )
         return (manifest, blobs)

@@ -70,7 +70,9 @@ public struct Coordinator {
         let port = PortBox(configuration.listenPort)
         let releases = ReleaseService(store: store, trust: trust, board: ReleaseBoard(), logger: logger, onlineWindow: onlineWindow,
                                       bus: storage.bus,
-                                      gatewayURL: { [configuration] in configuration.advertisedURL(port: port.value) + "/v1" })
+                                      gatewayURLs: { [configuration, members = storage.members] in
+                                          await Self.gatewayURLs(own: configuration.advertisedURL(port: port.value), members: members)
+                                      })
         try await releases.loadBoard()
         let rollouts = RolloutEngine(store: store, releases: releases, logger: logger, onlineWindow: onlineWindow)
         let reports = ReleaseReportWriter(store: store, logger: logger) { rollouts.poke() }
@@ -273,6 +275,14 @@ public struct Coordinator {
         tls.certificateVerification = .optionalVerification
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(ca.certificatePEM.utf8)))
         return tls
+    }
+
+    /// The gateway URL of every running coordinator (`own`, and the others seen in the last
+    /// 15 s), sorted: a release lists them in the same order whichever coordinator publishes it,
+    /// so applying on another one does not rewrite every board's PicoClaw config.
+    static func gatewayURLs(own: String, members: any ClusterMembership) async -> [String] {
+        let seen = (try? await members.members(seenSince: Date().addingTimeInterval(-CoordinatorMember.deadAfter))) ?? []
+        return Set([own] + seen.map(\.url)).sorted().map { $0 + "/v1" }
     }
 
     static func loadOrCreateCA(_ directory: DataDirectory) throws -> CertificateAuthority {
