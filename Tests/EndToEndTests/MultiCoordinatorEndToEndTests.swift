@@ -141,6 +141,7 @@ extension EndToEnd {
         defer { database.drop() }
         try await TestFleet.with(heartbeatInterval: PicoClawEndToEndTests.heartbeat, serveArguments: ["--database", database.url]) { fleet in
             let peer = try PeerCoordinator(fleet, database: database, label: "coordinator-b", heartbeatInterval: PicoClawEndToEndTests.heartbeat)
+            try FileManager.default.copyItem(atPath: fleet.dataDirectory + "/admin.token", toPath: peer.dataDirectory + "/admin.token")
             let providerURL = try GatewaySetup.startProvider(fleet)
             let spec = try PicoClawEndToEndTests.exampleFleet(fleet, providerURL: providerURL)
             let boards = try PicoClawEndToEndTests.boards(fleet, count: 1)
@@ -165,6 +166,7 @@ extension EndToEnd {
 
             // Kill the coordinator PicoClaw calls first; its next turn falls over to the other.
             let killedFirst = bases[0] == fleet.serverURL + "/v1"
+            print("picoclaw failover: killing coordinator \(killedFirst ? "A" : "B"), the one PicoClaw calls first")
             if killedFirst { fleet.killCoordinator() } else { peer.process.kill9() }
             let after = try boards[0].ask("still there?", fleet: fleet)
             #expect(after["status"] as? Int == 200, "\(after)")
@@ -175,6 +177,7 @@ extension EndToEnd {
             // Both turns metered as the node's, under the fleet model.
             let survivor = killedFirst ? try peer.cli(["usage", "--by", "model", "--since", "1h", "--json"])
                                        : try fleet.cli(["usage", "--by", "model", "--since", "1h", "--json"])
+            try #require(survivor.status == 0, "usage on the survivor (killed \(killedFirst ? "A" : "B")): \(survivor.stdout)\(survivor.stderr)")
             let usage = try JSONDecoder().decode(UsageReport.self, from: Data(survivor.stdout.utf8))
             #expect(usage.rows.map(\.key) == ["fleet-default"] && usage.rows.first?.calls == 2, "\(usage.rows)")
         }
