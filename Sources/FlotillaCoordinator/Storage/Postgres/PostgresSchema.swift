@@ -20,6 +20,7 @@ enum PostgresSchema {
         ("v3-gateway", gateway),
         ("v4-budgets", budgets),
         ("v5-operations", operations),
+        ("v6-reservation-batches", reservationBatches),
     ]
 
     /// Applies the migrations not applied yet; returns their ids.

@@ -6,10 +6,9 @@ import PostgresNIO
 import ServiceLifecycle
 import Synchronization
 
-/// `UsageLedger` on PostgreSQL, exact across coordinators. A reservation is one call of
-/// `flotilla_reserve`: every counter of the call's scopes is locked (in key order), checked and
-/// charged in one transaction, so calls spread over any number of coordinators never together
-/// reserve past a limit. Records and their settlements go through a `GroupCommitQueue`: one
+/// `UsageLedger` on PostgreSQL, exact across coordinators. Reservations are decided in batches
+/// on counter rows locked for the batch's transaction (PostgresUsageLedger+Reservations), so
+/// calls spread over any number of coordinators never together reserve past a limit. Records and their settlements go through a `GroupCommitQueue`: one
 /// transaction per batch appends the records, adds to the daily roll-up and settles the batch's
 /// reservations, each only if it is still open (a reservation charged for a coordinator thought
 /// dead is not charged twice when its call ends after all).
@@ -18,6 +17,8 @@ final class PostgresUsageLedger: UsageLedger, Service {
     /// The coordinator whose calls reserve through this ledger (its bus origin).
     let coordinatorID: String
     private let queue: GroupCommitQueue<Entry>
+    /// Reservations waiting for their batch (PostgresUsageLedger+Reservations).
+    let reservations: GroupCommitQueue<PendingReservation>
     private let logger: Logger
     /// Figures of counters as the last settlement that touched them left them.
     private let settled = SettledFigures()
@@ -38,33 +39,25 @@ final class PostgresUsageLedger: UsageLedger, Service {
         queue = GroupCommitQueue(name: "flotilla-usage", maxBatch: maxBatch, commit: .async { entries in
             settled.merge(try await Self.apply(database, entries))
         })
+        reservations = Self.reservationQueue(database, coordinatorID: coordinatorID)
     }
 
     func run() async throws {
-        await queue.run { [logger] count, error in
-            logger.error("usage batch failed", metadata: ["count": "\(count)", "error": "\(error)"])
+        await withDiscardingTaskGroup { queues in
+            queues.addTask { [queue, logger] in
+                await queue.run { count, error in
+                    logger.error("usage batch failed", metadata: ["count": "\(count)", "error": "\(error)"])
+                }
+            }
+            queues.addTask { [reservations, logger] in
+                await reservations.run { count, error in
+                    logger.error("reservation batch failed", metadata: ["count": "\(count)", "error": "\(error)"])
+                }
+            }
         }
     }
 
     // MARK: Budgets
-
-    func reserve(_ reservation: Reservation) async throws(CoordinatorError) -> ReservationResult {
-        let checks = reservation.checks.sorted { ($0.key.scope, $0.key.period, $0.key.periodKey) < ($1.key.scope, $1.key.period, $1.key.periodKey) }
-        guard !checks.isEmpty else { return .reserved }
-        let keys = ByteBuffer(bytes: SQLiteUsageLedger.encode(checks.map(\.key)))
-        let rows = try await database.rows("""
-            SELECT * FROM flotilla_reserve(\(reservation.requestID), \(reservation.at.timeIntervalSince1970), \(reservation.nodeID),
-                \(reservation.group), \(reservation.amountNanos), \(keys), \(coordinatorID),
-                \(checks.map(\.key.scope))::text[], \(checks.map(\.key.period))::text[], \(checks.map(\.key.periodKey))::text[],
-                \(checks.map(\.limitNanos))::bigint[], \(checks.map { $0.resetsAt.timeIntervalSince1970 })::float8[])
-            """)
-        guard let row = rows.first else { return .reserved }
-        return try PostgresStore.decoded { () throws -> ReservationResult in
-            let index = Int(try row.get("refused_index", as: Int64.self)) - 1
-            guard checks.indices.contains(index) else { throw CoordinatorError.internal("the reservation function named no counter") }
-            return .refused(checks[index], CounterState(spentNanos: try row.get("spent"), reservedNanos: try row.get("reserved"), refusedCalls: true))
-        }
-    }
 
     @discardableResult
     func record(_ record: UsageRecord, settling reservation: Reservation?) async throws(CoordinatorError) -> [BudgetCounterKey: CounterState] {

@@ -17,21 +17,27 @@ final class BudgetBook: Sendable {
     /// otherwise changes nothing and returns the counter it would overrun that resets last (so
     /// its `Retry-After` is never too early).
     func tryReserve(_ reservation: Reservation) -> ReservationResult {
-        let result = counters.withLock { counters -> ReservationResult in
-            var overrun: (BudgetCheck, CounterState)?
-            for check in reservation.checks {
-                let state = counters[check.key] ?? CounterState()
-                let wanted = Self.sum(state.spentNanos, Self.sum(state.reservedNanos, reservation.amountNanos))
-                if wanted > check.limitNanos, overrun.map({ check.resetsAt > $0.0.resetsAt }) ?? true { overrun = (check, state) }
-            }
-            if let (check, state) = overrun { return .refused(check, state) }
-            for check in reservation.checks {
-                counters[check.key, default: CounterState()].reservedNanos = Self.sum(counters[check.key]?.reservedNanos ?? 0, reservation.amountNanos)
-            }
-            return .reserved
-        }
+        let result = counters.withLock { counters in Self.reserve(reservation, in: &counters) }
         if case .refused(let check, _) = result { refused.withLock { _ = $0.insert(check.key) } }
         return result
+    }
+
+    /// The reservation rule, on `counters` (all of the reservation's counters, locked by the
+    /// caller): the amount is held on every counter if it fits under every limit; otherwise
+    /// nothing changes and the result names the counter it would overrun that resets last.
+    /// The embedded store applies it in memory; PostgreSQL's ledger to rows it has locked.
+    static func reserve(_ reservation: Reservation, in counters: inout [BudgetCounterKey: CounterState]) -> ReservationResult {
+        var overrun: (BudgetCheck, CounterState)?
+        for check in reservation.checks {
+            let state = counters[check.key] ?? CounterState()
+            let wanted = sum(state.spentNanos, sum(state.reservedNanos, reservation.amountNanos))
+            if wanted > check.limitNanos, overrun.map({ check.resetsAt > $0.0.resetsAt }) ?? true { overrun = (check, state) }
+        }
+        if let (check, state) = overrun { return .refused(check, state) }
+        for check in reservation.checks {
+            counters[check.key, default: CounterState()].reservedNanos = sum(counters[check.key]?.reservedNanos ?? 0, reservation.amountNanos)
+        }
+        return .reserved
     }
 
     /// `a + b`, stopping at the largest value instead of trapping.
