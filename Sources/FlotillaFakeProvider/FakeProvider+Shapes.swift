@@ -11,6 +11,13 @@ extension FakeProvider {
         var messages: Int?
         /// Items of an embeddings `input` array (nil for a single string).
         var inputItems: Int?
+        /// The first tool offered (`tools[0].name`, Anthropic; `tools[0].function.name`, OpenAI).
+        var tool: String?
+        /// Whether the last message hands back a tool's result (then the fake answers in text).
+        var afterToolResult = false
+
+        /// The tool the answer calls: the first one offered, unless its result is back.
+        var toolToCall: String? { afterToolResult ? nil : tool }
 
         /// Tokens the fake reports: input 10 per message (or input item).
         var inputTokens: Int { 10 * max(1, messages ?? inputItems ?? 1) }
@@ -26,8 +33,29 @@ extension FakeProvider {
             var include_usage: Bool?
         }
 
+        private struct Tool: Decodable {
+            struct Function: Decodable { var name: String? }
+            var name: String?
+            var function: Function?
+        }
+
+        /// Just what tells a tool result: the role, and the content's block types.
+        private struct Message: Decodable {
+            struct Block: Decodable { var type: String? }
+            var role: String?
+            var content: [Block]?
+
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                role = try? container.decodeIfPresent(String.self, forKey: .role)
+                content = (try? container.decodeIfPresent([Block].self, forKey: .content)) ?? nil
+            }
+
+            private enum CodingKeys: String, CodingKey { case role, content }
+        }
+
         private enum Keys: String, CodingKey {
-            case model, stream, messages, input
+            case model, stream, messages, input, tools
             case streamOptions = "stream_options"
             case maxTokens = "max_tokens"
             case maxCompletionTokens = "max_completion_tokens"
@@ -40,7 +68,13 @@ extension FakeProvider {
             includeUsage = (try? container.decodeIfPresent(StreamOptions.self, forKey: .streamOptions))??.include_usage ?? false
             maxTokens = (try? container.decodeIfPresent(Int.self, forKey: .maxCompletionTokens)) ?? nil
             if maxTokens == nil { maxTokens = (try? container.decodeIfPresent(Int.self, forKey: .maxTokens)) ?? nil }
-            messages = (try? container.decodeIfPresent([Skipped].self, forKey: .messages))??.count
+            let given = (try? container.decodeIfPresent([Message].self, forKey: .messages)) ?? nil
+            messages = given?.count
+            if let last = given?.last {
+                afterToolResult = last.role == "tool" || (last.content ?? []).contains { $0.type == "tool_result" }
+            }
+            let tools = (try? container.decodeIfPresent([Tool].self, forKey: .tools)) ?? nil
+            tool = tools?.first.flatMap { $0.name ?? $0.function?.name }
             inputItems = (try? container.decodeIfPresent([Skipped].self, forKey: .input))??.count
         }
 

@@ -159,6 +159,9 @@ public struct FakeProvider: Sendable {
             let data = (0..<inputs).map { ["object": "embedding", "index": $0, "embedding": (0..<8).map { Double($0) / 8 }] as [String: Any] }
             return Self.json(["object": "list", "data": data, "model": model, "usage": ["prompt_tokens": input, "total_tokens": input]])
         case .chat:
+            if let tool = shape.toolToCall {
+                return Self.chatToolCall(tool, model: model, stream: stream, includeUsage: includeUsage, tokens: (input, output, cached))
+            }
             guard stream else {
                 // A slow model takes 100 ms per word before its (non-streamed) answer.
                 if model == "fake-slow" { try await Task.sleep(for: .milliseconds(100 * words)) }
@@ -187,6 +190,7 @@ public struct FakeProvider: Sendable {
             }
         case .messages:
             let usage = Self.messagesUsage(input: input, output: output, cached: cached)
+            if let tool = shape.toolToCall { return Self.messagesToolUse(tool, model: model, stream: stream, tokens: (input, output, cached)) }
             guard stream else {
                 return Self.json([
                     "id": "msg_fake", "type": "message", "role": "assistant", "model": model,

@@ -37,6 +37,9 @@ public enum APIErrorCode: String, Sendable, Codable, CaseIterable {
     case modelNotPriced = "model_not_priced"
     /// Gateway: the model's provider speaks the other API (OpenAI vs Anthropic endpoints).
     case modelWrongAPI = "model_wrong_api"
+    /// Gateway: a field of the request has no counterpart in the API of the model's provider
+    /// (the call would have been translated); the message names the field.
+    case fieldNotTranslatable = "field_not_translatable"
     /// Gateway: the model's provider has no key in the vault (`flotilla secret set`).
     case providerKeyMissing = "provider_key_missing"
     /// No provider of that name is declared in the gateway configuration.
@@ -70,7 +73,7 @@ public enum APIErrorCode: String, Sendable, Codable, CaseIterable {
         case .nameTaken, .conflict, .rootKeyOffline: 409
         case .bodyTooLarge: 413
         case .rateLimited, .budgetExceeded: 429
-        case .modelWrongAPI: 400
+        case .modelWrongAPI, .fieldNotTranslatable: 400
         case .invalidAPIKey: 401
         case .modelNotAllowed, .modelNotPriced: 403
         case .modelNotFound, .unknownProvider: 404

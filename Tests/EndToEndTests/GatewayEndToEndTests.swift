@@ -28,9 +28,9 @@ extension EndToEnd {
             #expect(steps["embeddings"]?["count"] as? Int == 3)
             #expect((steps["messages"]?["usage"] as? [String: Any])?["output_tokens"] as? Int == 6)
             #expect((steps["messages_stream"]?["usage"] as? [String: Any])?["output_tokens"] as? Int == 7)
-            #expect(steps["models"]?["ids"] as? [String] == ["fleet-default", "fleet-embed", "slow", "unpriced"])
+            #expect(steps["models"]?["ids"] as? [String] == ["claude", "fleet-default", "fleet-embed", "slow", "unpriced"])
             for (step, status, code) in [("unknown_model", 404, "model_not_found"), ("unpriced_model", 403, "model_not_priced"),
-                                         ("wrong_api", 400, "model_wrong_api"), ("anthropic_unknown_model", 404, "model_not_found")] {
+                                         ("untranslatable", 400, "field_not_translatable"), ("anthropic_unknown_model", 404, "model_not_found")] {
                 #expect(steps[step]?["status"] as? Int == status, "\(step)")
                 #expect(steps[step]?["code"] as? String == code, "\(step)")
             }

@@ -150,15 +150,17 @@ import Testing
 
             let (_, key) = try await bed.addNode("board-01")
             let all = try Self.json(try await bed.client.execute(uri: "/v1/models", method: .get, headers: [.authorization: "Bearer " + key]).body)
-            #expect((all["data"] as? [[String: Any]])?.count == 10)
+            // Both APIs list every model: chat models of the other kind are translated.
+            #expect((all["data"] as? [[String: Any]])?.count == 12)
             let anthropic = try await bed.client.execute(uri: "/v1/models", method: .get, headers: [
                 HTTPField.Name("x-api-key")!: key, HTTPField.Name("anthropic-version")!: "2023-06-01",
             ])
             let page = try Self.json(anthropic.body)
-            #expect((page["data"] as? [[String: Any]])?.map { $0["id"] as? String } == ["claude", "claude-dies"])
+            #expect((page["data"] as? [[String: Any]])?.count == 12)
+            #expect((page["data"] as? [[String: Any]])?.contains { $0["id"] as? String == "fleet-default" } == true)
             #expect((page["data"] as? [[String: Any]])?.first?["type"] as? String == "model")
             #expect(page["has_more"] as? Bool == false)
-            #expect(page["first_id"] as? String == "claude")
+            #expect(page["first_id"] as? String == "cached")
         }
     }
 
@@ -193,7 +195,7 @@ import Testing
                 (chat, key, #"{"model":"nope","messages":[]}"#, .notFound, "model_not_found"),
                 (chat, restrictedKey, #"{"model":"fleet-embed","messages":[]}"#, .forbidden, "model_not_allowed"),
                 (chat, key, #"{"model":"unpriced","messages":[]}"#, .forbidden, "model_not_priced"),
-                (chat, key, #"{"model":"claude","messages":[]}"#, .badRequest, "model_wrong_api"),
+                ("/v1/embeddings", key, #"{"model":"claude","input":"x"}"#, .badRequest, "model_wrong_api"),
                 (chat, key, #"["not an object"]"#, .badRequest, "invalid_request"),
                 (chat, key, #"{"messages":[]}"#, .badRequest, "invalid_request"),
             ]
@@ -210,9 +212,10 @@ import Testing
             #expect(bed.provider.received.isEmpty)
 
             // Anthropic callers get Anthropic's shape.
-            let wrong = try await bed.post("/v1/messages", key: key, body: #"{"model":"fleet-default","messages":[]}"#, anthropic: true)
+            let wrong = try await bed.post("/v1/messages", key: key, body: #"{"model":"fleet-default","max_tokens":5,"top_k":3,"messages":[]}"#,
+                                           anthropic: true)
             #expect(wrong.status == .badRequest)
-            #expect(try Self.anthropicError(wrong) == ("model_wrong_api", "invalid_request_error"))
+            #expect(try Self.anthropicError(wrong) == ("field_not_translatable", "invalid_request_error"))
         }
     }
 

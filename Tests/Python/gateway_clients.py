@@ -89,7 +89,8 @@ def calls(base, state):
     for step, call in [
         ("unknown_model", lambda: oa.chat.completions.create(model="nope", messages=[{"role": "user", "content": "x"}])),
         ("unpriced_model", lambda: oa.chat.completions.create(model="unpriced", messages=[{"role": "user", "content": "x"}])),
-        ("wrong_api", lambda: an.messages.create(model="fleet-default", max_tokens=5, messages=[{"role": "user", "content": "x"}])),
+        ("untranslatable", lambda: an.messages.create(model="fleet-default", max_tokens=5, extra_body={"top_k": 5},
+                                                      messages=[{"role": "user", "content": "x"}])),
         ("anthropic_unknown_model", lambda: an.messages.create(model="nope", max_tokens=5, messages=[{"role": "user", "content": "x"}])),
     ]:
         try:
@@ -97,6 +98,78 @@ def calls(base, state):
             out(step=step, error=None)
         except (openai.APIStatusError, anthropic.APIStatusError) as e:
             error(step, e)
+
+
+WEATHER_ANTHROPIC = {"name": "get_weather", "description": "The weather in a city",
+                     "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
+WEATHER_OPENAI = {"type": "function", "function": {"name": "get_weather", "description": "The weather in a city",
+                                                   "parameters": WEATHER_ANTHROPIC["input_schema"]}}
+
+
+def translate(base, state):
+    """Each SDK calling a model whose provider speaks the other API: text, streamed, and a tool call
+    (streamed and not) with its result handed back."""
+    oa, an = clients(base, state)
+    ask = [{"role": "user", "content": "What is the weather in Paris?"}]
+
+    msg = an.messages.create(model="fleet-default", max_tokens=4, system="You are terse.", messages=[{"role": "user", "content": "ping"}])
+    out(step="a_text", text=msg.content[0].text, model=msg.model, stop=msg.stop_reason, usage=msg.usage.model_dump())
+    with an.messages.stream(model="fleet-default", max_tokens=5, messages=[{"role": "user", "content": "ping"}]) as s:
+        text = "".join(s.text_stream)
+        final = s.get_final_message()
+    out(step="a_stream", text=text, stop=final.stop_reason, usage=final.usage.model_dump())
+    msg = an.messages.create(model="fleet-default", max_tokens=50, tools=[WEATHER_ANTHROPIC], messages=ask)
+    use = msg.content[0]
+    out(step="a_tool", type=use.type, name=use.name, input=use.input, stop=msg.stop_reason)
+    answer = an.messages.create(model="fleet-default", max_tokens=3, tools=[WEATHER_ANTHROPIC], messages=ask + [
+        {"role": "assistant", "content": [block.model_dump(exclude_none=True) for block in msg.content]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id, "content": "Sunny, 21 C"}]}])
+    out(step="a_tool_result", text=answer.content[0].text, stop=answer.stop_reason)
+    with an.messages.stream(model="fleet-default", max_tokens=50, tools=[WEATHER_ANTHROPIC], messages=ask) as s:
+        final = s.get_final_message()
+    out(step="a_tool_stream", type=final.content[0].type, input=final.content[0].input, stop=final.stop_reason)
+
+    c = oa.chat.completions.create(model="claude", max_tokens=4, messages=[{"role": "system", "content": "You are terse."},
+                                                                           {"role": "user", "content": "ping"}])
+    out(step="o_text", text=c.choices[0].message.content, model=c.model, finish=c.choices[0].finish_reason, usage=c.usage.model_dump())
+    stream = oa.chat.completions.create(model="claude", max_tokens=5, messages=[{"role": "user", "content": "ping"}],
+                                        stream=True, stream_options={"include_usage": True})
+    text, usage, finish = "", None, None
+    for chunk in stream:
+        if chunk.usage is not None:
+            usage = chunk.usage.model_dump()
+        for choice in chunk.choices:
+            text += choice.delta.content or ""
+            finish = choice.finish_reason or finish
+    out(step="o_stream", text=text, finish=finish, usage=usage)
+    c = oa.chat.completions.create(model="claude", max_tokens=50, tools=[WEATHER_OPENAI], messages=ask)
+    call = c.choices[0].message.tool_calls[0]
+    out(step="o_tool", name=call.function.name, arguments=json.loads(call.function.arguments), finish=c.choices[0].finish_reason)
+    answer = oa.chat.completions.create(model="claude", max_tokens=3, tools=[WEATHER_OPENAI], messages=ask + [
+        c.choices[0].message.model_dump(exclude_none=True),
+        {"role": "tool", "tool_call_id": call.id, "content": "Sunny, 21 C"}])
+    out(step="o_tool_result", text=answer.choices[0].message.content, finish=answer.choices[0].finish_reason)
+    stream = oa.chat.completions.create(model="claude", max_tokens=50, tools=[WEATHER_OPENAI], messages=ask, stream=True)
+    name, arguments, finish = "", "", None
+    for chunk in stream:
+        for choice in chunk.choices:
+            for delta in choice.delta.tool_calls or []:
+                name += (delta.function.name or "") if delta.function else ""
+                arguments += (delta.function.arguments or "") if delta.function else ""
+            finish = choice.finish_reason or finish
+    out(step="o_tool_stream", name=name, arguments=json.loads(arguments), finish=finish)
+
+    for step, call in [
+        ("a_top_k", lambda: an.messages.create(model="fleet-default", max_tokens=5, extra_body={"top_k": 3}, messages=[{"role": "user", "content": "x"}])),
+        ("o_n", lambda: oa.chat.completions.create(model="claude", n=2, messages=[{"role": "user", "content": "x"}])),
+        ("o_embed", lambda: oa.embeddings.create(model="claude", input="x")),
+    ]:
+        try:
+            call()
+            out(step=step, error=None)
+        except (openai.APIStatusError, anthropic.APIStatusError) as e:
+            error(step, e)
+            out(step=step + "_message", message=str(e))
 
 
 def cancel(base, state):
@@ -143,6 +216,8 @@ if __name__ == "__main__":
     base, state, scenario = sys.argv[1], sys.argv[2], sys.argv[3]
     if scenario == "calls":
         calls(base, state)
+    elif scenario == "translate":
+        translate(base, state)
     elif scenario == "cancel":
         cancel(base, state)
     elif scenario == "give-up":

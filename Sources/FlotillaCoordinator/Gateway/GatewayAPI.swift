@@ -13,7 +13,9 @@ import Synchronization
 /// `POST /v1/chat/completions`, `POST /v1/embeddings`, `GET /v1/models`, and Anthropic-compatible
 /// `POST /v1/messages`. Bodies go to the provider unchanged but for the upstream model id (and
 /// the usage request of OpenAI streams); answers stream back as they arrive; every call is
-/// metered into the usage ledger before the caller has its last byte.
+/// metered into the usage ledger before the caller has its last byte. A chat call to a model
+/// whose provider speaks the other API is translated both ways (APITranslation,
+/// TranslatingStream) and metered on the provider's own usage.
 struct GatewayAPI {
     let services: CoordinatorServices
 
@@ -30,12 +32,12 @@ struct GatewayAPI {
 
     // MARK: Models
 
-    /// The models the caller's group may use through the caller's API (OpenAI-kind models for
-    /// OpenAI clients, Anthropic-kind for Anthropic clients), in that API's list shape.
+    /// The models the caller's group may use, in the caller's API's list shape.
     func models(_ request: Request, _ context: CoordinatorRequestContext) throws(CoordinatorError) -> Response {
         let node = try context.requireNode()
         let shape = GatewayAPIShape.of(request)
-        let routes = services.gatewayConfig.catalog.models(group: node.group).filter { $0.kind == (shape == .anthropic ? .anthropic : .openai) }
+        // Every model: chat models of the other kind are served through translation.
+        let routes = services.gatewayConfig.catalog.models(group: node.group)
         let body: [String: Any]
         switch shape {
         case .openAI:
@@ -71,19 +73,32 @@ struct GatewayAPI {
             let summary = parsed.summary
             call.request = summary
             let catalog = services.gatewayConfig.catalog
-            let route = try catalog.route(
-                model: parsed.model, group: call.node.group, api: endpoint == .messages ? .anthropic : .openai
-            )
+            let api: ProviderKind = endpoint == .messages ? .anthropic : .openai
+            let route = try catalog.route(model: parsed.model, group: call.node.group, api: api, translatable: endpoint != .embeddings)
             call.route = route
+            if route.kind != api { call.translation = api == .anthropic ? .openAIToAnthropic : .anthropicToOpenAI }
+            // A translated body is checked before anything is reserved: a field that cannot be
+            // translated changes nothing.
+            let direction = call.translation
+            func translated(cap: Int64?) throws(CoordinatorError) -> ByteBuffer? {
+                switch direction {
+                case nil: nil
+                case .openAIToAnthropic?:
+                    ByteBuffer(data: try APITranslation.chatCompletions(fromMessages: parsed.body, upstreamModel: route.upstream, outputCap: cap))
+                case .anthropicToOpenAI?:
+                    ByteBuffer(data: try APITranslation.messages(fromChatCompletions: parsed.body, upstreamModel: route.upstream, outputCap: cap))
+                }
+            }
+            _ = try translated(cap: nil)
             guard let secret = try await services.vault.secret(provider: route.provider) else {
                 throw CoordinatorError(.providerKeyMissing, "provider '\(route.provider)' has no key on the coordinator (flotilla secret set \(route.provider))")
             }
             key = secret
             call.admission = try await services.metering.admit(call, request: summary, route: route, catalog: catalog)
+            let body = try translated(cap: call.admission?.outputCap) ?? parsed.forwardBody(upstreamModel: route.upstream, outputCap: call.admission?.outputCap)
             upstream = try await services.upstream.send(
-                route: route, endpoint: endpoint, key: key,
-                body: parsed.forwardBody(upstreamModel: route.upstream, outputCap: call.admission?.outputCap),
-                stream: parsed.stream, callerHeaders: request.headers
+                route: route, endpoint: call.translation == nil ? endpoint : (route.kind == .anthropic ? .messages : .chatCompletions), key: key,
+                body: body, stream: parsed.stream, callerHeaders: call.translation == nil ? request.headers : [:]
             )
         } catch {
             let outcome: UsageOutcome = error.code.httpStatus >= 502 && error.code != .providerKeyMissing ? .upstreamError : .refused
@@ -117,7 +132,7 @@ struct GatewayAPI {
             headers[GatewayHeaders.upstreamRequestID] = upstreamID
         }
         if streamed { headers[.cacheControl] = "no-cache" }
-        let contentLength = streamed ? nil : upstream.headers.first(name: "content-length").flatMap { Int($0) }
+        let contentLength = streamed || call.translation != nil ? nil : upstream.headers.first(name: "content-length").flatMap { Int($0) }
         return Response(
             status: HTTPResponse.Status(code: status), headers: headers,
             body: ResponseBody(contentLength: contentLength) { writer in try await relay.run(&writer) }

@@ -30,6 +30,8 @@ struct GatewayCall: Sendable {
     var shape: GatewayAPIShape
     var request: RequestSummary?
     var route: GatewayCatalog.Route?
+    /// Set when the caller's API is not the provider's: the answer is rewritten on its way back.
+    var translation: TranslatingStream.Direction?
     /// What the call holds once admitted (rate-limit ticket, budget reservation).
     var admission: Admission?
 

@@ -41,19 +41,21 @@ struct GatewayCatalog: Sendable {
     static let empty = GatewayCatalog(version: 0, spec: GatewaySpec())
 
     /// The route of `model` for a caller in `group` calling the `api` endpoints, or the refusal:
-    /// `model_not_found`, `model_not_allowed`, `model_wrong_api`, `model_not_priced`.
+    /// `model_not_found`, `model_not_allowed`, `model_wrong_api` (embeddings of an Anthropic-kind
+    /// model), `model_not_priced`.
     /// A coordinator copy's name (`MODEL@2`, which PicoClaw's fallbacks need: PicoClawModelList)
     /// routes as its model, and is metered as it.
-    func route(model requested: String, group: String, api: ProviderKind) throws(CoordinatorError) -> Route {
+    /// `translatable`: the endpoint exists in both APIs (chat), so a model of the other kind is
+    /// served through translation (APITranslation) rather than refused.
+    func route(model requested: String, group: String, api: ProviderKind, translatable: Bool = false) throws(CoordinatorError) -> Route {
         guard let model = PicoClawModelList.fleetModel(requested: requested), let route = routes[model] else {
             throw CoordinatorError(.modelNotFound, "the model '\(requested)' does not exist (see GET /v1/models for the models you may use)")
         }
         if let allowed = allowed[group], !allowed.contains(model) {
             throw CoordinatorError(.modelNotAllowed, "the model '\(model)' is not allowed for group '\(group)'")
         }
-        guard route.kind == api else {
-            let endpoint = route.kind == .anthropic ? "POST /v1/messages" : "POST /v1/chat/completions"
-            throw CoordinatorError(.modelWrongAPI, "the model '\(model)' is served by an \(route.kind.rawValue) provider; call it through \(endpoint)")
+        guard route.kind == api || translatable else {
+            throw CoordinatorError(.modelWrongAPI, "the model '\(model)' is served by an \(route.kind.rawValue) provider, which has no such endpoint")
         }
         guard route.price != nil else {
             throw CoordinatorError(.modelNotPriced, "the model '\(model)' has no price in prices.yaml; the gateway refuses unpriced models")

@@ -54,19 +54,26 @@ final class ResponseRelay: Sendable {
     }
 
     private func meter() -> ResponseMeter {
-        ResponseMeter(kind: call.route!.kind, stream: streamed, callerWantsStreamUsage: call.request?.callerWantsStreamUsage ?? false)
+        // A translated stream keeps the provider's usage chunk: the translation carries it over.
+        ResponseMeter(kind: call.route!.kind, stream: streamed,
+                      callerWantsStreamUsage: call.translation != nil || (call.request?.callerWantsStreamUsage ?? false))
     }
 
     func run(_ writer: inout any ResponseBodyWriter) async throws {
         let route = call.route!
         var meter = meter()
+        var translator = call.translation.map { direction in
+            TranslatingStream(direction: direction, streamed: streamed, model: call.request?.model ?? route.model,
+                              callerWantsUsage: call.request?.callerWantsStreamUsage ?? false)
+        }
         var firstByte: Duration?
         var callerGone = false
         var upstreamFailure: CoordinatorError?
         do {
             for try await chunk in upstream.body {
                 if firstByte == nil { firstByte = ContinuousClock.now - call.started }
-                let out = meter.feed(chunk)
+                var out = meter.feed(chunk)
+                if translator != nil { out = translator!.feed(out) }
                 if callerGone || out.readableBytes == 0 { continue }
                 do {
                     try await writer.write(out)
@@ -80,7 +87,17 @@ final class ResponseRelay: Sendable {
         } catch {
             upstreamFailure = UpstreamClient.describeMidAnswer(error, provider: route.provider)
         }
-        let tail = meter.finish()
+        var tail = meter.finish()
+        if translator != nil, upstreamFailure == nil, !callerGone {
+            do {
+                var rest = translator!.feed(tail)
+                var end = try translator!.finish()
+                rest.writeBuffer(&end)
+                tail = rest
+            } catch {
+                upstreamFailure = error
+            }
+        }
         if upstreamFailure == nil, !callerGone, streamed, !Self.endedProperly(meter, kind: route.kind) {
             upstreamFailure = CoordinatorError(.upstreamError, "provider '\(route.provider)' ended the stream early")
         }
