@@ -173,4 +173,22 @@ import Testing
             #expect(record.outcome == .refused && record.costNanos == 0)
         }
     }
+
+    /// A provider's own error reaches a translated caller in the caller's shape, with the
+    /// provider's status and message.
+    @Test func aProviderErrorIsShownInTheCallersShape() async throws {
+        try await GatewayTestbed.with { bed in
+            let (_, key) = try await bed.addNode("board-01")
+            let response = try await bed.post("/v1/messages", key: key, body: #"{"model":"fails","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}"#,
+                                              anthropic: true)
+            #expect(response.status == .internalServerError)
+            let body = try GatewayAPITests.json(response.body)
+            #expect(body["type"] as? String == "error")
+            let error = try #require(body["error"] as? [String: Any])
+            #expect(error["type"] as? String == "api_error")
+            #expect((error["message"] as? String ?? "").contains("The server had an error"))
+            let record = try await #require(try bed.records().last)
+            #expect(record.outcome == .upstreamError && record.errorCode == "upstream_http_500")
+        }
+    }
 }

@@ -95,7 +95,9 @@ struct GatewayAPI {
             }
             key = secret
             call.admission = try await services.metering.admit(call, request: summary, route: route, catalog: catalog)
-            let body = try translated(cap: call.admission?.outputCap) ?? parsed.forwardBody(upstreamModel: route.upstream, outputCap: call.admission?.outputCap)
+            // A translated call without a budget's cap asks for the model's maximum at most
+            // (Messages needs a `max_tokens`).
+            let body = try translated(cap: call.admission?.outputCap ?? route.price?.maxOutputTokens) ?? parsed.forwardBody(upstreamModel: route.upstream, outputCap: call.admission?.outputCap)
             upstream = try await services.upstream.send(
                 route: route, endpoint: call.translation == nil ? endpoint : (route.kind == .anthropic ? .messages : .chatCompletions), key: key,
                 body: body, stream: parsed.stream, callerHeaders: call.translation == nil ? request.headers : [:]
@@ -163,11 +165,29 @@ struct GatewayAPI {
         }
         let scrubbed = Self.scrub(body, secret: key)
         try await services.metering.finish(call.admission, call.record(status: status, outcome: .upstreamError, errorCode: "upstream_http_\(status)"))
+        if call.translation != nil {
+            return Self.translatedFailure(scrubbed, status: status, call: call, retryAfter: upstream.headers.first(name: "retry-after"))
+        }
         var headers = call.admission?.headers ?? [:]
         headers[.contentType] = upstream.headers.first(name: "content-type") ?? "application/json"
         headers[CoordinatorError.requestIDHeader] = call.requestID
         if let retry = upstream.headers.first(name: "retry-after") { headers[.retryAfter] = retry }
         return Response(status: HTTPResponse.Status(code: status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(data: scrubbed)))
+    }
+
+    /// A provider's error to a translated call, in the caller's shape with the provider's status
+    /// and message (both APIs keep it at `error.message`).
+    static func translatedFailure(_ body: Data, status: Int, call: GatewayCall, retryAfter: String?) -> Response {
+        let message = (((try? JSONSerialization.jsonObject(with: body)) as? [String: Any])?["error"] as? [String: Any])?["message"] as? String
+        let code: APIErrorCode = status == 429 ? .rateLimited : (400..<500).contains(status) ? .invalidRequest : .upstreamError
+        let provider = call.route?.provider ?? ""
+        let shown = "provider '\(provider)' answered HTTP \(status)" + (message.map { ": " + $0 } ?? "")
+        let data = (try? JSONSerialization.data(withJSONObject: call.shape.errorBody(code, shown), options: [.sortedKeys])) ?? Data()
+        var headers = call.admission?.headers ?? [:]
+        headers[.contentType] = "application/json"
+        headers[CoordinatorError.requestIDHeader] = call.requestID
+        if let retryAfter { headers[.retryAfter] = retryAfter }
+        return Response(status: HTTPResponse.Status(code: status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(data: data)))
     }
 
     /// `data` with every occurrence of `secret` (as sent, and JSON-escaped) replaced, byte for
