@@ -48,6 +48,8 @@ public struct FleetSpec: Sendable, Equatable {
         public var rollout: RolloutPolicy
         /// Model names the group's nodes may call through the gateway; nil: every model.
         public var models: [String]?
+        /// The model server on each board (`local_model:`), PicoClaw's last fallback.
+        public var localModel: LocalModel?
 
         /// Line of the group's key in the file, for messages about the group as a whole.
         var line: Int?
@@ -57,6 +59,8 @@ public struct FleetSpec: Sendable, Equatable {
         var modelLines: [Int?] = []
         /// Line of `agents.defaults.model_name` in a PicoClaw config.
         var modelNameLine: Int?
+        /// Line of `local_model:`.
+        var localModelLine: Int?
 
         public init(name: String, members: [String] = [], runtime: Runtime = .picoclaw, config: JSONDocument = .object([]),
                     skills: [String] = [], rollout: RolloutPolicy = RolloutPolicy(), models: [String]? = nil) {

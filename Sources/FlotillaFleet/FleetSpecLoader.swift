@@ -72,7 +72,7 @@ public struct FleetSpecLoader: Sendable {
             let models = spec.gatewayModels(for: group)
             publishGroups.append(PublishGroup(name: group.name, members: group.members, runtime: group.runtime.rawValue,
                                               config: config, skills: publishSkills, rollout: group.rollout,
-                                              gatewayModels: models.isEmpty ? nil : models))
+                                              gatewayModels: models.isEmpty ? nil : models, localModel: group.localModel))
         }
         if let error = FleetSpecError.combining(problems) { throw error }
         var groupModels: [String: [String]] = [:]

@@ -5,7 +5,7 @@ extension SpecReader {
     /// Top-level keys of `fleet.yaml`.
     static let topLevelKeys = ["version", "release", "rollout", "providers", "budgets", "limits", "groups"]
     /// Keys of one group.
-    static let groupKeys = ["members", "runtime", "config", "skills", "models", "rollout"]
+    static let groupKeys = ["members", "runtime", "config", "skills", "models", "rollout", "local_model"]
     /// Bounds of `release.expires_after`.
     static let expiresAfterRange: ClosedRange<Int64> = 60...(365 * 86_400)
 
@@ -74,6 +74,9 @@ extension SpecReader {
                              budgets: budgets, limits: limits, groups: groups)
         for group in groups where group.runtime == .picoclaw {
             checkModelNames(group, gateway: spec.gatewayModels(for: group).map(\.name))
+            if let local = group.localModel, let problem = local.problem(gatewayModels: spec.gatewayModels(for: group).map(\.name)) {
+                self.problem(line: group.localModelLine, "groups.\(group.name).local_model: \(problem)")
+            }
         }
         return spec
     }
@@ -151,6 +154,7 @@ extension SpecReader {
         }
         rejectUnknownKeys(fields.filter { !["budget", "budgets", "limits"].contains($0.key) }, path, allowed: Self.groupKeys)
         var configNode: Node?
+        var localModelLine: Int?
         for field in fields {
             let fieldPath = Self.join(path, field.key)
             switch field.key {
@@ -201,14 +205,49 @@ extension SpecReader {
                 group.modelLines = models.map { line(of: $0.node) }
             case "rollout":
                 group.rollout = rollout(field.value, fieldPath, over: defaultRollout)
+            case "local_model":
+                group.localModel = localModel(field.value, fieldPath)
+                localModelLine = line(of: field.keyNode)
             default:
                 break
             }
         }
+        if group.localModel != nil, group.runtime != .picoclaw {
+            problem(line: localModelLine, "\(Self.join(path, "local_model")): a local model is written into PicoClaw's config; this group's runtime is \(group.runtime.rawValue)")
+        }
+        group.localModelLine = localModelLine
         if group.runtime == .picoclaw, let configNode {
             checkPicoClawConfig(configNode, group.config, Self.join(path, "config"))
             group.modelNameLine = line(of: configNode["agents"]?["defaults"]?["model_name"])
         }
         return (group, memberLines)
+    }
+
+    /// `local_model: {url, model, health}`: the URL and health URL checked here, the model
+    /// against the group's gateway models once those are known.
+    mutating func localModel(_ node: Node, _ path: String) -> LocalModel? {
+        guard let fields = mapping(node, path) else { return nil }
+        rejectUnknownKeys(fields, path, allowed: ["url", "model", "health"])
+        var url: String?
+        var model: String?
+        var health: String?
+        for field in fields {
+            let fieldPath = Self.join(path, field.key)
+            guard let text = string(field.value, fieldPath) else { continue }
+            if field.key != "model", let problem = LocalModel.urlProblem(text) {
+                self.problem(field.value, fieldPath, "'\(text)' \(problem)")
+                continue
+            }
+            switch field.key {
+            case "url": url = text
+            case "model": model = text
+            default: health = text
+            }
+        }
+        guard let url, let model, !model.isEmpty else {
+            problem(node, path, "needs 'url' (the server's OpenAI-compatible base, e.g. http://127.0.0.1:8080/v1) and 'model'")
+            return nil
+        }
+        return LocalModel(url: url, model: model, health: health)
     }
 }

@@ -85,16 +85,45 @@ public enum PicoClawModelList {
     /// `config` with the gateway entries after the group's own `model_list` entries and, with
     /// more than one gateway URL, the copies in `agents.defaults.model_fallbacks`: after the
     /// default model when it is a gateway model, and after each gateway model the group's own
-    /// fallbacks name.
-    public static func adding(_ models: [GatewayModelEntry], gatewayURLs: [String], to config: JSONDocument) -> JSONDocument {
-        guard !models.isEmpty, !gatewayURLs.isEmpty, case .object(var members) = config else { return config }
-        let added = entries(models, gatewayURLs: gatewayURLs)
+    /// fallbacks name. A `localModel` gets its entry (`local-model`, before the gateway's) and the
+    /// last place among the fallbacks, so PicoClaw turns to it once every coordinator failed.
+    public static func adding(_ models: [GatewayModelEntry], gatewayURLs: [String], localModel: LocalModel? = nil,
+                              to config: JSONDocument) -> JSONDocument {
+        guard case .object(var members) = config, !models.isEmpty && !gatewayURLs.isEmpty || localModel != nil else { return config }
+        var added = localModel.map { [localEntry($0)] } ?? []
+        if !gatewayURLs.isEmpty { added += entries(models, gatewayURLs: gatewayURLs) }
         if let index = members.firstIndex(where: { $0.key == "model_list" }), case .array(let own) = members[index].value {
             members[index].value = .array(own + added)
         } else {
             members.append(.init("model_list", .array(added)))
         }
-        return withCoordinatorFallbacks(.object(members), models: Set(models.map(\.name)), copies: min(gatewayURLs.count, 99))
+        let withCopies = withCoordinatorFallbacks(.object(members), models: Set(models.map(\.name)), copies: min(gatewayURLs.count, 99))
+        return localModel == nil ? withCopies : withLocalFallback(withCopies)
+    }
+
+    /// The `model_list` entry of a local model: PicoClaw's `openai` provider at the server's
+    /// base URL, with no key (pkg/providers/factory_provider.go takes `api_base` alone).
+    public static func localEntry(_ model: LocalModel) -> JSONDocument {
+        .object([
+            .init("model_name", .string(LocalModel.entryName)),
+            .init("provider", .string("openai")),
+            .init("model", .string(model.model)),
+            .init("api_base", .string(model.url)),
+            .init("enabled", .bool(true)),
+        ])
+    }
+
+    /// `local-model` last in `agents.defaults.model_fallbacks` (the default model's fallbacks
+    /// as the group wrote them or as `withCoordinatorFallbacks` made them).
+    private static func withLocalFallback(_ config: JSONDocument) -> JSONDocument {
+        let defaults = config["agents"]?["defaults"] ?? .object([])
+        guard case .object = defaults else { return config }
+        var fallbacks: [JSONDocument] = []
+        if case .array(let listed)? = defaults["model_fallbacks"] { fallbacks = listed }
+        guard !fallbacks.contains(.string(LocalModel.entryName)) else { return config }
+        let agents = (config["agents"] ?? .object([]))
+            .setting("defaults", to: defaults.setting("model_fallbacks", to: .array(fallbacks + [.string(LocalModel.entryName)])))
+        return config.setting("agents", to: agents)
     }
 
     private static func withCoordinatorFallbacks(_ config: JSONDocument, models: Set<String>, copies: Int) -> JSONDocument {

@@ -71,10 +71,14 @@ public struct PublishGroup: Codable, Sendable, Equatable {
     public var rollout: RolloutPolicy
     /// Gateway models the group's runtime is configured to call; nil: none.
     public var gatewayModels: [GatewayModelEntry]?
+    /// The model server on each board, PicoClaw's last fallback; nil: none.
+    public var localModel: LocalModel?
 
     public init(name: String, members: [String] = [], runtime: String = "picoclaw", config: JSONDocument = .object([]),
-                skills: [PublishSkill], rollout: RolloutPolicy = RolloutPolicy(), gatewayModels: [GatewayModelEntry]? = nil) {
+                skills: [PublishSkill], rollout: RolloutPolicy = RolloutPolicy(), gatewayModels: [GatewayModelEntry]? = nil,
+                localModel: LocalModel? = nil) {
         self.gatewayModels = gatewayModels
+        self.localModel = localModel
         self.name = name
         self.members = members
         self.runtime = runtime
@@ -86,6 +90,7 @@ public struct PublishGroup: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case name, members, runtime, config, skills, rollout
         case gatewayModels = "gateway_models"
+        case localModel = "local_model"
     }
 }
 

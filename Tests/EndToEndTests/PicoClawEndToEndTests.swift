@@ -154,6 +154,48 @@ extension EndToEnd {
         }
     }
 
+    /// A group's local model: the release writes it into PicoClaw's config as the last
+    /// fallback; with the coordinator stopped the board's next turn is answered by the local
+    /// server (a fake provider without a key stands in for llama-server), and only the gateway's
+    /// call is metered.
+    @Test func withTheCoordinatorStoppedPicoClawGoesOnWithTheLocalModel() async throws {
+        try await TestFleet.with(heartbeatInterval: Self.heartbeat) { fleet in
+            let providerURL = try GatewaySetup.startProvider(fleet)
+            let localURL = try GatewaySetup.startFakeProvider(fleet, label: "local-model", key: nil)
+            let spec = try Self.exampleFleet(fleet, providerURL: providerURL)
+            let path = spec + "/fleet.yaml"
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            try text.replacingOccurrences(of: "    runtime: picoclaw\n", with: "    runtime: picoclaw\n    local_model: {url: \(localURL)/v1, model: qwen-local}\n")
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            let boards = try Self.boards(fleet, count: 1)
+            defer { boards.forEach { $0.stop() } }
+            try #require(try fleet.eventually { try fleet.nodes().first?.status == .online })
+            let apply = try fleet.cli(["apply", spec, "--yes"])
+            try #require(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
+            #expect(apply.stdout.contains("model_list[local-model]"), "\(apply.stdout)")
+            #expect(try fleet.cli(["secret", "set", "openai"], stdin: GatewaySetup.providerKey + "\n").status == 0)
+            try #require(try fleet.eventually(timeout: 30) { try fleet.nodes().first?.releaseStatus == "applied" })
+
+            let config = try boards[0].json()
+            let entry = (config["model_list"] as? [[String: Any]] ?? []).first { $0["model_name"] as? String == "local-model" }
+            #expect(entry?["api_base"] as? String == localURL + "/v1" && entry?["model"] as? String == "qwen-local" && entry?["api_keys"] == nil)
+            let fallbacks = ((config["agents"] as? [String: Any])?["defaults"] as? [String: Any])?["model_fallbacks"] as? [String]
+            #expect(fallbacks == ["local-model"])
+
+            let online = try boards[0].ask("hello", fleet: fleet)
+            #expect(online["status"] as? Int == 200 && online["api_base"] as? String == fleet.serverURL + "/v1", "\(online)")
+            _ = fleet.stopCoordinator()
+            let offline = try boards[0].ask("still there?", fleet: fleet)
+            #expect(offline["status"] as? Int == 200, "\(offline)")
+            #expect(offline["api_base"] as? String == localURL + "/v1" && offline["model"] as? String == "qwen-local", "\(offline)")
+
+            // The gateway metered its one call; the local one cost nothing and is not in usage.
+            try fleet.startCoordinatorAgain()
+            let usage = try GatewayEndToEndTests.usage(fleet, by: "node")
+            #expect(usage.rows.first { $0.key == "demo-1" }?.calls == 1, "\(usage.rows)")
+        }
+    }
+
     @Test func aConfigPicoClawRefusesIsRolledBackOnTheCanaryAndPausesTheRollout() async throws {
         try await TestFleet.with(heartbeatInterval: Self.heartbeat) { fleet in
             let providerURL = try GatewaySetup.startProvider(fleet)

@@ -181,6 +181,34 @@ import Testing
         #expect(try await fixture.releases.publish(dryRun).groups.allSatisfy { !$0.changed }, "the same coordinators: nothing to publish")
     }
 
+    /// A group's local model is PicoClaw's last fallback, after every coordinator; one named like
+    /// a gateway model, or on a command group, is refused and nothing is published.
+    @Test func aLocalModelIsTheLastFallbackAfterEveryCoordinator() async throws {
+        let fixture = try await ReleaseFixture(gatewayURLs: { ["https://a.fleet.lan:8443/v1", "https://b.fleet.lan:8443/v1"] })
+        try await fixture.addNodes(["a"])
+        var group = sampleGroup(config: .object([.init("version", .int(3)), .init("agents", .object([
+            .init("defaults", .object([.init("model_name", .string("fleet-default"))])),
+        ]))]))
+        group.gatewayModels = [GatewayModelEntry(name: "fleet-default", api: .openai)]
+        group.localModel = LocalModel(url: "http://127.0.0.1:8080/v1", model: "qwen2.5-0.5b")
+        let published = try await fixture.releases.publish(PublishRequest(dryRun: false, groups: [group]))
+        #expect(published.groups[0].configAdded.contains("model_list[local-model]"))
+        let manifest = try #require(try await fixture.store.latestReleases()["edge"]?.manifest())
+        guard case .array(let entries)? = manifest.runtimeConfig["model_list"] else { Issue.record("no model_list"); return }
+        #expect(entries.compactMap { if case .string(let name)? = $0["model_name"] { name } else { nil } } == ["local-model", "fleet-default", "fleet-default@2"])
+        #expect(entries.first == PicoClawModelList.localEntry(group.localModel!))
+        #expect(manifest.runtimeConfig["agents"]?["defaults"]?["model_fallbacks"] == .array([.string("fleet-default@2"), .string("local-model")]))
+        #expect(PicoClawModelList.gatewayURLs(in: manifest.runtimeConfig, for: group.gatewayModels!)["fleet-default"]?.count == 2)
+
+        var clash = group
+        clash.localModel = LocalModel(url: "http://127.0.0.1:8080/v1", model: "fleet-default")
+        await expectCoordinatorError(.invalidSpec) { _ = try await fixture.releases.publish(PublishRequest(dryRun: false, groups: [clash])) }
+        var command = group
+        command.runtime = "command"
+        await expectCoordinatorError(.invalidSpec) { _ = try await fixture.releases.publish(PublishRequest(dryRun: false, groups: [command])) }
+        #expect(try await fixture.store.maxReleaseVersion() == 1)
+    }
+
     @Test(arguments: Backend.available)
     func wavesAdvanceAsNodesReportAndPauseAtTheThreshold(_ backend: Backend) async throws {
         try await ReleaseFixture.with(backend) { fixture in

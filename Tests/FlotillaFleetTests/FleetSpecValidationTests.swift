@@ -66,7 +66,7 @@ import Testing
 
     @Test func unknownGroupKey() throws {
         try Self.expectProblem("version: 1\ngroups:\n  demo:\n    skills: [greeter]\n    skill: [node-health]\n", line: 5,
-                               "groups.demo.skill: unknown key 'skill' (expected one of: members, runtime, config, skills, models, rollout)")
+                               "groups.demo.skill: unknown key 'skill' (expected one of: members, runtime, config, skills, models, rollout, local_model)")
     }
 
     @Test func unknownRolloutKey() throws {

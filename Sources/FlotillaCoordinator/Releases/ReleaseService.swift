@@ -169,6 +169,9 @@ final class ReleaseService: Sendable {
     /// node agent writes for it and its coordinator copies (calling `gatewayURLs(NAME)`).
     static func configPaths(_ group: PublishGroup, gatewayURLs: (String) -> String) -> [String: JSONDocument] {
         var paths = group.config.leafPaths()
+        if let local = group.localModel {
+            paths["model_list[\(LocalModel.entryName)]"] = .string("local model \(local.model) at \(local.url), the last fallback")
+        }
         for model in group.gatewayModels ?? [] {
             paths["model_list[\(model.name)]"] = .string("gateway model (\(model.api.rawValue)) at \(gatewayURLs(model.name))")
         }
@@ -214,7 +217,7 @@ final class ReleaseService: Sendable {
             version: version, group: group.name, createdAt: Timestamps.rfc3339(now),
             expiresAt: Timestamps.rfc3339(now.addingTimeInterval(TimeInterval(expiresAfter))),
             runtimeConfig: group.runtime == "picoclaw"
-                ? PicoClawModelList.adding(group.gatewayModels ?? [], gatewayURLs: gatewayURLs, to: group.config) : group.config,
+                ? PicoClawModelList.adding(group.gatewayModels ?? [], gatewayURLs: gatewayURLs, localModel: group.localModel, to: group.config) : group.config,
             files: files, gatewayModels: group.gatewayModels, memberNodeIDs: memberNodeIDs.isEmpty ? nil : memberNodeIDs.sorted()
         )
         return (manifest, blobs)
@@ -258,6 +261,12 @@ final class ReleaseService: Sendable {
                 throw CoordinatorError(.invalidSpec, "group \(group.name): unknown runtime '\(group.runtime)' (picoclaw, command)")
             }
             guard case .object = group.config else { throw CoordinatorError(.invalidSpec, "group \(group.name): config must be an object") }
+            if let local = group.localModel {
+                guard group.runtime == "picoclaw" else { throw CoordinatorError(.invalidSpec, "group \(group.name): local_model needs the picoclaw runtime") }
+                if let problem = local.problem(gatewayModels: (group.gatewayModels ?? []).map(\.name)) {
+                    throw CoordinatorError(.invalidSpec, "group \(group.name): local_model \(problem)")
+                }
+            }
             let policy = group.rollout
             guard policy.canary >= 0, (policy.batchSize ?? 1) >= 1, (policy.batchPercent ?? 1) > 0, (policy.batchPercent ?? 1) <= 100,
                 policy.waitSeconds >= 0, (policy.failureThreshold ?? 1) >= 1, (policy.failurePercent ?? 1) > 0

@@ -47,8 +47,13 @@ struct GatewaySetup {
     /// Starts the fake provider (`flotilla bench fake-provider`, expecting `providerKey`) and
     /// returns its URL.
     static func startProvider(_ fleet: TestFleet) throws -> String {
-        let provider = try fleet.startHelper(["bench", "fake-provider"], label: "provider",
-                                             environment: ["FLOTILLA_FAKE_PROVIDER_KEY": providerKey])
+        try startFakeProvider(fleet, label: "provider", key: providerKey)
+    }
+
+    /// A fake provider expecting `key` (nil: any key or none, as a model server on a board); returns its URL.
+    static func startFakeProvider(_ fleet: TestFleet, label: String, key: String?) throws -> String {
+        let provider = try fleet.startHelper(["bench", "fake-provider"], label: label,
+                                             environment: key.map { ["FLOTILLA_FAKE_PROVIDER_KEY": $0] } ?? [:])
         let deadline = Date().addingTimeInterval(30)
         while true {
             if let url = provider.stdout.split(separator: "\n").first.flatMap({ $0.split(separator: " ").last }).map(String.init) { return url }
