@@ -63,7 +63,7 @@ final class ResponseRelay: Sendable {
         let route = call.route!
         var meter = meter()
         var translator = call.translation.map { direction in
-            TranslatingStream(direction: direction, streamed: streamed, model: call.request?.model ?? route.model,
+            TranslatingStream(direction: direction, streamed: streamed, model: route.model,
                               callerWantsUsage: call.request?.callerWantsStreamUsage ?? false)
         }
         var firstByte: Duration?
