@@ -58,10 +58,7 @@ struct AdminAPI {
 
     /// This coordinator's URL, then every other running coordinator's, oldest first.
     func coordinatorURLs() async -> [String] {
-        var urls = [services.advertisedURL()]
-        let members = (try? await services.members.members(seenSince: Date().addingTimeInterval(-CoordinatorMember.deadAfter))) ?? []
-        for member in members where !urls.contains(member.url) { urls.append(member.url) }
-        return urls
+        await services.members.liveURLs(own: services.advertisedURL())
     }
 
     func listTokens() async throws(CoordinatorError) -> Response {

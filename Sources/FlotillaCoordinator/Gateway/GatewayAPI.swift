@@ -89,15 +89,17 @@ struct GatewayAPI {
                     ByteBuffer(data: try APITranslation.messages(fromChatCompletions: parsed.body, upstreamModel: route.upstream, outputCap: cap))
                 }
             }
-            _ = try translated(cap: nil)
+            // Without a budget's cap a translated call asks for the model's maximum at most
+            // (Messages needs a `max_tokens`); translated again only if the budget lowers it.
+            let modelCap = route.price?.maxOutputTokens
+            let draft = try translated(cap: modelCap)
             guard let secret = try await services.vault.secret(provider: route.provider) else {
                 throw CoordinatorError(.providerKeyMissing, "provider '\(route.provider)' has no key on the coordinator (flotilla secret set \(route.provider))")
             }
             key = secret
             call.admission = try await services.metering.admit(call, request: summary, route: route, catalog: catalog)
-            // A translated call without a budget's cap asks for the model's maximum at most
-            // (Messages needs a `max_tokens`).
-            let body = try translated(cap: call.admission?.outputCap ?? route.price?.maxOutputTokens) ?? parsed.forwardBody(upstreamModel: route.upstream, outputCap: call.admission?.outputCap)
+            let cap = call.admission?.outputCap ?? modelCap
+            let body = try (cap == modelCap ? draft : translated(cap: cap)) ?? parsed.forwardBody(upstreamModel: route.upstream, outputCap: call.admission?.outputCap)
             upstream = try await services.upstream.send(
                 route: route, endpoint: call.translation == nil ? endpoint : (route.kind == .anthropic ? .messages : .chatCompletions), key: key,
                 body: body, stream: parsed.stream, callerHeaders: call.translation == nil ? request.headers : [:]

@@ -281,8 +281,7 @@ public struct Coordinator {
     /// 15 s), sorted: a release lists them in the same order whichever coordinator publishes it,
     /// so applying on another one does not rewrite every board's PicoClaw config.
     static func gatewayURLs(own: String, members: any ClusterMembership) async -> [String] {
-        let seen = (try? await members.members(seenSince: Date().addingTimeInterval(-CoordinatorMember.deadAfter))) ?? []
-        return Set([own] + seen.map(\.url)).sorted().map { $0 + "/v1" }
+        await members.liveURLs(own: own).sorted().map { $0 + "/v1" }
     }
 
     static func loadOrCreateCA(_ directory: DataDirectory) throws -> CertificateAuthority {

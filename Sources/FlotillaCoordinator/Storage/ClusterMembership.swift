@@ -23,6 +23,17 @@ protocol ClusterMembership: Sendable {
     func leave(id: String) async
 }
 
+extension ClusterMembership {
+    /// `own` URL first, then every other coordinator's seen within `CoordinatorMember.deadAfter`,
+    /// oldest first (none when the membership cannot be read).
+    func liveURLs(own: String, now: Date = Date()) async -> [String] {
+        var urls = [own]
+        let members = (try? await members(seenSince: now.addingTimeInterval(-CoordinatorMember.deadAfter))) ?? []
+        for member in members where !urls.contains(member.url) { urls.append(member.url) }
+        return urls
+    }
+}
+
 extension CoordinatorMember {
     /// How long a coordinator may go unseen before the others treat it as gone.
     static let deadAfter: TimeInterval = 15
