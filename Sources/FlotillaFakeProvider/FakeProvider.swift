@@ -147,6 +147,15 @@ public struct FakeProvider: Sendable {
         case "fake-error":
             return Self.json(["error": ["message": "The server had an error while processing your request.", "type": "server_error",
                                         "param": NSNull(), "code": NSNull()] as [String: Any]], status: .internalServerError)
+        case "fake-unavailable":
+            // 503 as both providers answer when overloaded: OpenAI's error object
+            // (platform.openai.com/docs/guides/error-codes: "503 - Slow Down / overloaded"),
+            // Anthropic's `overloaded_error` shape (docs.anthropic.com/en/api/errors).
+            if endpoint == .messages {
+                return Self.json(["type": "error", "error": ["type": "overloaded_error", "message": "Overloaded"]], status: .serviceUnavailable)
+            }
+            return Self.json(["error": ["message": "The engine is currently overloaded, please try again later.", "type": "server_error",
+                                        "param": NSNull(), "code": NSNull()] as [String: Any]], status: .serviceUnavailable)
         case "fake-echo-key":
             return Self.json(["error": ["message": "request rejected for key \(presented ?? "")", "type": "invalid_request_error",
                                         "param": NSNull(), "code": "bad_request"] as [String: Any]], status: .badRequest)

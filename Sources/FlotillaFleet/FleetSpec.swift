@@ -18,6 +18,8 @@ public struct FleetSpec: Sendable, Equatable {
     public var rollout: RolloutPolicy
     /// LLM providers of the gateway (`providers:`), in the order written.
     public var providers: [ProviderSpec]
+    /// Fleet models served by several provider models in order (`models:`).
+    public var models: [FleetModel] = []
     /// Spending limits (`budgets:`); nil when not given.
     public var budgets: BudgetSpec?
     /// Rate limits (`limits:`); nil when not given.
@@ -126,12 +128,18 @@ public struct FleetSpec: Sendable, Equatable {
 
 extension FleetSpec {
     /// The gateway models `group`'s runtime is configured to call: for PicoClaw, every model the
-    /// group may use (its `models:`, else every declared model), in provider order.
+    /// group may use (its `models:`, else every declared model), in provider order, then the
+    /// fleet models (called in the API of their first target's provider).
     public func gatewayModels(for group: Group) -> [GatewayModelEntry] {
         guard group.runtime == .picoclaw else { return [] }
-        return providers.flatMap { provider in
-            provider.models.filter { group.models?.contains($0.name) ?? true }
-                .map { GatewayModelEntry(name: $0.name, api: provider.kind) }
+        let allowed = { (name: String) in group.models?.contains(name) ?? true }
+        let served = providers.flatMap { provider in
+            provider.models.filter { allowed($0.name) }.map { GatewayModelEntry(name: $0.name, api: provider.kind) }
         }
+        let kinds = Dictionary(providers.map { ($0.name, $0.kind) }, uniquingKeysWith: { first, _ in first })
+        let routed = models.filter { allowed($0.name) }.compactMap { model in
+            model.targets.first.flatMap { kinds[$0.provider] }.map { GatewayModelEntry(name: model.name, api: $0) }
+        }
+        return served + routed
     }
 }

@@ -78,7 +78,7 @@ public struct FleetSpecLoader: Sendable {
         var groupModels: [String: [String]] = [:]
         for group in spec.groups { if let models = group.models { groupModels[group.name] = models } }
         let gateway = GatewaySpec(providers: spec.providers, prices: prices, groupModels: groupModels,
-                                  budgets: spec.budgets, limits: spec.limits)
+                                  budgets: spec.budgets, limits: spec.limits, models: spec.models.isEmpty ? nil : spec.models)
         return LoadedFleet(spec: spec, publishGroups: publishGroups, expiresAfterSeconds: spec.expiresAfterSeconds,
                            gateway: gateway, warnings: warnings)
     }
@@ -107,6 +107,11 @@ public struct FleetSpecLoader: Sendable {
         for provider in spec.providers {
             for route in provider.models where prices.price(of: route.upstream) == nil {
                 warnings.append("\(path("prices.yaml")): no price for '\(route.upstream)' (model '\(route.name)' of provider '\(provider.name)') and no default; calls to it will be refused (model_not_priced)")
+            }
+        }
+        for model in spec.models {
+            for target in model.targets where prices.price(of: target.upstream) == nil {
+                warnings.append("\(path("prices.yaml")): no price for '\(target.upstream)' (target \(target.text) of model '\(model.name)') and no default; calls to '\(model.name)' will be refused (model_not_priced)")
             }
         }
         return warnings

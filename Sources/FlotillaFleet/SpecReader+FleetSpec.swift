@@ -3,7 +3,7 @@ import Yams
 
 extension SpecReader {
     /// Top-level keys of `fleet.yaml`.
-    static let topLevelKeys = ["version", "release", "rollout", "providers", "budgets", "limits", "groups"]
+    static let topLevelKeys = ["version", "release", "rollout", "providers", "models", "budgets", "limits", "groups"]
     /// Keys of one group.
     static let groupKeys = ["members", "runtime", "config", "skills", "models", "rollout", "local_model"]
     /// Bounds of `release.expires_after`.
@@ -47,6 +47,7 @@ extension SpecReader {
         }
 
         let providers = entry("providers").map { readProviders($0.value) } ?? []
+        let fleetModels = entry("models").map { readFleetModels($0.value, providers: providers) } ?? []
         let budgets = entry("budgets").flatMap { readBudgets($0.value) }
         let limits = entry("limits").flatMap { readLimits($0.value) }
 
@@ -55,7 +56,7 @@ extension SpecReader {
             return nil
         }
         var groups = readGroups(groupsEntry.value, defaultRollout: rollout)
-        let declared = providers.flatMap { $0.models.map(\.name) }
+        let declared = providers.flatMap { $0.models.map(\.name) } + fleetModels.map(\.name)
         for index in groups.indices {
             guard let models = groups[index].models else { continue }
             var kept: [String] = []
@@ -70,8 +71,9 @@ extension SpecReader {
             }
             groups[index].models = kept
         }
-        let spec = FleetSpec(version: Int(version), expiresAfterSeconds: expires, rollout: rollout, providers: providers,
+        var spec = FleetSpec(version: Int(version), expiresAfterSeconds: expires, rollout: rollout, providers: providers,
                              budgets: budgets, limits: limits, groups: groups)
+        spec.models = fleetModels
         for group in groups where group.runtime == .picoclaw {
             checkModelNames(group, gateway: spec.gatewayModels(for: group).map(\.name))
             if let local = group.localModel, let problem = local.problem(gatewayModels: spec.gatewayModels(for: group).map(\.name)) {

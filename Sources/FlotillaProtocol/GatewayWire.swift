@@ -115,9 +115,13 @@ public struct GatewaySpec: Codable, Sendable, Equatable {
     public var budgets: BudgetSpec?
     /// Rate limits; nil: none.
     public var limits: LimitSpec?
+    /// Fleet models served by several provider models in order (`models:`); nil: none (a
+    /// configuration stored before they existed decodes the same).
+    public var models: [FleetModel]?
 
     public init(providers: [ProviderSpec] = [], prices: PriceTable? = nil, groupModels: [String: [String]] = [:],
-                budgets: BudgetSpec? = nil, limits: LimitSpec? = nil) {
+                budgets: BudgetSpec? = nil, limits: LimitSpec? = nil, models: [FleetModel]? = nil) {
+        self.models = models
         self.providers = providers
         self.prices = prices
         self.groupModels = groupModels
@@ -125,8 +129,13 @@ public struct GatewaySpec: Codable, Sendable, Equatable {
         self.limits = limits
     }
 
+    /// Every model name callers may use: each provider's models, then the fleet models.
+    public var modelNames: [String] {
+        providers.flatMap { $0.models.map(\.name) } + (models ?? []).map(\.name)
+    }
+
     enum CodingKeys: String, CodingKey {
-        case providers, prices, budgets, limits
+        case providers, prices, budgets, limits, models
         case groupModels = "group_models"
     }
 }

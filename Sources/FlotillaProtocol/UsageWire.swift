@@ -8,6 +8,9 @@ public enum UsageOutcome: String, Codable, Sendable, CaseIterable {
     case clientCancelled = "client_cancelled"
     /// The gateway refused the call before forwarding it (unknown model, key not set, …).
     case refused
+    /// One attempt of a call to a model with several targets: this target failed before
+    /// answering and the call went on to the next (same request id). Nothing is charged for it.
+    case fellBack = "fell_back"
 }
 
 /// Where a usage record's token counts came from.
@@ -36,13 +39,18 @@ public struct UsageRow: Codable, Sendable, Equatable {
     public var refused: Int
     /// Calls that ended in an upstream error or a cancelled caller (counted in `calls`).
     public var failed: Int
+    /// Attempts that failed and went on to the model's next target (`models.NAME.targets`);
+    /// not counted in `calls`, charged nothing.
+    public var fallbacks: Int
     public var inputTokens: Int64
     public var outputTokens: Int64
     public var cachedTokens: Int64
     public var costUSD: Double
 
-    public init(key: String, calls: Int, refused: Int, failed: Int, inputTokens: Int64, outputTokens: Int64, cachedTokens: Int64, costUSD: Double) {
+    public init(key: String, calls: Int, refused: Int, failed: Int, fallbacks: Int = 0, inputTokens: Int64, outputTokens: Int64,
+                cachedTokens: Int64, costUSD: Double) {
         self.key = key
+        self.fallbacks = fallbacks
         self.calls = calls
         self.refused = refused
         self.failed = failed
@@ -53,7 +61,7 @@ public struct UsageRow: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case key, calls, refused, failed
+        case key, calls, refused, failed, fallbacks
         case inputTokens = "input_tokens"
         case outputTokens = "output_tokens"
         case cachedTokens = "cached_tokens"

@@ -136,6 +136,7 @@ struct GatewayTestbed {
             "fake-hang": ModelPrice(inputMicros: 1_000_000, outputMicros: 1_000_000),
             "fake-redirect": ModelPrice(inputMicros: 1_000_000, outputMicros: 1_000_000),
             "fake-error": ModelPrice(inputMicros: 1_000_000, outputMicros: 1_000_000),
+            "fake-unavailable": ModelPrice(inputMicros: 1_000_000, outputMicros: 1_000_000),
             "fake-echo-key": ModelPrice(inputMicros: 1_000_000, outputMicros: 1_000_000),
         ]),
         groupModels: ["restricted": ["fleet-default"]]

@@ -61,7 +61,7 @@ import Testing
 
     @Test func unknownTopLevelKey() throws {
         try Self.expectProblem("version: 1\nrelease: {expires_after: 1d}\nrollouts: {canary: 1}\ngroups: {}\n", line: 3,
-                               "rollouts: unknown key 'rollouts' (expected one of: version, release, rollout, providers, budgets, limits, groups)")
+                               "rollouts: unknown key 'rollouts' (expected one of: version, release, rollout, providers, models, budgets, limits, groups)")
     }
 
     @Test func unknownGroupKey() throws {

@@ -41,9 +41,9 @@ struct UsageCommand: AsyncParsableCommand {
     }
 
     static func table(_ report: UsageReport) -> String {
-        var table = TextTable(headers: [report.by.rawValue.uppercased(), "CALLS", "REFUSED", "FAILED", "INPUT", "OUTPUT", "CACHED", "COST USD"])
+        var table = TextTable(headers: [report.by.rawValue.uppercased(), "CALLS", "REFUSED", "FAILED", "FALLBACKS", "INPUT", "OUTPUT", "CACHED", "COST USD"])
         for row in report.rows + [report.total] {
-            table.add([row.key, String(row.calls), String(row.refused), String(row.failed), String(row.inputTokens),
+            table.add([row.key, String(row.calls), String(row.refused), String(row.failed), String(row.fallbacks), String(row.inputTokens),
                        String(row.outputTokens), String(row.cachedTokens), Format.usd(row.costUSD)])
         }
         return "Gateway usage from \(report.from) to \(report.to)\n" + table.render()

@@ -97,7 +97,7 @@ struct AdminGatewayAPI {
     }
 
     static func row(_ a: UsageAggregate, key: String) -> UsageRow {
-        UsageRow(key: key, calls: a.calls, refused: a.refused, failed: a.failed, inputTokens: a.inputTokens,
+        UsageRow(key: key, calls: a.calls, refused: a.refused, failed: a.failed, fallbacks: a.fallbacks, inputTokens: a.inputTokens,
                  outputTokens: a.outputTokens, cachedTokens: a.cachedTokens, costUSD: Double(a.costNanos) / 1e9)
     }
 

@@ -74,36 +74,15 @@ struct GatewayAPI {
             call.request = summary
             let catalog = services.gatewayConfig.catalog
             let api: ProviderKind = endpoint == .messages ? .anthropic : .openai
-            let route = try catalog.route(model: parsed.model, group: call.node.group, api: api, translatable: endpoint != .embeddings)
-            call.route = route
-            if route.kind != api { call.translation = api == .anthropic ? .openAIToAnthropic : .anthropicToOpenAI }
-            // A translated body is checked before anything is reserved: a field that cannot be
-            // translated changes nothing.
-            let direction = call.translation
-            func translated(cap: Int64?) throws(CoordinatorError) -> ByteBuffer? {
-                switch direction {
-                case nil: nil
-                case .openAIToAnthropic?:
-                    ByteBuffer(data: try APITranslation.chatCompletions(fromMessages: parsed.body, upstreamModel: route.upstream, outputCap: cap))
-                case .anthropicToOpenAI?:
-                    ByteBuffer(data: try APITranslation.messages(fromChatCompletions: parsed.body, upstreamModel: route.upstream, outputCap: cap))
-                }
-            }
-            // Without a budget's cap a translated call asks for the model's maximum at most
-            // (Messages needs a `max_tokens`); translated again only if the budget lowers it.
-            let modelCap = route.price?.maxOutputTokens
-            let draft = try translated(cap: modelCap)
-            guard let secret = try await services.vault.secret(provider: route.provider) else {
-                throw CoordinatorError(.providerKeyMissing, "provider '\(route.provider)' has no key on the coordinator (flotilla secret set \(route.provider))")
-            }
-            key = secret
-            call.admission = try await services.metering.admit(call, request: summary, route: route, catalog: catalog)
-            let cap = call.admission?.outputCap ?? modelCap
-            let body = try (cap == modelCap ? draft : translated(cap: cap)) ?? parsed.forwardBody(upstreamModel: route.upstream, outputCap: call.admission?.outputCap)
-            upstream = try await services.upstream.send(
-                route: route, endpoint: call.translation == nil ? endpoint : (route.kind == .anthropic ? .messages : .chatCompletions), key: key,
-                body: body, stream: parsed.stream, callerHeaders: call.translation == nil ? request.headers : [:]
-            )
+            let routes = try catalog.routes(model: parsed.model, group: call.node.group, api: api, translatable: endpoint != .embeddings)
+            call.route = routes[0]
+            // Every target's key and translated body before anything is reserved: a field that
+            // cannot be translated changes nothing.
+            let attempts = try await prepareAttempts(routes, parsed: parsed, api: api)
+            call.route = attempts[0].route
+            call.translation = attempts[0].translation
+            call.admission = try await services.metering.admit(call, request: summary, prices: attempts.compactMap(\.route.price), catalog: catalog)
+            (upstream, key) = try await send(attempts, parsed: parsed, headers: request.headers, call: &call)
         } catch {
             let outcome: UsageOutcome = error.code.httpStatus >= 502 && error.code != .providerKeyMissing ? .upstreamError : .refused
             if error.code != .internal {

@@ -78,6 +78,9 @@ final class GatewayConfigService: Sendable {
             for provider in spec.providers {
                 for model in provider.models { result[model.name] = "\(provider.name)/\(model.upstream)" }
             }
+            for model in spec.models ?? [] {
+                result[model.name] = model.targets.map(\.text).joined(separator: ",") + (model.firstByteTimeoutMs.map { " \($0)ms" } ?? "")
+            }
             return result
         }
         let (oldRoutes, newRoutes) = (routes(old), routes(new))
@@ -136,6 +139,11 @@ final class GatewayConfigService: Sendable {
                 warnings.append("model '\(model.name)' (\(model.upstream)) has no price: calls are refused with model_not_priced")
             }
         }
+        for model in spec.models ?? [] {
+            for target in model.targets where spec.prices?.price(of: target.upstream) == nil {
+                warnings.append("model '\(model.name)': target \(target.text) has no price: calls are refused with model_not_priced")
+            }
+        }
         return warnings
     }
 }
@@ -161,6 +169,7 @@ enum GatewayValidation {
                 }
             }
         }
+        try validate(spec.models ?? [], providers: providerNames, taken: &modelNames)
         if let prices = spec.prices {
             guard prices.version >= 1 else { throw CoordinatorError(.invalidSpec, "prices: version must be at least 1") }
             for (model, price) in prices.models {
@@ -175,6 +184,26 @@ enum GatewayValidation {
             guard NameRules.isValidGroupName(group) else { throw CoordinatorError(.invalidSpec, "invalid group name '\(group)'") }
             for model in models where !modelNames.contains(model) {
                 throw CoordinatorError(.invalidSpec, "groups.\(group).models: unknown model '\(model)'")
+            }
+        }
+    }
+
+    /// Fleet models: a fresh name each, 1 to `FleetModel.maxTargets` distinct targets at
+    /// declared providers, a first-byte timeout in range.
+    private static func validate(_ models: [FleetModel], providers: Set<String>, taken: inout Set<String>) throws(CoordinatorError) {
+        for model in models {
+            guard GatewayRules.isValidModelName(model.name) else { throw CoordinatorError(.invalidSpec, "models: invalid model name '\(model.name)'") }
+            guard taken.insert(model.name).inserted else { throw CoordinatorError(.invalidSpec, "model \(model.name) is declared twice") }
+            guard (1...FleetModel.maxTargets).contains(model.targets.count), Set(model.targets).count == model.targets.count else {
+                throw CoordinatorError(.invalidSpec, "models.\(model.name).targets: list 1 to \(FleetModel.maxTargets) distinct targets")
+            }
+            for target in model.targets {
+                guard providers.contains(target.provider), GatewayRules.isValidModelName(target.upstream) else {
+                    throw CoordinatorError(.invalidSpec, "models.\(model.name).targets: unknown target '\(target.text)'")
+                }
+            }
+            if let ms = model.firstByteTimeoutMs, !FleetModel.firstByteTimeoutRangeMs.contains(ms) {
+                throw CoordinatorError(.invalidSpec, "models.\(model.name).first_byte_timeout must be between 100ms and 10m")
             }
         }
     }

@@ -42,12 +42,14 @@ final class GatewayMetering: Sendable {
 
     /// Admits `call` under the rate limits and budgets in force, or throws `rate_limited` /
     /// `budget_exceeded` (429, with `Retry-After`). Returns once the reservation is durable.
-    func admit(_ call: GatewayCall, request: RequestSummary, route: GatewayCatalog.Route, catalog: GatewayCatalog)
+    /// `prices`: of each target the call may go to; it reserves the dearest one's worst case,
+    /// so a fallback cannot overrun what was reserved.
+    func admit(_ call: GatewayCall, request: RequestSummary, prices: [ModelPrice], catalog: GatewayCatalog)
         async throws(CoordinatorError) -> Admission
     {
         let node = call.node
-        let price = route.price ?? ModelPrice(inputMicros: 0, outputMicros: 0)
-        let outputCap = BudgetPolicy.outputCap(request, price: price)
+        let prices = prices.isEmpty ? [ModelPrice(inputMicros: 0, outputMicros: 0)] : prices
+        let outputCap = prices.map { BudgetPolicy.outputCap(request, price: $0) }.max() ?? 0
         var admission = Admission(ticket: nil, reservation: nil, headers: [:])
         let scopes = Self.rateScopes(catalog.spec.limits, node: node.record, group: node.group)
         if !scopes.isEmpty {
@@ -64,7 +66,7 @@ final class GatewayMetering: Sendable {
         let checks = BudgetPolicy.checks(catalog.spec.budgets, node: node.record, group: node.group, at: now)
         guard !checks.isEmpty else { return admission }
         let reservation = Reservation(requestID: call.requestID, at: now, nodeID: node.id, group: node.group,
-                                      amountNanos: BudgetPolicy.worstCaseNanos(request, price: price), checks: checks)
+                                      amountNanos: prices.map { BudgetPolicy.worstCaseNanos(request, price: $0) }.max() ?? 0, checks: checks)
         let result: ReservationResult
         do {
             result = try await ledger.reserve(reservation)

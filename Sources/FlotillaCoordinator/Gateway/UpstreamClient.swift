@@ -62,7 +62,8 @@ final class UpstreamClient: Sendable {
     }
 
     /// Sends `body` to the route's provider with its key; returns once the response headers
-    /// arrived. Failures become `upstream_unreachable` or `upstream_timeout`.
+    /// arrived, within the route's first-byte timeout or else the coordinator's. Failures become
+    /// `upstream_unreachable` or `upstream_timeout`.
     func send(
         route: GatewayCatalog.Route, endpoint: GatewayEndpoint, key: String, body: ByteBuffer, stream: Bool,
         callerHeaders: HTTPFields
@@ -83,7 +84,7 @@ final class UpstreamClient: Sendable {
         }
         request.body = .bytes(body)
         do {
-            return try await http.execute(request, deadline: .now() + timeouts.firstByte)
+            return try await http.execute(request, deadline: .now() + (route.firstByteTimeout ?? timeouts.firstByte))
         } catch {
             throw Self.describe(error, provider: route.provider)
         }

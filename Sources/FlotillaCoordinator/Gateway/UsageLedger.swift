@@ -66,6 +66,8 @@ struct UsageAggregate: Sendable, Equatable {
     var calls: Int = 0
     var refused: Int = 0
     var failed: Int = 0
+    /// Attempts that failed and went on to the model's next target (not counted in `calls`).
+    var fallbacks: Int = 0
     var inputTokens: Int64 = 0
     var outputTokens: Int64 = 0
     var cachedTokens: Int64 = 0
@@ -101,6 +103,7 @@ extension UsageAggregate {
             total.calls += row.calls
             total.refused += row.refused
             total.failed += row.failed
+            total.fallbacks += row.fallbacks
             total.inputTokens += row.inputTokens
             total.outputTokens += row.outputTokens
             total.cachedTokens += row.cachedTokens

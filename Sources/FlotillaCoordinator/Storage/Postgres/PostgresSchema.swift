@@ -21,7 +21,12 @@ enum PostgresSchema {
         ("v4-budgets", budgets),
         ("v5-operations", operations),
         ("v6-reservation-batches", reservationBatches),
+        ("v7-fallbacks", fallbacks),
     ]
+
+    /// Attempts of a call that fell back to the model's next target, per roll-up row (they are
+    /// not counted in `calls`).
+    static let fallbacks = "ALTER TABLE usage_daily ADD COLUMN fallbacks BIGINT NOT NULL DEFAULT 0"
 
     /// Applies the migrations not applied yet; returns their ids.
     @discardableResult

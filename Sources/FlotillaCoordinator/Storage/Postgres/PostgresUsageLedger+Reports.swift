@@ -31,12 +31,13 @@ extension PostgresUsageLedger {
     }
 
     private static let recordSums = """
-        count(*) AS calls, count(*) FILTER (WHERE outcome = 'refused') AS refused,
+        count(*) FILTER (WHERE outcome <> 'fell_back') AS calls, count(*) FILTER (WHERE outcome = 'refused') AS refused,
         count(*) FILTER (WHERE outcome IN ('upstream_error', 'client_cancelled')) AS failed,
+        count(*) FILTER (WHERE outcome = 'fell_back') AS fallbacks,
         sum(input_tokens)::bigint AS input, sum(output_tokens)::bigint AS output, sum(cached_tokens)::bigint AS cached, sum(cost_nanos)::bigint AS cost
         """
     private static let daySums = """
-        sum(calls)::bigint AS calls, sum(refused)::bigint AS refused, sum(failed)::bigint AS failed,
+        sum(calls)::bigint AS calls, sum(refused)::bigint AS refused, sum(failed)::bigint AS failed, sum(fallbacks)::bigint AS fallbacks,
         sum(input_tokens)::bigint AS input, sum(output_tokens)::bigint AS output, sum(cached_tokens)::bigint AS cached, sum(cost_nanos)::bigint AS cost
         """
 
@@ -67,6 +68,7 @@ extension PostgresUsageLedger {
             var sum = sums[key] ?? UsageAggregate(key: key)
             sum.calls += Int(try row.get("calls", as: Int64.self))
             sum.refused += Int(try row.get("refused", as: Int64.self))
+            sum.fallbacks += Int(try row.get("fallbacks", as: Int64.self))
             sum.failed += Int(try row.get("failed", as: Int64.self))
             sum.inputTokens += try row.get("input", as: Int64.self)
             sum.outputTokens += try row.get("output", as: Int64.self)

@@ -214,14 +214,15 @@ final class PostgresUsageLedger: UsageLedger, Service {
                 cost_nanos: r.costNanos, price_version: r.priceVersion, latency_ms: r.latencyMs, ttfb_ms: r.ttfbMs, status: Int64(r.status),
                 outcome: r.outcome.rawValue, usage_source: r.source.rawValue, error_code: r.errorCode))
             let key = [UTCCalendar.day(r.at), r.nodeID, r.group, r.provider, r.model]
-            let add: [Int64] = [1, r.outcome == .refused ? 1 : 0, r.outcome == .upstreamError || r.outcome == .clientCancelled ? 1 : 0,
-                                r.usage.input, r.usage.output, r.usage.cached, r.costNanos]
-            daily[key] = zip(daily[key] ?? Array(repeating: 0, count: 7), add).map { $0 + $1 }
+            let add: [Int64] = [r.outcome == .fellBack ? 0 : 1, r.outcome == .refused ? 1 : 0,
+                                r.outcome == .upstreamError || r.outcome == .clientCancelled ? 1 : 0,
+                                r.usage.input, r.usage.output, r.usage.cached, r.costNanos, r.outcome == .fellBack ? 1 : 0]
+            daily[key] = zip(daily[key] ?? Array(repeating: 0, count: 8), add).map { $0 + $1 }
         }
         // In key order, as every writer of the roll-up takes its rows.
         let days = daily.sorted { $0.key.lexicographicallyPrecedes($1.key) }
         let keys = (0..<5).map { index in days.map { $0.key[index] } }
-        let sums = (0..<7).map { index in days.map { $0.value[index] } }
+        let sums = (0..<8).map { index in days.map { $0.value[index] } }
         let document = ByteBuffer(bytes: try JSONEncoder().encode(rows))
         let settling = entries.compactMap { entry in entry.settling.map { (entry.record, $0) } }
         let logger = database.logger
@@ -262,19 +263,19 @@ final class PostgresUsageLedger: UsageLedger, Service {
     }
 
     /// Adds a batch's calls to the per-day roll-up (`keys`: day, node, group, provider, model;
-    /// `sums`: calls, refused, failed, input, output, cached tokens, cost).
+    /// `sums`: calls, refused, failed, input, output, cached tokens, cost, fallbacks).
     private static func addDaily(_ connection: PostgresConnection, keys: [[String]], sums: [[Int64]], _ logger: Logger) async throws {
         guard let first = keys.first, !first.isEmpty else { return }
         try await connection.execute("""
             INSERT INTO usage_daily (day, node_id, group_name, provider, model, calls, refused, failed, input_tokens, output_tokens,
-                cached_tokens, cost_nanos)
+                cached_tokens, cost_nanos, fallbacks)
             SELECT * FROM unnest(\(keys[0])::text[], \(keys[1])::text[], \(keys[2])::text[], \(keys[3])::text[], \(keys[4])::text[],
                 \(sums[0])::bigint[], \(sums[1])::bigint[], \(sums[2])::bigint[], \(sums[3])::bigint[], \(sums[4])::bigint[], \(sums[5])::bigint[],
-                \(sums[6])::bigint[])
+                \(sums[6])::bigint[], \(sums[7])::bigint[])
             ORDER BY 1, 2, 3, 4, 5
             ON CONFLICT (day, node_id, group_name, provider, model) DO UPDATE SET
                 calls = usage_daily.calls + excluded.calls, refused = usage_daily.refused + excluded.refused,
-                failed = usage_daily.failed + excluded.failed, input_tokens = usage_daily.input_tokens + excluded.input_tokens,
+                failed = usage_daily.failed + excluded.failed, fallbacks = usage_daily.fallbacks + excluded.fallbacks, input_tokens = usage_daily.input_tokens + excluded.input_tokens,
                 output_tokens = usage_daily.output_tokens + excluded.output_tokens,
                 cached_tokens = usage_daily.cached_tokens + excluded.cached_tokens, cost_nanos = usage_daily.cost_nanos + excluded.cost_nanos
             """, logger)

@@ -127,6 +127,10 @@ public final class SQLiteStore: FleetStore, Sendable {
             // A node page's release history.
             try db.execute(sql: "CREATE INDEX rollout_targets_node ON rollout_targets(node_id, version)")
         }
+        migrator.registerMigration("v8-fallbacks") { db in
+            // Attempts of a call that fell back to the model's next target (not counted in `calls`).
+            try db.execute(sql: "ALTER TABLE usage_daily ADD COLUMN fallbacks INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 

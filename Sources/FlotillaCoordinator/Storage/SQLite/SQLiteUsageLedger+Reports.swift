@@ -31,11 +31,12 @@ extension SQLiteUsageLedger {
 
     /// Sums of the records themselves, and of the roll-up's rows (same meaning, see `insert`).
     private static let recordSums = """
-        COUNT(*) AS calls, SUM(outcome = 'refused') AS refused, SUM(outcome IN ('upstream_error', 'client_cancelled')) AS failed,
+        SUM(outcome <> 'fell_back') AS calls, SUM(outcome = 'refused') AS refused,
+        SUM(outcome IN ('upstream_error', 'client_cancelled')) AS failed, SUM(outcome = 'fell_back') AS fallbacks,
         SUM(input_tokens) AS input, SUM(output_tokens) AS output, SUM(cached_tokens) AS cached, SUM(cost_nanos) AS cost
         """
     private static let daySums = """
-        SUM(calls) AS calls, SUM(refused) AS refused, SUM(failed) AS failed,
+        SUM(calls) AS calls, SUM(refused) AS refused, SUM(failed) AS failed, SUM(fallbacks) AS fallbacks,
         SUM(input_tokens) AS input, SUM(output_tokens) AS output, SUM(cached_tokens) AS cached, SUM(cost_nanos) AS cost
         """
 
@@ -64,6 +65,7 @@ extension SQLiteUsageLedger {
             sum.calls += row["calls"] as Int
             sum.refused += row["refused"] as Int
             sum.failed += row["failed"] as Int
+            sum.fallbacks += row["fallbacks"] as Int
             sum.inputTokens += row["input"] as Int64
             sum.outputTokens += row["output"] as Int64
             sum.cachedTokens += row["cached"] as Int64

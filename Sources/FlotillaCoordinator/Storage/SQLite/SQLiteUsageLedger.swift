@@ -134,11 +134,12 @@ final class SQLiteUsageLedger: UsageLedger, Service {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         let rollup = try db.cachedStatement(sql: """
-            INSERT INTO usage_daily (day, node_id, group_name, provider, model, calls, refused, failed, input_tokens,
+            INSERT INTO usage_daily (day, node_id, group_name, provider, model, calls, refused, failed, fallbacks, input_tokens,
                 output_tokens, cached_tokens, cost_nanos)
-            VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(day, node_id, group_name, provider, model) DO UPDATE SET
-                calls = calls + 1, refused = refused + excluded.refused, failed = failed + excluded.failed,
+                calls = calls + excluded.calls, refused = refused + excluded.refused, failed = failed + excluded.failed,
+                fallbacks = fallbacks + excluded.fallbacks,
                 input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,
                 cached_tokens = cached_tokens + excluded.cached_tokens, cost_nanos = cost_nanos + excluded.cost_nanos
             """)
@@ -169,8 +170,10 @@ final class SQLiteUsageLedger: UsageLedger, Service {
             day.bind(r.group)
             day.bind(r.provider)
             day.bind(r.model)
+            day.bind(Int64(r.outcome == .fellBack ? 0 : 1))
             day.bind(Int64(r.outcome == .refused ? 1 : 0))
             day.bind(Int64(r.outcome == .upstreamError || r.outcome == .clientCancelled ? 1 : 0))
+            day.bind(Int64(r.outcome == .fellBack ? 1 : 0))
             for value in [r.usage.input, r.usage.output, r.usage.cached, r.costNanos] { day.bind(value) }
             try day.execute(in: db)
         }
