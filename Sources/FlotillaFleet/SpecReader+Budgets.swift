@@ -4,7 +4,7 @@ import Yams
 
 extension SpecReader {
     static let budgetKeys = ["fleet", "groups", "nodes", "soft_threshold", "time_zone"]
-    static let budgetLimitKeys = ["daily", "monthly"]
+    static let budgetLimitKeys = ["daily", "monthly", "downgrade"]
     static let limitKeys = ["fleet", "groups", "nodes"]
     static let rateLimitKeys = ["requests_per_minute", "tokens_per_minute", "max_in_flight"]
 
@@ -83,6 +83,11 @@ extension SpecReader {
         var limit = BudgetLimit()
         for entry in entries where Self.budgetLimitKeys.contains(entry.key) {
             let entryPath = Self.join(path, entry.key)
+            if entry.key == "downgrade" {
+                limit.downgrade = downgrade(entry.value, entryPath)
+                downgradeLines[path] = line(of: entry.keyNode)
+                continue
+            }
             guard case .scalar(let scalar) = entry.value, scalar.style == .plain,
                   let nanos = DecimalAmount.parse(scalar.string, decimals: 9), GatewayRules.budgetNanos.contains(nanos) else {
                 problem(entry.value, entryPath, "expected an amount of USD more than 0, like 10 or 2.50")
@@ -90,7 +95,40 @@ extension SpecReader {
             }
             if entry.key == "daily" { limit.dailyNanos = nanos } else { limit.monthlyNanos = nanos }
         }
+        if limit.downgrade != nil, limit.dailyNanos == nil, limit.monthlyNanos == nil {
+            problem(node, Self.join(path, "downgrade"), "needs a daily or monthly limit in the same scope to be a share of")
+        }
         return limit
+    }
+
+    /// `downgrade: {at: 80%, to: MODEL, models: [...]}`; the model names are checked against the
+    /// declared models once those are known (`checkDowngrades`).
+    private mutating func downgrade(_ node: Node, _ path: String) -> BudgetDowngrade? {
+        guard let entries = mapping(node, path, what: "a mapping with at (a percentage), to (a model) and optionally models") else { return nil }
+        rejectUnknownKeys(entries, path, allowed: ["at", "to", "models"])
+        var at: Double?
+        var to: String?
+        var models: [String]?
+        for entry in entries {
+            let entryPath = Self.join(path, entry.key)
+            switch entry.key {
+            case "at":
+                guard let value = scalar(entry.value, entryPath) else { continue }
+                if case .string(let text) = value, let percent = DurationText.percent(text), percent < 100 {
+                    at = percent
+                } else {
+                    problem(entry.value, entryPath, "expected a percentage below 100% like 80% (at 100% the budget refuses calls), found \(describe(value))")
+                }
+            case "to": to = string(entry.value, entryPath)
+            case "models": models = readGroupModels(entry.value, entryPath).map(\.value)
+            default: break
+            }
+        }
+        guard let at, let to else {
+            problem(node, path, "needs 'at' (a share of the budget, e.g. 80%) and 'to' (the cheaper model)")
+            return nil
+        }
+        return BudgetDowngrade(atPercent: at, to: to, models: models)
     }
 
     private mutating func rateLimit(_ node: Node, _ path: String, inFlightAllowed: Bool) -> RateLimit? {

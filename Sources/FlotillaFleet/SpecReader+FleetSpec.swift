@@ -74,6 +74,7 @@ extension SpecReader {
         var spec = FleetSpec(version: Int(version), expiresAfterSeconds: expires, rollout: rollout, providers: providers,
                              budgets: budgets, limits: limits, groups: groups)
         spec.models = fleetModels
+        if let budgets { checkDowngrades(budgets, declared: declared, groups: groups) }
         for group in groups where group.runtime == .picoclaw {
             checkModelNames(group, gateway: spec.gatewayModels(for: group).map(\.name))
             if let local = group.localModel, let problem = local.problem(gatewayModels: spec.gatewayModels(for: group).map(\.name)) {

@@ -9,6 +9,8 @@ struct SpecReader {
     /// Added to every node's line (for documents embedded in a larger file).
     var lineOffset = 0
     private(set) var problems: [FleetSpecError] = []
+    /// Line of each budget scope's `downgrade:` by the scope's path (`budgets.fleet`).
+    var downgradeLines: [String: Int?] = [:]
 
     init(file: String, lineOffset: Int = 0) {
         self.file = file

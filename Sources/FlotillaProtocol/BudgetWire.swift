@@ -102,6 +102,9 @@ public enum EventKind: String, Codable, Sendable, CaseIterable {
     /// A call cost more than its reservation (content fetched by reference billed more input
     /// than a request can show); its actual cost was charged.
     case budgetOverrun = "budget_overrun"
+    /// A scope passed its `downgrade.at` share: its calls go to the cheaper model (once per
+    /// scope and period).
+    case budgetDowngrade = "budget_downgrade"
 }
 
 /// One event (`flotilla events`).

@@ -216,15 +216,48 @@ public struct GatewayView: Codable, Sendable, Equatable {
 public struct BudgetLimit: Codable, Sendable, Equatable {
     public var dailyNanos: Int64?
     public var monthlyNanos: Int64?
+    /// Past a share of the limit, calls go to a cheaper model (`downgrade:`); nil: never.
+    public var downgrade: BudgetDowngrade?
 
-    public init(dailyNanos: Int64? = nil, monthlyNanos: Int64? = nil) {
+    public init(dailyNanos: Int64? = nil, monthlyNanos: Int64? = nil, downgrade: BudgetDowngrade? = nil) {
         self.dailyNanos = dailyNanos
         self.monthlyNanos = monthlyNanos
+        self.downgrade = downgrade
     }
 
     enum CodingKeys: String, CodingKey {
         case dailyNanos = "daily_nanos"
         case monthlyNanos = "monthly_nanos"
+        case downgrade
+    }
+}
+
+/// `downgrade: {at: 80%, to: fleet-cheap, models: [...]}` of a budget scope: once the scope has
+/// spent `atPercent` of its daily or monthly limit, its calls to `models` (every other model
+/// when not given) are served by the fleet model `to` instead. The limit itself still refuses
+/// with `budget_exceeded`.
+public struct BudgetDowngrade: Codable, Sendable, Equatable {
+    public var atPercent: Double
+    /// A fleet model name (a provider's model or a `models:` entry).
+    public var to: String
+    /// The models it applies to; nil: every model that is no downgrade's `to` (so cheap models
+    /// of several scopes never send calls back and forth).
+    public var models: [String]?
+
+    public init(atPercent: Double, to: String, models: [String]? = nil) {
+        self.atPercent = atPercent
+        self.to = to
+        self.models = models
+    }
+
+    /// Whether a call to `model` is moved to `to`; `targets`: every downgrade's `to` in the spec.
+    public func applies(to model: String, targets: Set<String>) -> Bool {
+        model != to && (models?.contains(model) ?? !targets.contains(model))
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case to, models
+        case atPercent = "at_percent"
     }
 }
 
@@ -247,6 +280,54 @@ public struct BudgetSpec: Codable, Sendable, Equatable {
         self.nodes = nodes
         self.softThresholdPercent = softThresholdPercent
         self.timeZone = timeZone
+    }
+
+    /// One scope's downgrade: where it is written (`fleet`, `groups.demo`, `nodes.default`), the
+    /// group it is limited to (nil: any), and the downgrade.
+    public struct DowngradeScope: Sendable, Equatable {
+        public var path: String
+        public var group: String?
+        public var downgrade: BudgetDowngrade
+    }
+
+    /// A cycle the downgrades form among `models` (a call moved from A to B by one scope and
+    /// back to A by another), as the models along it with the first repeated last; nil if none.
+    public func downgradeCycle(models: [String]) -> [String]? {
+        let scopes = downgradeScopes
+        let targets = Set(scopes.map(\.downgrade.to))
+        var edges: [String: Set<String>] = [:]
+        for scope in scopes {
+            for model in models where scope.downgrade.applies(to: model, targets: targets) {
+                edges[model, default: []].insert(scope.downgrade.to)
+            }
+        }
+        var done = Set<String>()
+        func visit(_ model: String, _ path: [String]) -> [String]? {
+            if let start = path.firstIndex(of: model) { return Array(path[start...]) + [model] }
+            guard !done.contains(model) else { return nil }
+            for next in (edges[model] ?? []).sorted() {
+                if let cycle = visit(next, path + [model]) { return cycle }
+            }
+            done.insert(model)
+            return nil
+        }
+        for model in edges.keys.sorted() {
+            if let cycle = visit(model, []) { return cycle }
+        }
+        return nil
+    }
+
+    /// Every scope's downgrade, narrowest first: nodes (by name), groups, the fleet.
+    public var downgradeScopes: [DowngradeScope] {
+        var scopes: [DowngradeScope] = []
+        for (name, limit) in nodes.sorted(by: { $0.key < $1.key }) {
+            if let downgrade = limit.downgrade { scopes.append(DowngradeScope(path: "nodes." + name, group: nil, downgrade: downgrade)) }
+        }
+        for (name, limit) in groups.sorted(by: { $0.key < $1.key }) {
+            if let downgrade = limit.downgrade { scopes.append(DowngradeScope(path: "groups." + name, group: name, downgrade: downgrade)) }
+        }
+        if let downgrade = fleet?.downgrade { scopes.append(DowngradeScope(path: "fleet", group: nil, downgrade: downgrade)) }
+        return scopes
     }
 
     enum CodingKeys: String, CodingKey {

@@ -74,14 +74,25 @@ struct GatewayAPI {
             call.request = summary
             let catalog = services.gatewayConfig.catalog
             let api: ProviderKind = endpoint == .messages ? .anthropic : .openai
-            let routes = try catalog.routes(model: parsed.model, group: call.node.group, api: api, translatable: endpoint != .embeddings)
+            var routes = try catalog.routes(model: parsed.model, group: call.node.group, api: api, translatable: endpoint != .embeddings)
             call.route = routes[0]
+            // A budget past its downgrade share sends chat calls to its cheaper model.
+            var downgrade: ModelDowngrade?
+            if endpoint != .embeddings, let moved = await services.metering.downgrade(node: call.node, model: routes[0].model, catalog: catalog),
+               let cheaper = try? catalog.routes(model: moved.to, group: call.node.group, api: api, translatable: true) {
+                routes = cheaper
+                downgrade = moved
+            }
             // Every target's key and translated body before anything is reserved: a field that
             // cannot be translated changes nothing.
             let attempts = try await prepareAttempts(routes, parsed: parsed, api: api)
             call.route = attempts[0].route
             call.translation = attempts[0].translation
             call.admission = try await services.metering.admit(call, request: summary, prices: attempts.compactMap(\.route.price), catalog: catalog)
+            if let downgrade {
+                call.admission?.headers[GatewayHeaders.downgrade] = downgrade.header
+                services.metering.metrics.downgrade(group: call.node.group, from: downgrade.from, to: downgrade.to)
+            }
             (upstream, key) = try await send(attempts, parsed: parsed, headers: request.headers, call: &call)
         } catch {
             let outcome: UsageOutcome = error.code.httpStatus >= 502 && error.code != .providerKeyMissing ? .upstreamError : .refused

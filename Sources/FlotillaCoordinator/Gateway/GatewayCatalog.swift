@@ -26,10 +26,15 @@ struct GatewayCatalog: Sendable {
     /// model's `targets` for it.
     private let routes: [String: [Route]]
     private let allowed: [String: Set<String>]
+    /// The budgets' downgrades, narrowest scope first, and every downgrade's `to`.
+    let downgrades: [BudgetSpec.DowngradeScope]
+    let downgradeTargets: Set<String>
 
     init(version: Int64, spec: GatewaySpec) {
         self.version = version
         self.spec = spec
+        downgrades = spec.budgets?.downgradeScopes ?? []
+        downgradeTargets = Set(downgrades.map(\.downgrade.to))
         var routes: [String: [Route]] = [:]
         let providers = Dictionary(spec.providers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         func route(_ name: String, _ upstream: String, _ provider: ProviderSpec) -> Route {
@@ -85,6 +90,11 @@ struct GatewayCatalog: Sendable {
     /// The first of `routes(model:group:api:translatable:)`: where a call goes while nothing fails.
     func route(model requested: String, group: String, api: ProviderKind, translatable: Bool = false) throws(CoordinatorError) -> Route {
         try routes(model: requested, group: group, api: api, translatable: translatable)[0]
+    }
+
+    /// Whether a caller in `group` may use `model`.
+    func allows(_ model: String, group: String) -> Bool {
+        routes[model] != nil && (allowed[group]?.contains(model) ?? true)
     }
 
     /// The models a caller in `group` may use, by name (each by its first target).

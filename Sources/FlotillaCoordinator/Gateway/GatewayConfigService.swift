@@ -178,7 +178,10 @@ enum GatewayValidation {
             }
             if let price = prices.defaultPrice { try check(price, "default") }
         }
-        if let budgets = spec.budgets { try validate(budgets) }
+        if let budgets = spec.budgets {
+            try validate(budgets)
+            try validate(downgrades: budgets, models: modelNames)
+        }
         if let limits = spec.limits { try validate(limits) }
         for (group, models) in spec.groupModels {
             guard NameRules.isValidGroupName(group) else { throw CoordinatorError(.invalidSpec, "invalid group name '\(group)'") }
@@ -222,6 +225,24 @@ enum GatewayValidation {
             }
         }
         try names(budgets.groups.keys, budgets.nodes.keys, in: "budgets")
+    }
+
+    /// Each downgrade: a share below 100% of a limit its scope has, to a declared model, and no
+    /// cycle among them.
+    private static func validate(downgrades budgets: BudgetSpec, models: Set<String>) throws(CoordinatorError) {
+        let limits = [("fleet", budgets.fleet)] + budgets.groups.map { ("groups." + $0.key, $0.value) } + budgets.nodes.map { ("nodes." + $0.key, $0.value) }
+        for case (let path, let limit?) in limits {
+            guard let downgrade = limit.downgrade else { continue }
+            guard downgrade.atPercent > 0, downgrade.atPercent < 100, limit.dailyNanos != nil || limit.monthlyNanos != nil else {
+                throw CoordinatorError(.invalidSpec, "budgets.\(path).downgrade: 'at' must be a share below 100% of the scope's daily or monthly limit")
+            }
+            for model in [downgrade.to] + (downgrade.models ?? []) where !models.contains(model) {
+                throw CoordinatorError(.invalidSpec, "budgets.\(path).downgrade: unknown model '\(model)'")
+            }
+        }
+        if let cycle = budgets.downgradeCycle(models: models.sorted()) {
+            throw CoordinatorError(.invalidSpec, "budgets: the downgrades form a cycle: \(cycle.joined(separator: " -> "))")
+        }
     }
 
     private static func validate(_ limits: LimitSpec) throws(CoordinatorError) {

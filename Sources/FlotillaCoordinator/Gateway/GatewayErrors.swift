@@ -67,6 +67,9 @@ enum GatewayAPIShape: Sendable {
 enum GatewayHeaders {
     /// The provider's own request id, for support tickets with the provider.
     static let upstreamRequestID = HTTPField.Name("x-upstream-request-id")!
+    /// Set when a budget's `downgrade:` moved the call to a cheaper model:
+    /// `fleet-default -> fleet-cheap (node board-01 at 82% of its daily budget)`.
+    static let downgrade = HTTPField.Name("x-flotilla-downgrade")!
 }
 
 /// Renders every error of a gateway route in the caller's API shape (a fixed shape, or chosen

@@ -145,7 +145,7 @@ final class GatewayMetering: Sendable {
     }
 
     /// Stores an event; with `key`, only the first time that key is raised (per period events).
-    private func raise(_ kind: EventKind, scope: String, onceAs key: String?, message: String) async {
+    func raise(_ kind: EventKind, scope: String, onceAs key: String?, message: String) async {
         if let key {
             let isNew = raised.withLock { $0.insert(key).inserted }
             guard isNew else { return }

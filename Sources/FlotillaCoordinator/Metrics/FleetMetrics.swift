@@ -88,6 +88,11 @@ final class FleetMetrics: Sendable {
         }
     }
 
+    /// A budget's downgrade moved a call of `group` from catalog model `from` to `to`.
+    func downgrade(group: String, from: String, to: String) {
+        counter("flotilla_gateway_downgrades_total", [("group", group), ("from", from), ("to", to)]).increment()
+    }
+
     /// Refusals that have a series of their own: budgets and rate limits.
     static let refusalCodes: Set<String> = [APIErrorCode.rateLimited.rawValue, APIErrorCode.budgetExceeded.rawValue]
 
