@@ -39,6 +39,9 @@ struct GatewayBenchmark {
         /// Direct to the provider, through the gateway, and (with `budgets`) through the gateway
         /// with budgets and rate limits on.
         var sides: [Side]
+        /// Which of `sides` is the gateway with budgets, and the translated call.
+        var budgetsSide: Int?
+        var translatedSide: Int?
         var concurrency: Int
         var acknowledged: Int
         var stored: Int
@@ -62,6 +65,9 @@ struct GatewayBenchmark {
     let auth: Auth
     /// Also measure the gateway with budgets and rate limits on (limits far above the load).
     let budgets: Bool
+    /// Also measure the same call sent as an Anthropic Messages call, which the gateway
+    /// translates to the OpenAI-kind provider and back (APITranslation).
+    var translate = false
 
     /// What one side sends where, and the gateway configuration it needs (published before each
     /// of its rounds).
@@ -104,7 +110,21 @@ struct GatewayBenchmark {
             plans.append(Plan(target: gateway, gateway: Self.spec(providerURL: provider.url, withBudgets: true)))
             names.append("+ budgets and rate limits")
         }
+        if translate {
+            // The same small call as an Anthropic Messages body (its fields mean the same in both APIs).
+            guard let parsed = URL(string: connection.serverURL), let host = parsed.host, let port = parsed.port else {
+                throw CLIError("cannot parse \(connection.serverURL)")
+            }
+            var headers = [("anthropic-version", "2023-06-01")]
+            if auth == .key { headers.append(("x-api-key", node.gatewayKey ?? "")) }
+            let messages = Target(host: host, port: port, request: KeepAliveLoad.request(
+                method: "POST", path: "/v1/messages", host: host, headers: headers, body: ByteBuffer(string: Self.chatBody(model: "fleet-default"))), tls: gatewayTLS)
+            plans.append(Plan(target: messages, gateway: plain))
+            names.append("translated (Anthropic call, OpenAI provider)")
+        }
         var report = Report(sides: names.map { Side(name: $0) }, concurrency: concurrency, acknowledged: 0, stored: 0, failed: 0)
+        report.budgetsSide = budgets ? 2 : nil
+        report.translatedSide = translate ? names.count - 1 : nil
         let store = try SQLiteStore(path: DataDirectory(temp).database)
         let storedBefore = try store.answeredUsageRecords()
 

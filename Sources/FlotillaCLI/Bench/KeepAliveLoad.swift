@@ -177,7 +177,7 @@ final class KeepAliveLoadHandler: ChannelInboundHandler, RemovableChannelHandler
     }
 }
 
-/// Splits a stream of HTTP/1.1 responses that carry `Content-Length` into status codes.
+/// Splits a stream of HTTP/1.1 responses, framed by `Content-Length` or chunked, into status codes.
 struct ResponseFramer {
     enum Next: Equatable {
         case incomplete
@@ -202,18 +202,63 @@ struct ResponseFramer {
             let status = Int(statusLine.dropFirst(9).prefix(3))
         else { return .malformed }
         var length = 0
+        var chunked = false
         for line in lines.dropFirst() {
             let parts = line.split(separator: ":", maxSplits: 1)
-            if parts.count == 2, parts[0].lowercased() == "content-length" {
-                guard let value = Int(parts[1].trimmingCharacters(in: .whitespaces)) else { return .malformed }
-                length = value
+            guard parts.count == 2 else { continue }
+            let name = parts[0].lowercased()
+            let value = parts[1].trimmingCharacters(in: .whitespaces)
+            if name == "content-length" {
+                guard let number = Int(value) else { return .malformed }
+                length = number
+            } else if name == "transfer-encoding", value.lowercased() == "chunked" {
+                chunked = true
             }
         }
-        let total = headEnd - view.startIndex + 4 + length
+        var total = headEnd - view.startIndex + 4 + length
+        if chunked {
+            switch Self.chunkedEnd(view, from: headEnd + 4) {
+            case .incomplete: return .incomplete
+            case .malformed: return .malformed
+            case .end(let end): total = end - view.startIndex
+            }
+        }
         guard view.count >= total else { return .incomplete }
         buffer.moveReaderIndex(forwardBy: total)
         buffer.discardReadBytes()
         return .response(status: status)
+    }
+
+    private enum ChunkedEnd { case incomplete, malformed, end(Int) }
+
+    /// Where a chunked body starting at `start` ends (RFC 9112 §7.1: hex size lines, each chunk
+    /// followed by CRLF, a zero-size last chunk, then trailer lines up to an empty one).
+    private static func chunkedEnd(_ view: ByteBufferView, from start: Int) -> ChunkedEnd {
+        var at = start
+        while true {
+            guard let lineEnd = findCRLF(view, from: at) else { return .incomplete }
+            let sizeText = String(decoding: view[at..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
+            guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16), size >= 0 else { return .malformed }
+            at = lineEnd + 2
+            if size == 0 {
+                while true {
+                    guard let trailerEnd = findCRLF(view, from: at) else { return .incomplete }
+                    if trailerEnd == at { return .end(at + 2) }
+                    at = trailerEnd + 2
+                }
+            }
+            at += size + 2
+            guard at <= view.endIndex else { return .incomplete }
+        }
+    }
+
+    private static func findCRLF(_ view: ByteBufferView, from start: Int) -> Int? {
+        var i = start
+        while i + 1 < view.endIndex {
+            if view[i] == 13 && view[i + 1] == 10 { return i }
+            i += 1
+        }
+        return nil
     }
 
     private static func find(_ needle: [UInt8], in haystack: ByteBufferView) -> Int? {

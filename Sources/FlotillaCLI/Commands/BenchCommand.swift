@@ -166,6 +166,9 @@ struct BenchCommand: AsyncParsableCommand {
         @Flag(help: "Also measure the gateway with budgets and rate limits on every scope (set far above the load).")
         var budgets = false
 
+        @Flag(help: "Also measure the same call sent to /v1/messages, translated to the OpenAI-kind provider and back.")
+        var translate = false
+
         @OptionGroup var backends: BackendOptions
 
         func run() async throws {
@@ -173,13 +176,15 @@ struct BenchCommand: AsyncParsableCommand {
             guard (1...4096).contains(concurrency) else { throw ValidationError("--concurrency must be 1...4096") }
             if let server = try backends.server() {
                 guard auth == "key" else { throw ValidationError("--database compares backends with key authentication") }
+                guard !translate else { throw ValidationError("--translate measures the embedded store's gateway; leave out --database") }
                 let rows = try await BackendBenchmark.gateway(server: server, passwordFile: backends.databasePasswordFile, coordinators: backends.coordinators,
                                                               concurrency: concurrency, seconds: seconds, budgets: budgets) { print($0) }
                 BackendBenchmark.print(rows, unit: "metered calls/s", stored: "usage rows")
                 return
             }
             guard let mode = GatewayBenchmark.Auth(rawValue: auth) else { throw ValidationError("--auth must be key or mtls") }
-            let report = try await GatewayBenchmark(concurrency: concurrency, seconds: seconds, auth: mode, budgets: budgets).run { print($0) }
+            let report = try await GatewayBenchmark(concurrency: concurrency, seconds: seconds, auth: mode, budgets: budgets, translate: translate)
+                .run { print($0) }
             func ms(_ micros: UInt32) -> String { String(format: "%.3f ms", Double(micros) / 1000) }
             let direct = report.sides[0]
             var table = TextTable(headers: ["", "p50 (1 at a time)", "p99", "added p50", "added p99", "calls/s (\(report.concurrency) conns)"])
@@ -191,9 +196,14 @@ struct BenchCommand: AsyncParsableCommand {
             }
             print("")
             print(table.render())
-            if report.sides.count == 3, report.sides[1].requestsPerSecond > 0 {
-                let cost = 1 - report.sides[2].requestsPerSecond / report.sides[1].requestsPerSecond
+            if let side = report.budgetsSide, report.sides[1].requestsPerSecond > 0 {
+                let cost = 1 - report.sides[side].requestsPerSecond / report.sides[1].requestsPerSecond
                 print("budgets and rate limits cost \(String(format: "%.1f", cost * 100))% of the gateway's calls/s")
+            }
+            if let side = report.translatedSide, report.sides[1].requestsPerSecond > 0 {
+                let cost = 1 - report.sides[side].requestsPerSecond / report.sides[1].requestsPerSecond
+                print("translation: \(Int(report.sides[side].requestsPerSecond)) metered calls/s translated, \(Int(report.sides[1].requestsPerSecond)) without "
+                      + "(same run): it costs \(String(format: "%.1f", cost * 100))% of the gateway's calls/s (goal: at most 10%)")
             }
             func median(_ sorted: [Double]) -> String { sorted.isEmpty ? "-" : String(format: "%.3f ms", sorted[sorted.count / 2]) }
             var floors = TextTable(headers: ["measured in the same rounds, one at a time", "p50", "p99"])
