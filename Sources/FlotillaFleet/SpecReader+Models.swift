@@ -15,11 +15,7 @@ extension SpecReader {
         var models: [FleetModel] = []
         for entry in entries {
             let path = Self.join("models", entry.key)
-            guard GatewayRules.isValidModelName(entry.key) else {
-                problem(entry.keyNode, path,
-                        "invalid model name '\(entry.key)' (1-\(GatewayRules.maxModelNameLength) of letters, digits, '.', '_', ':', '/', '-')")
-                continue
-            }
+            guard checkModelName(entry.key, entry.keyNode, path) else { continue }
             if let owner = providerModels[entry.key] {
                 problem(entry.keyNode, path, "model '\(entry.key)' is already served by provider '\(owner)'")
                 continue

@@ -82,11 +82,7 @@ extension SpecReader {
         var routes: [ModelRoute] = []
         for entry in entries {
             let modelPath = Self.join(path, entry.key)
-            guard GatewayRules.isValidModelName(entry.key) else {
-                problem(entry.keyNode, modelPath,
-                        "invalid model name '\(entry.key)' (1-\(GatewayRules.maxModelNameLength) of letters, digits, '.', '_', ':', '/', '-')")
-                continue
-            }
+            guard checkModelName(entry.key, entry.keyNode, modelPath) else { continue }
             guard let upstream = string(entry.value, modelPath) else { continue }
             guard GatewayRules.isValidModelName(upstream) else {
                 problem(entry.value, modelPath, "invalid upstream model id '\(upstream)'")
@@ -95,6 +91,17 @@ extension SpecReader {
             routes.append(ModelRoute(name: entry.key, upstream: upstream))
         }
         return routes
+    }
+
+    /// Whether `name` may name a model callers ask for; reports the problem at `node` if not.
+    /// Shared by `providers.P.models` and the top-level `models:` so both say the same thing.
+    mutating func checkModelName(_ name: String, _ node: Node, _ path: String) -> Bool {
+        guard GatewayRules.isValidModelName(name) else {
+            problem(node, path,
+                    "invalid model name '\(name)' (1-\(GatewayRules.maxModelNameLength) of letters, digits, '.', '_', ':', '/', '-')")
+            return false
+        }
+        return true
     }
 
     /// Reads `groups.G.models` against the declared model names.
