@@ -43,7 +43,10 @@ extension GatewayAPI {
                 let translation: TranslatingStream.Direction? = route.kind == api ? nil : (api == .anthropic ? .openAIToAnthropic : .anthropicToOpenAI)
                 // Without a budget's cap a translated call asks for the model's maximum at most
                 // (Messages needs a `max_tokens`); translated again only if the budget lowers it.
-                let draft = try Self.translated(parsed, translation, route: route, cap: route.price?.maxOutputTokens)
+                var draft: ByteBuffer?
+                if let translation {
+                    draft = try Self.translated(parsed, translation, route: route, cap: route.price?.maxOutputTokens)
+                }
                 attempts.append(UpstreamAttempt(route: route, key: key, translation: translation, draft: draft))
             } catch where error.code == .providerKeyMissing || error.code == .fieldNotTranslatable {
                 if attempts.isEmpty, firstProblem == nil { firstProblem = error }
@@ -54,15 +57,13 @@ extension GatewayAPI {
         return attempts
     }
 
-    /// The request for `route` in its provider's API, at output cap `cap`; nil when it goes as
-    /// sent (only the model id and cap edited).
-    static func translated(_ parsed: GatewayRequest, _ direction: TranslatingStream.Direction?, route: GatewayCatalog.Route,
-                           cap: Int64?) throws(CoordinatorError) -> ByteBuffer? {
+    /// The request translated for `route`'s provider API, at output cap `cap`.
+    static func translated(_ parsed: GatewayRequest, _ direction: TranslatingStream.Direction, route: GatewayCatalog.Route,
+                           cap: Int64?) throws(CoordinatorError) -> ByteBuffer {
         switch direction {
-        case nil: nil
-        case .openAIToAnthropic?:
+        case .openAIToAnthropic:
             ByteBuffer(data: try APITranslation.chatCompletions(fromMessages: parsed.body, upstreamModel: route.upstream, outputCap: cap))
-        case .anthropicToOpenAI?:
+        case .anthropicToOpenAI:
             ByteBuffer(data: try APITranslation.messages(fromChatCompletions: parsed.body, upstreamModel: route.upstream, outputCap: cap))
         }
     }
@@ -102,10 +103,10 @@ extension GatewayAPI {
         let modelCap = attempt.route.price?.maxOutputTokens
         let own = call.request.map { BudgetPolicy.outputCap($0, price: attempt.route.price ?? ModelPrice(inputMicros: 0, outputMicros: 0)) }
         let budgetCap = call.admission?.outputCap.map { cap in own.map { min(cap, $0) } ?? cap }
-        guard attempt.translation != nil else { return parsed.forwardBody(upstreamModel: attempt.route.upstream, outputCap: budgetCap) }
+        guard let translation = attempt.translation else { return parsed.forwardBody(upstreamModel: attempt.route.upstream, outputCap: budgetCap) }
         let cap = budgetCap ?? modelCap
         if cap == modelCap, let draft = attempt.draft { return draft }
-        return try Self.translated(parsed, attempt.translation, route: attempt.route, cap: cap) ?? parsed.forwardBody(upstreamModel: attempt.route.upstream)
+        return try Self.translated(parsed, translation, route: attempt.route, cap: cap)
     }
 
     /// Records a failed attempt (nothing charged) and logs the move to the next target.
