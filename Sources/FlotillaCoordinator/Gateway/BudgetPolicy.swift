@@ -27,6 +27,13 @@ struct BudgetCheck: Sendable, Equatable {
     var softPercent: Double = 80
 }
 
+/// The counters one call is checked against, taken once when it starts, so that its downgrade
+/// and its admission read the same scopes and periods.
+struct BudgetChecks: Sendable {
+    var at: Date
+    var checks: [BudgetCheck]
+}
+
 /// The calendar periods of budgets in one time zone.
 struct BudgetCalendar: Sendable {
     let calendar: Calendar

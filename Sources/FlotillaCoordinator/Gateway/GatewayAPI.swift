@@ -78,7 +78,9 @@ struct GatewayAPI {
             call.route = routes[0]
             // A budget past its downgrade share sends chat calls to its cheaper model.
             var downgrade: ModelDowngrade?
-            if endpoint != .embeddings, let moved = await services.metering.downgrade(node: call.node, model: routes[0].model, catalog: catalog),
+            let budgets = services.metering.budgetChecks(call.node, catalog: catalog)
+            if endpoint != .embeddings,
+               let moved = await services.metering.downgrade(node: call.node, model: routes[0].model, catalog: catalog, budgets: budgets),
                let cheaper = try? catalog.routes(model: moved.to, group: call.node.group, api: api, translatable: true) {
                 routes = cheaper
                 downgrade = moved
@@ -88,7 +90,8 @@ struct GatewayAPI {
             let attempts = try await prepareAttempts(routes, parsed: parsed, api: api)
             call.route = attempts[0].route
             call.translation = attempts[0].translation
-            call.admission = try await services.metering.admit(call, request: summary, prices: attempts.compactMap(\.route.price), catalog: catalog)
+            call.admission = try await services.metering.admit(call, request: summary, prices: attempts.compactMap(\.route.price), catalog: catalog,
+                                                               budgets: budgets)
             if let downgrade {
                 call.admission?.headers[GatewayHeaders.downgrade] = downgrade.header
                 services.metering.metrics.downgrade(group: call.node.group, from: downgrade.from, to: downgrade.to)

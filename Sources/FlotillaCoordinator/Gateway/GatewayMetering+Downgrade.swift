@@ -23,10 +23,11 @@ extension GatewayMetering {
     /// model it applies to on to its `to`, when the node's group may use that. Nil: no move.
     /// Spend is what is settled (calls in flight are not counted: the hard limit still holds
     /// their reservations). Raises a `budget_downgrade` event once per scope and period; the
-    /// metric counts the call once admitted (`GatewayAPI`).
-    func downgrade(node: AuthenticatedNode, model: String, catalog: GatewayCatalog) async -> ModelDowngrade? {
-        guard !catalog.downgrades.isEmpty, let budgets = catalog.spec.budgets else { return nil }
-        let ownBudget = budgets.nodes[node.record.name] != nil
+    /// metric counts the call once admitted (`GatewayAPI`). Reads the counters of `budgets`
+    /// only when some scope's downgrade could move `model`.
+    func downgrade(node: AuthenticatedNode, model: String, catalog: GatewayCatalog, budgets: BudgetChecks) async -> ModelDowngrade? {
+        guard !catalog.downgrades.isEmpty, let spec = catalog.spec.budgets else { return nil }
+        let ownBudget = spec.nodes[node.record.name] != nil
         let scopes = catalog.downgrades.filter { scope in
             switch scope.path {
             case "fleet": true
@@ -37,7 +38,7 @@ extension GatewayMetering {
             }
         }
         guard scopes.contains(where: { $0.downgrade.applies(to: model, targets: catalog.downgradeTargets) }) else { return nil }
-        let checks = BudgetPolicy.checks(budgets, node: node.record, group: node.group, at: clock())
+        let checks = budgets.checks
         let figures = await ledger.counters(checks.map(\.key))
         var current = model
         var first: ModelDowngrade?

@@ -40,11 +40,17 @@ final class GatewayMetering: Sendable {
         self.clock = clock
     }
 
-    /// Admits `call` under the rate limits and budgets in force, or throws `rate_limited` /
-    /// `budget_exceeded` (429, with `Retry-After`). Returns once the reservation is durable.
-    /// `prices`: of each target the call may go to; it reserves the dearest one's worst case,
-    /// so a fallback cannot overrun what was reserved.
-    func admit(_ call: GatewayCall, request: RequestSummary, prices: [ModelPrice], catalog: GatewayCatalog)
+    /// The budget counters `node`'s call is checked against now.
+    func budgetChecks(_ node: AuthenticatedNode, catalog: GatewayCatalog) -> BudgetChecks {
+        let now = clock()
+        return BudgetChecks(at: now, checks: BudgetPolicy.checks(catalog.spec.budgets, node: node.record, group: node.group, at: now))
+    }
+
+    /// Admits `call` under the rate limits and under `budgets` (`budgetChecks`), or throws
+    /// `rate_limited` / `budget_exceeded` (429, with `Retry-After`). Returns once the reservation
+    /// is durable. `prices`: of each target the call may go to; it reserves the dearest one's
+    /// worst case, so a fallback cannot overrun what was reserved.
+    func admit(_ call: GatewayCall, request: RequestSummary, prices: [ModelPrice], catalog: GatewayCatalog, budgets: BudgetChecks)
         async throws(CoordinatorError) -> Admission
     {
         let node = call.node
@@ -62,8 +68,7 @@ final class GatewayMetering: Sendable {
                                        retryAfter: wait, headers: Self.headers(requests: requests, tokens: tokens))
             }
         }
-        let now = clock()
-        let checks = BudgetPolicy.checks(catalog.spec.budgets, node: node.record, group: node.group, at: now)
+        let (now, checks) = (budgets.at, budgets.checks)
         guard !checks.isEmpty else { return admission }
         let reservation = Reservation(requestID: call.requestID, at: now, nodeID: node.id, group: node.group,
                                       amountNanos: prices.map { BudgetPolicy.worstCaseNanos(request, price: $0) }.max() ?? 0, checks: checks)
