@@ -70,11 +70,28 @@ import Testing
         }
     }
 
+    /// The fleet is past its share, so calls move, except for a group that may not use the
+    /// cheaper model: its calls stay on theirs (plan refuses such a spec; this is a group's
+    /// allowlist changed since, or a spec written past plan).
     @Test func aDowngradeToAModelTheGroupMayNotUseLeavesTheCallAlone() async throws {
-        var spec = Self.gateway(BudgetSpec(fleet: BudgetLimit(dailyNanos: 1, downgrade: BudgetDowngrade(atPercent: 1, to: "fleet-cheap"))))
+        var spec = Self.gateway(BudgetSpec(fleet: BudgetLimit(dailyNanos: 100_000, downgrade: BudgetDowngrade(atPercent: 1, to: "fleet-cheap"))))
         spec.groupModels = ["edge": ["fleet-default"]]
-        let catalog = GatewayCatalog(version: 1, spec: spec)
-        #expect(!catalog.allows("fleet-cheap", group: "edge") && catalog.allows("fleet-cheap", group: "other"))
+        try await GatewayTestbed.with(gateway: spec) { bed in
+            let (_, edgeKey) = try await bed.addNode("board-01", group: "edge")
+            let (_, otherKey) = try await bed.addNode("board-02", group: "other")
+            let body = #"{"model":"fleet-default","max_tokens":8,"messages":[{"role":"user","content":"hi"}]}"#
+            let first = try await bed.post("/v1/chat/completions", key: edgeKey, body: body)
+            #expect(first.status == .ok && first.headers[GatewayHeaders.downgrade] == nil)
+            let spent = try await bed.records().reduce(0) { $0 + $1.costNanos }
+            try #require(spent >= 1_000, "the first call puts the fleet past 1% of its budget")
+
+            let edge = try await bed.post("/v1/chat/completions", key: edgeKey, body: body)
+            #expect(edge.status == .ok && edge.headers[GatewayHeaders.downgrade] == nil)
+            let other = try await bed.post("/v1/chat/completions", key: otherKey, body: body)
+            #expect(other.status == .ok && other.headers[GatewayHeaders.downgrade]?.hasPrefix("fleet-default -> fleet-cheap (fleet at ") == true)
+            let models = try await bed.records().filter { $0.outcome == .ok }.map(\.model)
+            #expect(models == ["fleet-default", "fleet-default", "fleet-cheap"])
+        }
     }
 
     @Test func publishRefusesACycleOfDowngradesAndAnUnknownModel() throws {
