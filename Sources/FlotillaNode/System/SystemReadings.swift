@@ -69,7 +69,9 @@ struct SystemReadings {
     /// Every `thermal_zoneN` under `root` whose `temp` parses, sorted by zone number.
     static func thermalZones(root: String) -> [ThermalReading] {
         guard let names = try? FileIO.listDirectory(root) else { return [] }
-        var zones: [(number: Int64, reading: ThermalReading)] = []
+        // Kept in order as read (a board has a handful of zones): cheaper in the binary than a sort.
+        var numbers: [Int64] = []
+        var result: [ThermalReading] = []
         for name in names {
             let bytes = Array(name.utf8)
             guard SystemText.hasPrefix(bytes[...], "thermal_zone"),
@@ -81,11 +83,11 @@ struct SystemReadings {
             if let typeText = try? FileIO.read(directory + "/type", maxBytes: 256) {
                 type = SystemText.string(SystemText.trimmed(typeText[...]))
             }
-            zones.append((number, ThermalReading(zone: name, type: type, celsius: celsius)))
+            var index = numbers.count
+            while index > 0, numbers[index - 1] > number { index -= 1 }
+            numbers.insert(number, at: index)
+            result.insert(ThermalReading(zone: name, type: type, celsius: celsius), at: index)
         }
-        zones.sort { $0.number < $1.number }
-        var result: [ThermalReading] = []
-        for zone in zones { result.append(zone.reading) }
         return result
     }
 }
