@@ -71,7 +71,7 @@ extension APITranslation {
             switch block["type"] as? String {
             case "text": texts.append(block["text"] as? String ?? "")
             case "tool_use":
-                let input = (try? JSONSerialization.data(withJSONObject: block["input"] ?? [String: Any](), options: [.sortedKeys])) ?? Data("{}".utf8)
+                let input = JSONObjectWriter.data(block["input"] ?? [String: Any]()) ?? Data("{}".utf8)
                 calls.append(["id": block["id"] ?? "", "type": "function",
                               "function": ["name": block["name"] ?? "", "arguments": String(decoding: input, as: UTF8.self)]])
             default: continue  // thinking and server-tool blocks have no Chat Completions form

@@ -26,7 +26,7 @@ enum APITranslation {
     }
 
     static func data(_ object: [String: Any]) -> Data {
-        (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        JSONObjectWriter.data(object) ?? Data()
     }
 
     // MARK: Anthropic Messages -> OpenAI Chat Completions
@@ -108,7 +108,7 @@ enum APITranslation {
                 guard role == "assistant", let id = block["id"] as? String, let name = block["name"] as? String else {
                     throw CoordinatorError(.invalidRequest, "'\(at)' must be an assistant tool_use with an id and a name")
                 }
-                let input = (try? JSONSerialization.data(withJSONObject: block["input"] ?? [String: Any](), options: [.sortedKeys])) ?? Data("{}".utf8)
+                let input = JSONObjectWriter.data(block["input"] ?? [String: Any]()) ?? Data("{}".utf8)
                 calls.append(["id": id, "type": "function", "function": ["name": name, "arguments": String(decoding: input, as: UTF8.self)]])
             case "tool_result":
                 guard role == "user", let id = block["tool_use_id"] as? String else {
