@@ -83,7 +83,6 @@ public struct FakeProvider: Sendable {
         self.keepsLog = keepsLog
     }
 
-
     /// The provider's routes, for an `Application` (or `app.test`).
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
@@ -93,6 +92,9 @@ public struct FakeProvider: Sendable {
             }
             return Self.json(entries)
         }
+        // llama-server's health check, for the fake standing in for a board's local model:
+        // 200 {"status": "ok"} once the model is loaded (llama.cpp tools/server/README.md, `GET /health`).
+        router.get("/health") { _, _ in Self.json(["status": "ok"]) }
         router.post("/v1/chat/completions") { request, context in try await handle(request, context, endpoint: .chat) }
         router.post("/v1/embeddings") { request, context in try await handle(request, context, endpoint: .embeddings) }
         router.post("/v1/messages") { request, context in try await handle(request, context, endpoint: .messages) }

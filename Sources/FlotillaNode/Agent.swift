@@ -19,6 +19,8 @@ final class Agent {
     var releases: ReleaseUpdater<Runtime>?
     /// The PicoClaw runtime, told when the gateway key changes.
     var picoclaw: PicoClawRuntime?
+    /// The installed release's local model, checked before each heartbeat.
+    var localModel = LocalModelCheck()
 
     /// Loads the identity from `state`, opens the mutual-TLS client and, with a `runtime`, sets up
     /// releases (finishing an apply a crash interrupted).
@@ -81,6 +83,7 @@ final class Agent {
         sequence += 1
         var request = HeartbeatRequest(sequence: sequence, agentVersion: AgentInfo.version)
         request.apply(SystemReadings.collect(diskPath: state.directory, cpu: &cpu))
+        request.localModel = localModel.check(releases?.store)
         let json = try client.postJSON(coordinators.current + "/v1/heartbeat", request.json(), expected: 200)
         let response = try HeartbeatResponse(json: json)
         var fields: [(String, String)] = [("seq", Text.number(sequence)), ("status", response.status),

@@ -10,8 +10,8 @@ public struct LocalModel: Codable, Sendable, Equatable {
     public var url: String
     /// The model id the server answers to.
     public var model: String
-    /// Where the node agent checks that it answers; nil: `/health` at the server's root
-    /// (llama-server's endpoint).
+    /// Where the node agent checks that it answers (plain http; a 2xx answer is "up"); nil:
+    /// `/health` at the server's root (llama-server's endpoint, 200 once the model is loaded).
     public var health: String?
 
     public init(url: String, model: String, health: String? = nil) {
@@ -49,6 +49,11 @@ public struct LocalModel: Codable, Sendable, Equatable {
     public func problem(gatewayModels: [String]) -> String? {
         if let problem = Self.urlProblem(url) { return "url \(problem)" }
         if let health, let problem = Self.urlProblem(health) { return "health \(problem)" }
+        // The node agent's check is a plain HTTP GET on the board (no CA to verify a local
+        // server's certificate against).
+        if !healthURL.lowercased().hasPrefix("http://") {
+            return "health \(healthURL) must be an http:// URL: the node agent checks it over plain HTTP on the board"
+        }
         guard !model.isEmpty, model.utf8.count <= GatewayRules.maxModelNameLength, !model.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
         else { return "model must be 1-\(GatewayRules.maxModelNameLength) characters" }
         // PicoClaw keeps one provider per provider/model for its fallbacks: the same id as a

@@ -76,11 +76,15 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
     /// The nodes outside `group` this release is for (node ids of the nodes the group's
     /// `members` claimed). A node applies a manifest only for its own group or listing its id.
     public var memberNodeIDs: [String]?
+    /// Where the group's local model answers (`LocalModel.healthURL`, plain http on the board):
+    /// the node agent GETs it each heartbeat and reports `local_model: up|down`; nil: no local model.
+    public var localModelHealthURL: String?
 
     public init(version: Int64, group: String, createdAt: String, expiresAt: String, runtimeConfig: JSONDocument, files: [ManifestFile],
-                gatewayModels: [GatewayModelEntry]? = nil, memberNodeIDs: [String]? = nil) {
+                gatewayModels: [GatewayModelEntry]? = nil, memberNodeIDs: [String]? = nil, localModelHealthURL: String? = nil) {
         self.gatewayModels = gatewayModels
         self.memberNodeIDs = memberNodeIDs
+        self.localModelHealthURL = localModelHealthURL
         self.type = "release"
         self.version = version
         self.group = group
@@ -97,6 +101,7 @@ public struct ReleaseManifest: Codable, Sendable, Equatable {
         case runtimeConfig = "runtime_config"
         case gatewayModels = "gateway_models"
         case memberNodeIDs = "member_node_ids"
+        case localModelHealthURL = "local_model_health_url"
     }
 }
 

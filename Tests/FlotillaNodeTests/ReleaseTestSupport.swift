@@ -99,9 +99,11 @@ struct TestRelease {
     var type = "release"
     var group = "demo"
     var memberNodeIDs: [String]?
+    var localModelHealthURL: String?
 
     func payload() -> [UInt8] {
         JSONWriter.encode(.object([
+            JSONMember("local_model_health_url", localModelHealthURL.map { .string($0) } ?? .null),
             JSONMember("type", .string(type)),
             JSONMember("version", .int(version)),
             JSONMember("group", .string(group)),

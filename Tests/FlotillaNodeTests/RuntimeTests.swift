@@ -8,8 +8,8 @@ import Testing
 struct RuntimeTests {
     static let hasPython = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")
 
-    /// A plain HTTP server for the client tests: `/big` is 100,000 bytes, `POST /reload` checks
-    /// a bearer token.
+    /// A plain HTTP server for the client tests: `/big` is 100,000 bytes, `/loading` answers 503
+    /// as llama-server's `/health` does while its model loads, `POST /reload` checks a bearer token.
     static let server = #"""
         import http.server, os, signal, sys
         # Test runner threads may hand down a mask blocking SIGTERM; be stoppable regardless.
@@ -26,7 +26,10 @@ struct RuntimeTests {
                 ok = self.path == "/reload" and self.headers.get("Authorization") == "Bearer " + token
                 self.reply(200 if ok else 401, b"{}")
             def do_GET(self):
-                self.reply(200, b"x" * 100000 if self.path == "/big" else b"{}")
+                if self.path == "/loading":
+                    self.reply(503, b'{"error": {"code": 503, "message": "Loading model"}}')
+                else:
+                    self.reply(200, b"x" * 100000 if self.path == "/big" else b"{}")
             def log_message(self, *args):
                 pass
         server = http.server.HTTPServer(("127.0.0.1", 0), Handler)

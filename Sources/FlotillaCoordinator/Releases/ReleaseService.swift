@@ -218,7 +218,8 @@ final class ReleaseService: Sendable {
             expiresAt: Timestamps.rfc3339(now.addingTimeInterval(TimeInterval(expiresAfter))),
             runtimeConfig: group.runtime == "picoclaw"
                 ? PicoClawModelList.adding(group.gatewayModels ?? [], gatewayURLs: gatewayURLs, localModel: group.localModel, to: group.config) : group.config,
-            files: files, gatewayModels: group.gatewayModels, memberNodeIDs: memberNodeIDs.isEmpty ? nil : memberNodeIDs.sorted()
+            files: files, gatewayModels: group.gatewayModels, memberNodeIDs: memberNodeIDs.isEmpty ? nil : memberNodeIDs.sorted(),
+            localModelHealthURL: group.localModel?.healthURL
         )
         return (manifest, blobs)
     }

@@ -23,6 +23,9 @@ final class ReleaseManifest {
     var hasGatewayModels: Bool
     /// Nodes of other groups this release is for (`member_node_ids`).
     var memberNodeIDs: [String]
+    /// The group's local model health URL (`local_model_health_url`, plain http), checked each
+    /// heartbeat (LocalModelCheck); nil: the release declares no local model.
+    var localModelHealthURL: String?
 
     /// Parses a manifest payload; throws `.invalidField` for any shape problem (which
     /// `ReleaseCheck.parse` reports as `bad_manifest`).
@@ -45,6 +48,11 @@ final class ReleaseManifest {
         default: throw .invalidField("runtime_config is not an object")
         }
         hasGatewayModels = !(payload["gateway_models"]?.arrayValue ?? []).isEmpty
+        switch payload["local_model_health_url"] {
+        case nil, .null?: localModelHealthURL = nil
+        case .string(let url)? where SystemText.hasPrefix(Array(url.utf8)[...], "http://"): localModelHealthURL = url
+        default: throw .invalidField("local_model_health_url is not an http:// URL")
+        }
         memberNodeIDs = []
         switch payload["member_node_ids"] {
         case nil, .null?: break

@@ -16,6 +16,9 @@ struct HeartbeatRequest {
     var diskFreeBytes: Int64?
     /// Thermal zones; empty when the board has none.
     var temperatures: [ThermalReading]
+    /// `up` or `down`: whether the installed release's local model answers (LocalModelCheck);
+    /// nil when it declares none.
+    var localModel: String?
 
     /// Creates a heartbeat with only the mandatory fields; readings are filled in afterwards.
     init(sequence: Int64, agentVersion: String) {
@@ -39,6 +42,7 @@ struct HeartbeatRequest {
         memAvailableBytes = try json.optionalInt("mem_available_bytes")
         diskTotalBytes = try json.optionalInt("disk_total_bytes")
         diskFreeBytes = try json.optionalInt("disk_free_bytes")
+        localModel = json["local_model"]?.stringValue
         temperatures = []
         for entry in json["temperatures"]?.arrayValue ?? [] {
             temperatures.append(ThermalReading(
@@ -90,6 +94,7 @@ struct HeartbeatRequest {
             ]))
         }
         members.append(JSONMember("temperatures", .array(zones)))
+        if let localModel { members.append(JSONMember("local_model", .string(localModel))) }
         return .object(members)
     }
 
