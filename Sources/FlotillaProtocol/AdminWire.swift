@@ -154,6 +154,9 @@ public struct NodeView: Codable, Sendable, Equatable {
     /// The highest share of a budget limit spent, over the node's own, its group's and the
     /// fleet's budgets in the current periods; nil when none applies.
     public var budgetUsedPercent: Double?
+    /// Whether the local model of the node's release answers, as its latest heartbeat said:
+    /// `up` or `down` (`LocalModelHealth`); nil when the node reported none.
+    public var localModel: String?
 
     public init(
         id: String, name: String, group: String, status: NodeStatus, enrolledAt: String, lastSeen: String?,
@@ -161,9 +164,11 @@ public struct NodeView: Codable, Sendable, Equatable {
         load5m: Double?, load15m: Double?, cpuPercent: Double?, memTotalBytes: Int64?, memAvailableBytes: Int64?,
         diskTotalBytes: Int64?, diskFreeBytes: Int64?, temperatureC: Double?, temperatures: [TemperatureReading],
         certificateExpiresAt: String?, releaseVersion: Int64? = nil, releaseStatus: String? = nil, releaseError: String? = nil,
-        costTodayUSD: Double = 0, costMonthUSD: Double = 0, gatewayKeyID: String? = nil, budgetUsedPercent: Double? = nil
+        costTodayUSD: Double = 0, costMonthUSD: Double = 0, gatewayKeyID: String? = nil, budgetUsedPercent: Double? = nil,
+        localModel: String? = nil
     ) {
         self.budgetUsedPercent = budgetUsedPercent
+        self.localModel = localModel
         self.costTodayUSD = costTodayUSD
         self.costMonthUSD = costMonthUSD
         self.gatewayKeyID = gatewayKeyID
@@ -216,6 +221,7 @@ public struct NodeView: Codable, Sendable, Equatable {
         case costMonthUSD = "cost_month_usd"
         case gatewayKeyID = "gateway_key_id"
         case budgetUsedPercent = "budget_used_percent"
+        case localModel = "local_model"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -248,6 +254,7 @@ public struct NodeView: Codable, Sendable, Equatable {
         costMonthUSD = try c.decodeIfPresent(Double.self, forKey: .costMonthUSD) ?? 0
         gatewayKeyID = try c.decodeIfPresent(String.self, forKey: .gatewayKeyID)
         budgetUsedPercent = try c.decodeIfPresent(Double.self, forKey: .budgetUsedPercent)
+        localModel = try c.decodeIfPresent(String.self, forKey: .localModel)
     }
 
     /// Encodes nil readings as JSON `null` rather than omitting them, so `--json` consumers can rely
@@ -282,6 +289,7 @@ public struct NodeView: Codable, Sendable, Equatable {
         try c.encode(costMonthUSD, forKey: .costMonthUSD)
         try c.encode(gatewayKeyID, forKey: .gatewayKeyID)
         try c.encode(budgetUsedPercent, forKey: .budgetUsedPercent)
+        try c.encode(localModel, forKey: .localModel)
     }
 }
 

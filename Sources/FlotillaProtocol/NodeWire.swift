@@ -89,11 +89,17 @@ public struct HeartbeatRequest: Codable, Sendable, Equatable {
     public var diskTotalBytes: Int64?
     public var diskFreeBytes: Int64?
     public var temperatures: [TemperatureReading]?
+    /// Whether the local model the node's release declares answers its health check: `up` or
+    /// `down` (`LocalModelHealth`); nil when it declares none, or from an agent that predates
+    /// the check. A String rather than the enum, so that another value reaches
+    /// `HeartbeatValidation`, which refuses it by name, instead of failing as a decoding error.
+    public var localModel: String?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case sequence, arch, kernel, temperatures
+        case localModel = "local_model"
         case agentVersion = "agent_version"
         case uptimeSeconds = "uptime_seconds"
         case load1m = "load_1m"
@@ -110,6 +116,13 @@ public struct HeartbeatRequest: Codable, Sendable, Equatable {
     public var maxTemperatureCelsius: Double? {
         temperatures?.map(\.celsius).max()
     }
+}
+
+/// What a heartbeat's `local_model` may say about the board's own model server (`LocalModel`):
+/// `up` when its health URL answers 2xx, `down` when it does not answer or answers otherwise.
+public enum LocalModelHealth: String, Codable, Sendable, Equatable {
+    case up
+    case down
 }
 
 /// Answer to a heartbeat, sent only once it is durably stored.

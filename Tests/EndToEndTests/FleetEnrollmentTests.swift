@@ -47,12 +47,14 @@ extension EndToEnd {
                 #expect((node.uptimeSeconds ?? 0) > 0)
                 #expect(node.kernel?.isEmpty == false)
                 #expect(node.lastSeen.flatMap(parseDate) != nil)
+                // No release declares a local model, so the agents report none.
+                #expect(node.localModel == nil)
             }
 
             // The table view carries the documented columns.
             let table = try fleet.cli(["nodes"])
             #expect(table.stdout.hasPrefix("NAME"))
-            for column in ["GROUP", "STATUS", "LAST SEEN", "ARCH", "VERSION", "CPU%", "MEM", "DISK FREE", "TEMP"] {
+            for column in ["GROUP", "STATUS", "LAST SEEN", "ARCH", "VERSION", "CPU%", "MEM", "DISK FREE", "TEMP", "LOCAL"] {
                 #expect(table.stdout.contains(column))
             }
             let shown = try fleet.cli(["node", "show", "agent-1"])
@@ -115,6 +117,28 @@ extension EndToEnd {
             let response = try JSONDecoder().decode(HeartbeatResponse.self, from: accepted.body)
             #expect(response.heartbeatIntervalSeconds == 5)
             #expect(try fleet.node("waiting")?.status == .online)
+        }
+    }
+
+    @Test func localModelHealthFromHeartbeatsReachesTheFleetView() async throws {
+        try await TestFleet.with { fleet in
+            let enrolled = try fleet.enroll(bundle: try fleet.provision(), name: "llama-board")
+            #expect(enrolled.status == 0, "\(enrolled.stderr)")
+            var body = try #require(try JSONSerialization.jsonObject(with: sampleHeartbeat) as? [String: Any])
+            body["local_model"] = "down"
+            let down = try await fleet.post("/v1/heartbeat", body: try JSONSerialization.data(withJSONObject: body), asNodeIn: enrolled.stateDirectory)
+            #expect(down.status == 200)
+            #expect(try fleet.node("llama-board")?.localModel == "down")
+            let table = try fleet.cli(["nodes"]).stdout.split(separator: "\n").map(String.init)
+            let header = try #require(table.first)
+            let column = header.distance(from: header.startIndex, to: try #require(header.range(of: "LOCAL")).lowerBound)
+            #expect(table.dropFirst().first.map { String($0.dropFirst(column).prefix(4)) } == "down", "\(table)")
+            #expect(try fleet.cli(["node", "show", "llama-board"]).stdout.contains("Local model"))
+
+            // Without the field the board no longer has a local model.
+            #expect(try await fleet.post("/v1/heartbeat", body: sampleHeartbeat, asNodeIn: enrolled.stateDirectory).status == 200)
+            #expect(try fleet.node("llama-board")?.localModel == nil)
+            #expect(!(try fleet.cli(["node", "show", "llama-board"]).stdout.contains("Local model")))
         }
     }
 

@@ -181,6 +181,10 @@ extension EndToEnd {
             #expect(entry?["api_base"] as? String == localURL + "/v1" && entry?["model"] as? String == "qwen-local" && entry?["api_keys"] == nil)
             let fallbacks = ((config["agents"] as? [String: Any])?["defaults"] as? [String: Any])?["model_fallbacks"] as? [String]
             #expect(fallbacks == ["local-model"])
+            // The agent checks the local server's /health (llama-server's) and says so.
+            #expect(try fleet.eventually(timeout: 15) { try fleet.nodes().first?.localModel == "up" })
+            let table = try fleet.cli(["nodes"]).stdout
+            #expect(table.contains("LOCAL") && table.split(separator: "\n").contains { $0.contains("demo-1") && $0.contains(" up ") }, "\(table)")
 
             let online = try boards[0].ask("hello", fleet: fleet)
             #expect(online["status"] as? Int == 200 && online["api_base"] as? String == fleet.serverURL + "/v1", "\(online)")

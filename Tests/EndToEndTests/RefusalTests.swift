@@ -106,6 +106,16 @@ extension EndToEnd {
             let implausible = try await fleet.post("/v1/heartbeat", body: Data(#"{"cpu_percent":250}"#.utf8), asNodeIn: enrolled.stateDirectory)
             #expect(implausible.errorCode == "invalid_request")
 
+            // A well-formed heartbeat whose local_model is neither "up" nor "down".
+            var sideways = try #require(try JSONSerialization.jsonObject(with: sampleHeartbeat) as? [String: Any])
+            sideways["local_model"] = "sideways"
+            let unknownHealth = try await fleet.post("/v1/heartbeat", body: try JSONSerialization.data(withJSONObject: sideways),
+                                                     asNodeIn: enrolled.stateDirectory)
+            #expect(unknownHealth.status == 400)
+            #expect(unknownHealth.errorCode == "invalid_request")
+            let refusal = try JSONDecoder().decode(ErrorBody.self, from: unknownHealth.body).error
+            #expect(refusal.message == #"local_model must be "up" or "down""#)
+
             var big = Data(#"{"kernel":""#.utf8)
             big.append(Data(repeating: UInt8(ascii: "x"), count: 64 * 1024))
             big.append(Data(#""}"#.utf8))

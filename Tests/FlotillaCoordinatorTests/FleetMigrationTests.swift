@@ -31,6 +31,8 @@ import Testing
                 readings.sequence = Int64(minute + 1)
                 readings.cpuPercent = Double(10 * index + minute)
                 readings.memAvailableBytes = 1_000_000 - Int64(minute)
+                // board-a's latest state says its local model does not answer; board-b has none.
+                if index == 0 { readings.localModel = "down" }
                 batch.append(HeartbeatEntry(nodeID: node.id, receivedAt: start.addingTimeInterval(Double(minute) * 60 + 5), readings: readings))
             }
             try await fixture.writeHeartbeats(batch)
@@ -71,6 +73,9 @@ import Testing
 
                 let target = try await PostgresStorage.open(database: database, directory: directory, masterKey: fixture.masterKey, logger: Self.quiet)
                 #expect(try await target.store.nodes().map(\.id).sorted() == nodes.map(\.id).sorted())
+                let views = try await target.store.nodeViews(group: nil, now: end, interval: 15)
+                #expect(views.map(\.name) == ["board-a", "board-b"])
+                #expect(views.map(\.localModel) == ["down", nil])
                 for node in nodes {
                     // The roll-up's cursor carried over: minutes summarised before are not summed twice.
                     let before = try await source.store.readings(nodeID: node.id, from: start, to: end, points: 60)

@@ -90,6 +90,38 @@ import Testing
         }
     }
 
+    @Test(arguments: Backend.available)
+    func localModelIsTheLatestHeartbeatsWordAndClearsWithoutIt(_ backend: Backend) async throws {
+        try await StoreFixture.with(backend) { fixture in
+            let node = try await fixture.addNode(name: "board-01")
+            let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+            let now = t0.addingTimeInterval(60)
+            func shown() async throws -> (view: String?, page: String?) {
+                let view = try #require(try await fixture.store.nodeViews(group: nil, now: now, interval: interval).first)
+                let page = try #require(try await fixture.store.nodePage(NodePageQuery(), now: now, interval: interval).nodes.first)
+                return (view.localModel, page.localModel)
+            }
+            #expect(try await shown() == (nil, nil))
+            var down = Self.readings()
+            down.localModel = "down"
+            try await fixture.writeHeartbeats([HeartbeatEntry(nodeID: node.id, receivedAt: t0, readings: down)])
+            #expect(try await shown() == ("down", "down"))
+            var up = Self.readings(sequence: 2)
+            up.localModel = "up"
+            try await fixture.writeHeartbeats([HeartbeatEntry(nodeID: node.id, receivedAt: t0.addingTimeInterval(15), readings: up)])
+            #expect(try await shown() == ("up", "up"))
+            // A heartbeat without the field: the board no longer has a local model.
+            try await fixture.writeHeartbeats([
+                HeartbeatEntry(nodeID: node.id, receivedAt: t0.addingTimeInterval(30), readings: Self.readings(sequence: 3))
+            ])
+            #expect(try await shown() == (nil, nil))
+            // An older heartbeat arriving late does not bring it back.
+            try await fixture.writeHeartbeats([HeartbeatEntry(nodeID: node.id, receivedAt: t0.addingTimeInterval(20), readings: down)])
+            #expect(try await shown() == (nil, nil))
+            #expect(try await fixture.store.heartbeatCount(nodeID: node.id) == 4)
+        }
+    }
+
     @Test func olderHeartbeatDoesNotOverwriteLatestButIsAppended() async throws {
         let fixture = try StoreFixture()
         let node = try await fixture.addNode(name: "board-01")

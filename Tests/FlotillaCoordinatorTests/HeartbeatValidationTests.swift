@@ -24,6 +24,7 @@ import Testing
             TemperatureReading(zone: "thermal_zone0", type: "cpu-thermal", celsius: 48.3),
             TemperatureReading(zone: "thermal_zone1", type: nil, celsius: -20),
         ]
+        r.localModel = "up"
         return r
     }
 
@@ -38,6 +39,18 @@ import Testing
         full.temperatures = (0..<WireLimits.maxTemperatures).map { TemperatureReading(zone: "z\($0)", type: nil, celsius: 40) }
         full.kernel = String(repeating: "k", count: HeartbeatValidation.maxTextLength)
         try HeartbeatValidation.validate(full)
+        var down = Self.plausible()
+        down.localModel = LocalModelHealth.down.rawValue
+        try HeartbeatValidation.validate(down)
+    }
+
+    @Test(arguments: ["sideways", "UP", "", " up"])
+    func localModelOtherThanUpOrDownIsRefusedByName(_ value: String) {
+        var request = Self.plausible()
+        request.localModel = value
+        let error = #expect(throws: CoordinatorError.self) { try HeartbeatValidation.validate(request) }
+        #expect(error?.code == .invalidRequest)
+        #expect(error?.message == #"local_model must be "up" or "down""#)
     }
 
     static let implausible: [(String, @Sendable (inout HeartbeatRequest) -> Void)] = [

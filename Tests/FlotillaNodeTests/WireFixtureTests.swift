@@ -70,6 +70,7 @@ struct WireFixtureTests {
         #expect(fixture.temperatures[1].zone == "thermal_zone1")
         #expect(fixture.temperatures[1].type == "gpu-thermal")
         #expect(fixture.temperatures[1].celsius == -3.5)
+        #expect(fixture.localModel == "up")
 
         var readings = SystemReadings()
         readings.arch = "aarch64"
@@ -83,6 +84,7 @@ struct WireFixtureTests {
                                  ThermalReading(zone: "thermal_zone1", type: "gpu-thermal", celsius: -3.5)]
         var request = HeartbeatRequest(sequence: 42, agentVersion: AgentInfo.version)
         request.apply(readings)
+        request.localModel = "up"
         let encoded = JSONWriter.encode(request.json())
         let fixtureKeys = try keys(TestSupport.fixtureJSON("heartbeat-request.json"))
         let reparsed = try JSONParser().parse(encoded)
@@ -104,6 +106,7 @@ struct WireFixtureTests {
         #expect(decoded.temperatures.map(\.zone) == fixture.temperatures.map(\.zone))
         #expect(decoded.temperatures.map(\.type) == fixture.temperatures.map(\.type))
         #expect(decoded.temperatures.map(\.celsius) == fixture.temperatures.map(\.celsius))
+        #expect(decoded.localModel == fixture.localModel)
         #expect(String(decoding: encoded, as: UTF8.self).contains(#""celsius":48.312"#))
     }
 

@@ -95,6 +95,7 @@ import Testing
             TemperatureReading(zone: "thermal_zone1", type: "gpu-thermal", celsius: -3.5),
         ])
         #expect(request.maxTemperatureCelsius == 48.312)
+        #expect(request.localModel == "up")
         try Self.expectRoundTrip(request, "heartbeat-request.json")
     }
 

@@ -45,6 +45,9 @@ struct NodeCommand: AsyncParsableCommand {
                 ("Name", n.name), ("ID", n.id), ("Group", n.group), ("Status", n.status.rawValue),
                 ("Last seen", n.lastSeen.map { "\($0) (\(Format.relative(Timestamps.parse($0), now: now)))" } ?? "never"),
                 ("Enrolled", n.enrolledAt), ("Certificate expires", n.certificateExpiresAt ?? "-"), ("Release", NodesCommand.release(n)),
+            ]
+            if let localModel = n.localModel { lines.append(("Local model", localModel)) }
+            lines += [
                 ("Gateway key", n.gatewayKeyID.map { "id \($0)" } ?? "none (the node fetches one with its next heartbeat)"),
                 ("Cost today", Format.usd(n.costTodayUSD)), ("Cost this month", Format.usd(n.costMonthUSD)),
                 ("Agent version", n.agentVersion ?? "-"), ("Arch", n.arch ?? "-"), ("Kernel", n.kernel ?? "-"),

@@ -25,13 +25,13 @@ struct NodesCommand: AsyncParsableCommand {
     }
 
     static func table(_ nodes: [NodeView], now: Date = Date()) -> String {
-        var table = TextTable(headers: ["NAME", "GROUP", "STATUS", "LAST SEEN", "ARCH", "VERSION", "CPU%", "MEM", "DISK FREE", "TEMP", "RELEASE", "COST TODAY", "COST MONTH", "BUDGET %"])
+        var table = TextTable(headers: ["NAME", "GROUP", "STATUS", "LAST SEEN", "ARCH", "VERSION", "CPU%", "MEM", "DISK FREE", "TEMP", "RELEASE", "LOCAL", "COST TODAY", "COST MONTH", "BUDGET %"])
         for n in nodes {
             table.add([
                 n.name, n.group, n.status.rawValue, Format.relative(n.lastSeen.flatMap(Timestamps.parse), now: now),
                 n.arch ?? "-", n.agentVersion ?? "-", Format.number(n.cpuPercent),
                 Format.memory(total: n.memTotalBytes, available: n.memAvailableBytes), Format.bytes(n.diskFreeBytes),
-                n.temperatureC.map { Format.number($0) + "°C" } ?? "-", release(n), Format.usd(n.costTodayUSD), Format.usd(n.costMonthUSD),
+                n.temperatureC.map { Format.number($0) + "°C" } ?? "-", release(n), n.localModel ?? "-", Format.usd(n.costTodayUSD), Format.usd(n.costMonthUSD),
                 n.budgetUsedPercent.map { Format.number($0) + "%" } ?? "-",
             ])
         }

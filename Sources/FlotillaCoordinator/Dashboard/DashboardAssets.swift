@@ -28,9 +28,9 @@ enum DashboardAssets {
         th, td { text-align: left; padding: .4rem .75rem; border-top: 1px solid var(--line); white-space: nowrap; }
         th { background: #eef1f5; font-weight: 600; }
         td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-        .status-online, .state-completed, .state-ok { color: var(--ok); font-weight: 600; }
+        .status-online, .state-completed, .state-ok, .local-up { color: var(--ok); font-weight: 600; }
         .status-stale, .status-pending, .state-paused, .state-soft { color: var(--warn); font-weight: 600; }
-        .status-offline, .status-revoked, .state-aborted, .state-exhausted, .error { color: var(--bad); font-weight: 600; }
+        .status-offline, .status-revoked, .state-aborted, .state-exhausted, .local-down, .error { color: var(--bad); font-weight: 600; }
         form.filters, form.inline { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: end; margin: .5rem 0 1rem; }
         form.inline { display: inline-flex; margin: 0; }
         label { display: flex; flex-direction: column; font-size: .85rem; color: var(--muted); gap: .15rem; }

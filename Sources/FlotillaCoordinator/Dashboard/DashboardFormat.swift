@@ -48,6 +48,16 @@ enum DashboardFormat {
         "<span class=\"state-\(state)\">\(state)</span>"
     }
 
+    /// Whether a node's local model answers, as its latest heartbeat said: `answers` or `not
+    /// answering`, coloured like a status; `none` when the node reported no local model.
+    static func localModel(_ health: String?, none: String = "none") -> HTML {
+        switch health.flatMap(LocalModelHealth.init(rawValue:)) {
+        case .up: "<span class=\"local-up\">answers</span>"
+        case .down: "<span class=\"local-down\">not answering</span>"
+        case nil: "\(none)"
+        }
+    }
+
     /// A `<meter>` for a share of a budget, with the figure beside it for screen readers and
     /// browsers without meters.
     static func meter(percent: Double?) -> HTML {

@@ -56,6 +56,7 @@ struct NodePage {
             <dt>Group</dt><dd>\(node.group)</dd>
             <dt>Agent</dt><dd>\(node.agentVersion ?? "–") on \(node.arch ?? "–"), kernel \(node.kernel ?? "–")</dd>
             <dt>Release</dt><dd>\(node.releaseVersion.map { "v\($0) (\(node.releaseStatus ?? "unknown"))" } ?? "none yet")\(node.releaseError.map { " – \($0)" } ?? "")</dd>
+            <dt>Local model</dt><dd id="local-model">\(DashboardFormat.localModel(node.localModel))</dd>
             <dt>Certificate expires</dt><dd id="certificate-expiry">\(node.certificateExpiresAt)\(daysLeft.map { " (in \($0) days)" } ?? "")</dd>
             <dt>Memory</dt><dd>\(DashboardFormat.bytes(node.memAvailableBytes)) free of \(DashboardFormat.bytes(node.memTotalBytes))</dd>
             <dt>Disk</dt><dd>\(DashboardFormat.bytes(node.diskFreeBytes)) free of \(DashboardFormat.bytes(node.diskTotalBytes))</dd>

@@ -39,7 +39,7 @@ struct NodesPage {
                 <td>\(DashboardFormat.status(node.status))</td><td>\(DashboardFormat.ago(lastSeen, now: now))</td>\
                 <td class="num">\(DashboardFormat.number(node.cpuPercent))</td><td class="num">\(Self.memory(node))</td>\
                 <td class="num">\(DashboardFormat.number(node.temperatureC))</td>\
-                <td>\(node.releaseVersion.map { "v\($0) \(node.releaseStatus ?? "")" } ?? "–")</td>\
+                <td>\(node.releaseVersion.map { "v\($0) \(node.releaseStatus ?? "")" } ?? "–")</td><td>\(DashboardFormat.localModel(node.localModel, none: "–"))</td>\
                 <td class="num">\(DashboardFormat.usd(nanos: cost.todayNanos))</td><td class="num">\(DashboardFormat.usd(nanos: cost.monthNanos))</td>\
                 <td>\(DashboardFormat.meter(percent: budgetUse[node.id]))</td></tr>
                 """
@@ -51,7 +51,7 @@ struct NodesPage {
             <caption>\(total) node\(total == 1 ? "" : "s")\(query.group.map { " in group \($0)" } ?? "")\(query.status.map { ", \($0.rawValue)" } ?? ""); page \(page) of \(pages)</caption>
             <thead><tr>\(header("Name", .name, query))\(header("Group", .group, query))\(header("Status", .status, query))\(header("Last seen", .lastSeen, query))\
             \(header("CPU %", .cpu, query, numeric: true))<th scope="col" class="num">Memory used</th>\(header("Temp °C", .temperature, query, numeric: true))\
-            \(header("Release", .release, query))<th scope="col" class="num">Cost today</th><th scope="col" class="num">Cost month</th><th scope="col">Budget used</th></tr></thead>
+            \(header("Release", .release, query))<th scope="col">Local model</th><th scope="col" class="num">Cost today</th><th scope="col" class="num">Cost month</th><th scope="col">Budget used</th></tr></thead>
             <tbody>\(rows)</tbody></table></div>
             \(pager(query, page: page, pages: pages))
             """

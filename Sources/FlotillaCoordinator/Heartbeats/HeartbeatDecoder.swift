@@ -42,6 +42,7 @@ struct HeartbeatDecoder {
             case "disk_total_bytes": return first(11) && d.int(into: &r.diskTotalBytes)
             case "disk_free_bytes": return first(12) && d.int(into: &r.diskFreeBytes)
             case "temperatures": return first(13) && d.temperatures(into: &r.temperatures)
+            case "local_model": return first(14) && d.string(into: &r.localModel)
             default: return d.skipValue()
             }
         }

@@ -35,5 +35,8 @@ enum HeartbeatValidation {
         ] {
             if let value, value < 0 { throw .invalidRequest("\(name) must not be negative") }
         }
+        if let localModel = r.localModel, LocalModelHealth(rawValue: localModel) == nil {
+            throw .invalidRequest(#"local_model must be "up" or "down""#)
+        }
     }
 }

@@ -22,6 +22,7 @@ enum PostgresSchema {
         ("v5-operations", operations),
         ("v6-reservation-batches", reservationBatches),
         ("v7-fallbacks", fallbacks),
+        ("v8-local-model", localModel),
     ]
 
     /// Attempts of a call that fell back to the model's next target, per roll-up row (they are

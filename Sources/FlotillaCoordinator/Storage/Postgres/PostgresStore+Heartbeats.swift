@@ -26,12 +26,13 @@ extension PostgresStore {
         var disk_free_bytes: Int64?
         var temperature_c: Double?
         var temperatures: String?
+        var local_model: String?
     }
 
     private static let columns = """
         node_id text, received_at float8, sequence int8, agent_version text, arch text, kernel text, uptime_seconds float8,
         load_1m float8, load_5m float8, load_15m float8, cpu_percent float8, mem_total_bytes int8, mem_available_bytes int8,
-        disk_total_bytes int8, disk_free_bytes int8, temperature_c float8, temperatures text
+        disk_total_bytes int8, disk_free_bytes int8, temperature_c float8, temperatures text, local_model text
         """
 
     var heartbeatCommit: BatchCommit<HeartbeatEntry> {
@@ -50,7 +51,7 @@ extension PostgresStore {
                 arch: r.arch, kernel: r.kernel, uptime_seconds: r.uptimeSeconds, load_1m: r.load1m, load_5m: r.load5m, load_15m: r.load15m,
                 cpu_percent: r.cpuPercent, mem_total_bytes: r.memTotalBytes, mem_available_bytes: r.memAvailableBytes,
                 disk_total_bytes: r.diskTotalBytes, disk_free_bytes: r.diskFreeBytes, temperature_c: r.maxTemperatureCelsius,
-                temperatures: r.temperatures.map(HeartbeatJSON.temperatures)))
+                temperatures: r.temperatures.map(HeartbeatJSON.temperatures), local_model: r.localModel))
             // One upsert per node per batch (a statement may not touch a row twice): its newest,
             // the last one queued (entries are stamped and queued in time order).
             newest[entry.nodeID] = rows.count - 1
@@ -74,7 +75,7 @@ extension PostgresStore {
             try await connection.execute("""
                 INSERT INTO node_state (node_id, last_seen, sequence, agent_version, arch, kernel, uptime_seconds,
                     load_1m, load_5m, load_15m, cpu_percent, mem_total_bytes, mem_available_bytes,
-                    disk_total_bytes, disk_free_bytes, temperature_c, temperatures)
+                    disk_total_bytes, disk_free_bytes, temperature_c, temperatures, local_model)
                 SELECT * FROM jsonb_to_recordset(convert_from(\(states), 'UTF8')::jsonb) AS x(\(unescaped: Self.columns))
                 ON CONFLICT (node_id) DO UPDATE SET
                     last_seen = excluded.last_seen, sequence = excluded.sequence,
@@ -83,7 +84,8 @@ extension PostgresStore {
                     load_5m = excluded.load_5m, load_15m = excluded.load_15m, cpu_percent = excluded.cpu_percent,
                     mem_total_bytes = excluded.mem_total_bytes, mem_available_bytes = excluded.mem_available_bytes,
                     disk_total_bytes = excluded.disk_total_bytes, disk_free_bytes = excluded.disk_free_bytes,
-                    temperature_c = excluded.temperature_c, temperatures = excluded.temperatures
+                    temperature_c = excluded.temperature_c, temperatures = excluded.temperatures,
+                    local_model = excluded.local_model
                 WHERE excluded.last_seen >= node_state.last_seen
                 """, logger)
         }

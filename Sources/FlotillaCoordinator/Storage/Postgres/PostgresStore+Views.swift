@@ -21,7 +21,7 @@ extension PostgresStore {
         n.id, n.name, n.group_name, n.admin_state, n.enrolled_at, n.certificate_expires_at, n.certificate_serial,
         n.pending_certificate_serial, s.last_seen, s.arch, s.agent_version, s.kernel, s.uptime_seconds, s.load_1m, s.load_5m,
         s.load_15m, s.cpu_percent, s.mem_total_bytes, s.mem_available_bytes, s.disk_total_bytes, s.disk_free_bytes,
-        s.temperature_c, s.temperatures, r.reported_version AS release_version, r.status AS release_status,
+        s.temperature_c, s.temperatures, s.local_model, r.reported_version AS release_version, r.status AS release_status,
         r.error_code AS release_error
         """
     private static let viewFrom = " FROM nodes n LEFT JOIN node_state s ON s.node_id = n.id LEFT JOIN node_releases r ON r.node_id = n.id"
@@ -105,7 +105,7 @@ extension PostgresStore {
             temperatures: temperatures ?? [],
             certificateExpiresAt: Timestamps.rfc3339(node.certificateExpiresAt),
             releaseVersion: try row.get("release_version"), releaseStatus: try row.get("release_status"),
-            releaseError: try row.get("release_error")
+            releaseError: try row.get("release_error"), localModel: try row.get("local_model")
         )
     }
 

@@ -20,8 +20,8 @@ extension SQLiteStore {
             sql: """
                 INSERT INTO node_state (node_id, last_seen, sequence, agent_version, arch, kernel, uptime_seconds,
                     load_1m, load_5m, load_15m, cpu_percent, mem_total_bytes, mem_available_bytes,
-                    disk_total_bytes, disk_free_bytes, temperature_c, temperatures)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    disk_total_bytes, disk_free_bytes, temperature_c, temperatures, local_model)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(node_id) DO UPDATE SET
                     last_seen = excluded.last_seen, sequence = excluded.sequence,
                     agent_version = excluded.agent_version, arch = excluded.arch, kernel = excluded.kernel,
@@ -29,7 +29,8 @@ extension SQLiteStore {
                     load_5m = excluded.load_5m, load_15m = excluded.load_15m, cpu_percent = excluded.cpu_percent,
                     mem_total_bytes = excluded.mem_total_bytes, mem_available_bytes = excluded.mem_available_bytes,
                     disk_total_bytes = excluded.disk_total_bytes, disk_free_bytes = excluded.disk_free_bytes,
-                    temperature_c = excluded.temperature_c, temperatures = excluded.temperatures
+                    temperature_c = excluded.temperature_c, temperatures = excluded.temperatures,
+                    local_model = excluded.local_model
                 WHERE excluded.last_seen >= node_state.last_seen
                 """
         )
@@ -55,6 +56,7 @@ extension SQLiteStore {
             for value in [r.memTotalBytes, r.memAvailableBytes, r.diskTotalBytes, r.diskFreeBytes] { state.bind(value) }
             state.bind(temperature)
             state.bind(r.temperatures.map(HeartbeatJSON.temperatures))
+            state.bind(r.localModel)
             try state.execute(in: db)
 
             var sample = SQLiteBinder(append)
@@ -175,7 +177,7 @@ extension SQLiteStore {
             temperatures: temperatures ?? [],
             certificateExpiresAt: Timestamps.rfc3339(node.certificateExpiresAt),
             releaseVersion: row["release_version"], releaseStatus: row["release_status"],
-            releaseError: row["release_error"]
+            releaseError: row["release_error"], localModel: row["local_model"]
         )
     }
 }

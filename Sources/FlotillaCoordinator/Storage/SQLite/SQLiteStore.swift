@@ -131,6 +131,10 @@ public final class SQLiteStore: FleetStore, Sendable {
             // Attempts of a call that fell back to the model's next target (not counted in `calls`).
             try db.execute(sql: "ALTER TABLE usage_daily ADD COLUMN fallbacks INTEGER NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("v9-local-model") { db in
+            // The latest heartbeat's word on the release's local model: 'up', 'down' or NULL (none).
+            try db.execute(sql: "ALTER TABLE node_state ADD COLUMN local_model TEXT")
+        }
         return migrator
     }
 
