@@ -75,6 +75,9 @@ struct TranslatingStream {
     mutating func finish() throws(CoordinatorError) -> ByteBuffer {
         guard streamed else {
             if overflowed { throw CoordinatorError(.upstreamError, "the provider's answer is too large to translate") }
+            if direction == .openAIToAnthropic, let plain = APITranslation.plainMessage(fromChatCompletion: pending, model: model) {
+                return ByteBuffer(bytes: plain)
+            }
             let body = Data(pending)
             let translated = direction == .openAIToAnthropic
                 ? try APITranslation.message(fromChatCompletion: body, model: model)

@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+
+@testable import FlotillaCoordinator
+
+/// The byte-level rewrite of a plain Chat Completions answer against the general one: the same
+/// Messages answer, or nil (and the general path) for what it does not take.
+@Suite struct PlainAnswerTests {
+    static func general(_ answer: String) throws -> Data {
+        try APITranslation.message(fromChatCompletion: Data(answer.utf8), model: "fleet-default")
+    }
+
+    static func plain(_ answer: String) -> [UInt8]? {
+        APITranslation.plainMessage(fromChatCompletion: Array(answer.utf8), model: "fleet-default")
+    }
+
+    static func object(_ data: some Sequence<UInt8>) throws -> NSDictionary {
+        try #require(try JSONSerialization.jsonObject(with: Data(data)) as? NSDictionary)
+    }
+
+    static let usage = #""usage":{"prompt_tokens":21,"completion_tokens":3,"total_tokens":24,"prompt_tokens_details":{"cached_tokens":5}}"#
+
+    @Test(arguments: [
+        #"{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"pong pong","refusal":null},"logprobs":null,"finish_reason":"stop"}],\#(usage)}"#,
+        #"{"id":"c2","choices":[{"message":{"role":"assistant","content":"line\none \"quoted\" \u00e9 \/ 🚀"},"finish_reason":"length"}],"usage":{"prompt_tokens":2,"completion_tokens":8}}"#,
+        #"{"choices":[ { "message" : { "content" : null , "tool_calls" : [ ] } , "finish_reason" : null } ] }"#,
+        #"{"id":"c4","choices":[{"message":{"content":""},"finish_reason":"content_filter"}],"usage":null}"#,
+    ])
+    func aPlainAnswerIsWrittenAsTheGeneralPathWritesIt(_ answer: String) throws {
+        let plain = try #require(Self.plain(answer))
+        let general = try Self.general(answer)
+        #expect(try Self.object(plain) == (try Self.object(general)))
+        if !answer.contains("\\") { #expect(plain.elementsEqual(general), "\(String(decoding: plain, as: UTF8.self))") }
+    }
+
+    @Test(arguments: [
+        #"{"id":"t","choices":[{"message":{"content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}"#,
+        #"{"choices":[{"message":{"content":[{"type":"text","text":"parts"}]}}]}"#,
+        #"{"choices":[{"message":{"content":"x"}}],"usage":{"prompt_tokens":1.5}}"#,
+        #"{"choices":[{"message":{"content":"bad \q escape"}}]}"#,
+        #"{"choices":[]}"#,
+        #"{"choices":[{"message":{"content":"x"}}]} trailing"#,
+    ])
+    func anythingElseTakesTheGeneralPath(_ answer: String) {
+        #expect(Self.plain(answer) == nil)
+    }
+
+    @Test func escapesAreCheckedBeforeTextIsCopied() {
+        #expect(APITranslation.isWellFormedString(ArraySlice(#""a\u00E9\n\"b\\""#.utf8)))
+        for bad in [#""\u00G1""#, #""\x""#, #""end\""#, #""\u12""#] {
+            #expect(!APITranslation.isWellFormedString(ArraySlice(bad.utf8)), "\(bad)")
+        }
+        #expect(!APITranslation.isWellFormedString([0x22, 0x61, 0x09, 0x22][...]), "a raw tab")
+        #expect(!APITranslation.isWellFormedString([0x22, 0xFF, 0x22][...]), "not UTF-8")
+    }
+}
