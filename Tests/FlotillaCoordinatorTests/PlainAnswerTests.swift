@@ -54,3 +54,35 @@ import Testing
         #expect(!APITranslation.isWellFormedString([0x22, 0xFF, 0x22][...]), "not UTF-8")
     }
 }
+
+/// The byte-level rewrite of a plain Messages request against the general one.
+@Suite struct PlainRequestTests {
+    @Test(arguments: [
+        (#"{"model":"fleet-default","messages":[{"role":"user","content":"How warm is the board?"}],"max_tokens":8}"#, Int64?.none),
+        (#"{"model":"m","max_tokens":900,"system":"Be brief \"always\"","messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"yo"},{"content":"again \u00e9","role":"user"}],"temperature":0.2,"top_p":1,"stream":true}"#, Int64(64)),
+        (#" { "model" : "m" , "messages" : [ ] , "stream" : false } "#, Int64(16)),
+        (#"{"model":"m","messages":[{"role":"user","content":""}],"temperature":-0.5e0}"#, nil),
+    ])
+    func aPlainRequestIsWrittenAsTheGeneralPathWritesIt(_ request: String, _ cap: Int64?) throws {
+        let plain = try #require(APITranslation.plainChatCompletions(fromMessages: Array(request.utf8), upstreamModel: "gpt-4o-mini", outputCap: cap))
+        let general = try APITranslation.generalChatCompletions(fromMessages: Array(request.utf8), upstreamModel: "gpt-4o-mini", outputCap: cap)
+        #expect(try PlainAnswerTests.object(plain) == (try PlainAnswerTests.object(general)))
+        if !request.contains("\\"), !request.contains("e0") { #expect(plain.elementsEqual(general), "\(String(decoding: plain, as: UTF8.self))") }
+    }
+
+    @Test(arguments: [
+        #"{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"blocks"}]}]}"#,
+        #"{"model":"m","messages":[{"role":"system","content":"no"}]}"#,
+        #"{"model":"m","system":[{"type":"text","text":"blocks"}],"messages":[]}"#,
+        #"{"model":"m","messages":[],"top_k":5}"#,
+        #"{"model":"m","messages":[],"tools":[]}"#,
+        #"{"model":"m","messages":[],"temperature":"hot"}"#,
+        #"{"model":"m","messages":[],"max_tokens":8.5}"#,
+        #"{"model":"m","messages":[],"stream":"yes"}"#,
+        #"{"model":"m","messages":[{"role":"user","content":"x","cache_control":{}}]}"#,
+        #"{"model":"m","messages":{}}"#,
+    ])
+    func anythingElseTakesTheGeneralPath(_ request: String) {
+        #expect(APITranslation.plainChatCompletions(fromMessages: Array(request.utf8), upstreamModel: "gpt-4o-mini", outputCap: nil) == nil)
+    }
+}

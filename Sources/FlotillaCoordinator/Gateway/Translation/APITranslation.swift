@@ -36,6 +36,12 @@ enum APITranslation {
 
     /// An Anthropic Messages body as a Chat Completions body for `upstreamModel`.
     static func chatCompletions(fromMessages body: [UInt8], upstreamModel: String, outputCap: Int64?) throws(CoordinatorError) -> Data {
+        if let plain = plainChatCompletions(fromMessages: body, upstreamModel: upstreamModel, outputCap: outputCap) { return Data(plain) }
+        return try generalChatCompletions(fromMessages: body, upstreamModel: upstreamModel, outputCap: outputCap)
+    }
+
+    /// `chatCompletions(fromMessages:)` for any request, from the parsed document.
+    static func generalChatCompletions(fromMessages body: [UInt8], upstreamModel: String, outputCap: Int64?) throws(CoordinatorError) -> Data {
         let request = try object(body)
         var out: [String: Any] = ["model": upstreamModel]
         for field in anthropicOnly where request[field] != nil { throw refuse(field, "has no Chat Completions counterpart") }
