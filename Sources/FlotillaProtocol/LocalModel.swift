@@ -50,8 +50,8 @@ public struct LocalModel: Codable, Sendable, Equatable {
         if let problem = Self.urlProblem(url) { return "url \(problem)" }
         if let health, let problem = Self.urlProblem(health) { return "health \(problem)" }
         // The node agent's check is a plain HTTP GET on the board (no CA to verify a local
-        // server's certificate against).
-        if !healthURL.lowercased().hasPrefix("http://") {
+        // server's certificate against); the agent takes exactly `http://` (ReleaseManifest).
+        if !healthURL.hasPrefix("http://") {
             return "health \(healthURL) must be an http:// URL: the node agent checks it over plain HTTP on the board"
         }
         guard !model.isEmpty, model.utf8.count <= GatewayRules.maxModelNameLength, !model.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })

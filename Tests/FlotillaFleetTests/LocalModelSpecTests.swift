@@ -25,6 +25,8 @@ import Testing
         ("{url: http://127.0.0.1:8080/v1}", "groups.demo.local_model: needs 'url' (the server's OpenAI-compatible base, e.g. http://127.0.0.1:8080/v1) and 'model'"),
         ("{url: https://127.0.0.1:8443/v1, model: m}",
          "groups.demo.local_model: health https://127.0.0.1:8443/health must be an http:// URL: the node agent checks it over plain HTTP on the board"),
+        ("{url: HTTP://127.0.0.1:8080/v1, model: m}",
+         "groups.demo.local_model: health HTTP://127.0.0.1:8080/health must be an http:// URL: the node agent checks it over plain HTTP on the board"),
         ("{url: http://127.0.0.1:8080/v1, model: m, port: 1}", "groups.demo.local_model.port: unknown key 'port' (expected one of: url, model, health)"),
     ])
     func aBadLocalModelIsRefusedNamingTheKey(_ value: String, _ message: String) throws {
