@@ -43,7 +43,9 @@ extension APITranslation {
         }
         for field in ["temperature", "top_p"] {
             guard let member = request.member(field) else { continue }
-            guard let first = body[member.value].first, first == UInt8(ascii: "-") || (0x30...0x39).contains(first) else { return nil }
+            // A number (JSONSpans checked its grammar) that is finite: `1e400` goes the general way.
+            guard JSONByteScanner.isNumber(body[member.value]),
+                  Double(String(decoding: body[member.value], as: UTF8.self))?.isFinite == true else { return nil }
             out.append(contentsOf: ",\"\(field)\":".utf8)
             out.append(contentsOf: body[member.value])
         }
