@@ -86,3 +86,28 @@ import Testing
         #expect(APITranslation.plainChatCompletions(fromMessages: Array(request.utf8), upstreamModel: "gpt-4o-mini", outputCap: nil) == nil)
     }
 }
+
+/// Numbers as RFC 8259 writes them, which the byte scanner now holds every body to.
+@Suite struct JSONNumberGrammarTests {
+    @Test func onlyJSONNumbersPass() {
+        for good in ["0", "-0", "7", "-12", "1.5", "0.25", "1e5", "1E+5", "2.5e-07", "12345678901234567890", "1e400"] {
+            #expect(JSONByteScanner.isNumber(ArraySlice(good.utf8)), "\(good)")
+        }
+        for bad in ["", "-", "1.", ".5", "-.5", "01", "-01", "+1", "1.e5", "1e", "1e+", "0x1", "1-2", "--1"] {
+            #expect(!JSONByteScanner.isNumber(ArraySlice(bad.utf8)), "\(bad)")
+        }
+    }
+
+    @Test(arguments: ["1.", "-.5", "01", "1e400"])
+    func aRequestWhoseTemperatureIsNotAFiniteJSONNumberTakesTheGeneralPath(_ temperature: String) {
+        let body = #"{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":\#(temperature)}"#
+        #expect(APITranslation.plainChatCompletions(fromMessages: Array(body.utf8), upstreamModel: "gpt-4o-mini", outputCap: nil) == nil)
+    }
+
+    @Test func absurdUsageFiguresAreClampedNotTrapped() throws {
+        let answer = #"{"choices":[{"message":{"content":"x"}}],"usage":{"prompt_tokens":9223372036854775807,"completion_tokens":1,"prompt_tokens_details":{"cached_tokens":-1}}}"#
+        #expect(PlainAnswerTests.plain(answer) == nil)
+        let usage = try PlainAnswerTests.object(try PlainAnswerTests.general(answer))["usage"] as? NSDictionary
+        #expect(usage?["input_tokens"] as? Int == Int(Int32.max) && usage?["cache_read_input_tokens"] as? Int == 0)
+    }
+}

@@ -67,12 +67,13 @@ extension APITranslation {
         return out
     }
 
-    /// The whole-number members `keys` of `object` (0 when absent); nil when one is another value.
+    /// The whole-number members `keys` of `object` (0 when absent); nil when one is another value
+    /// or outside 0...Int32.max (the general path clamps those, `tokenCount`).
     private static func counts(_ object: JSONSpans, _ keys: [String], in body: [UInt8]) -> [Int64]? {
         var values: [Int64] = []
         for key in keys {
             guard object.member(key) != nil else { values.append(0); continue }
-            guard let value = object.integer(key, in: body) else { return nil }
+            guard let value = object.integer(key, in: body), (0...Int64(Int32.max)).contains(value) else { return nil }
             values.append(value)
         }
         return values

@@ -26,15 +26,21 @@ extension APITranslation {
         }
     }
 
+    /// A provider's token count, clamped to 0...Int32.max so that the sums and differences below
+    /// cannot overflow whatever a provider sends.
+    static func tokenCount(_ value: Any?) -> Int {
+        min(max((value as? NSNumber)?.intValue ?? 0, 0), Int(Int32.max))
+    }
+
     static func anthropicUsage(fromOpenAI usage: [String: Any]?) -> [String: Any] {
-        let prompt = (usage?["prompt_tokens"] as? NSNumber)?.intValue ?? 0
-        let cached = ((usage?["prompt_tokens_details"] as? [String: Any])?["cached_tokens"] as? NSNumber)?.intValue ?? 0
+        let prompt = tokenCount(usage?["prompt_tokens"])
+        let cached = tokenCount((usage?["prompt_tokens_details"] as? [String: Any])?["cached_tokens"])
         return ["input_tokens": max(0, prompt - cached), "cache_read_input_tokens": cached, "cache_creation_input_tokens": 0,
-                "output_tokens": (usage?["completion_tokens"] as? NSNumber)?.intValue ?? 0]
+                "output_tokens": tokenCount(usage?["completion_tokens"])]
     }
 
     static func openAIUsage(fromAnthropic usage: [String: Any]?) -> [String: Any] {
-        func count(_ key: String) -> Int { (usage?[key] as? NSNumber)?.intValue ?? 0 }
+        func count(_ key: String) -> Int { tokenCount(usage?[key]) }
         let prompt = count("input_tokens") + count("cache_read_input_tokens") + count("cache_creation_input_tokens")
         return ["prompt_tokens": prompt, "completion_tokens": count("output_tokens"), "total_tokens": prompt + count("output_tokens"),
                 "prompt_tokens_details": ["cached_tokens": count("cache_read_input_tokens")]]
