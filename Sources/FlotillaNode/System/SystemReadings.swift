@@ -69,7 +69,8 @@ struct SystemReadings {
     /// Every `thermal_zoneN` under `root` whose `temp` parses, sorted by zone number.
     static func thermalZones(root: String) -> [ThermalReading] {
         guard let names = try? FileIO.listDirectory(root) else { return [] }
-        // Kept in order as read (a board has a handful of zones): cheaper in the binary than a sort.
+        // Each zone inserted at its place by number as it is read (a board has a handful): the
+        // same order as a sort, and cheaper in the binary.
         var numbers: [Int64] = []
         var result: [ThermalReading] = []
         for name in names {
